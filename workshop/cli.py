@@ -1,0 +1,285 @@
+"""The `workshop` command: each command parses, calls one plain function, and prints.
+
+Only this module imports click. Heavy modules (docker, pytest, rich) are imported inside the
+commands that need them, so `workshop --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from workshop import __version__
+from workshop.errors import Exit, WorkshopError
+
+
+def _boundary(command):
+    """Turn the kit's errors and Ctrl-C into one sentence and an exit code, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except WorkshopError as exc:
+            click.secho(f"Error: {exc}", err=True, fg="red")
+            sys.exit(exc.exit_code)
+        except OSError as exc:  # a file or program the kit needs, in one sentence
+            click.secho(f"Error: {exc.strerror or exc}: {exc.filename or ''}", err=True, fg="red")
+            sys.exit(Exit.ERROR)
+        except KeyboardInterrupt:
+            click.secho(
+                "\nInterrupted. Your recorded progress is unchanged; run the command again "
+                "when you are ready.", err=True, fg="yellow",
+            )
+            sys.exit(Exit.INTERRUPTED)
+
+    return wrapper
+
+
+def _course():
+    from workshop.course import Course
+
+    return Course()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="workshop")
+def cli():
+    """A hands-on Docker workshop, checked against your real Docker engine.
+
+    Start with `workshop next`: it shows the first step. Type the docker commands it shows in
+    your terminal, then run `workshop next` again to have them checked.
+    """
+
+
+@cli.command("next")
+@_boundary
+def next_():
+    """Check the current step; when it is done, record it and show the next one.
+
+    If you ran ahead, every step already done is recorded in one go.
+
+    Example: workshop next
+    """
+    from workshop import render
+
+    course = _course()
+    advance = course.advance()
+    for step_id in advance.recorded:
+        render.passed(f"Step {step_id} is done.")
+    if advance.failed is not None and not advance.recorded:
+        render.failed(f"Step {advance.failed.step} is not done yet: {advance.failed.message}")
+        render.note("[dim]Fix it, then run `workshop next` again (`workshop hint` helps).[/]")
+        sys.exit(Exit.NOT_DONE)
+    if advance.now.step is None:
+        render.passed("Every lab is done. Well played! `workshop status` shows your progress.")
+        return
+    render.step(advance.now.lab, advance.now.step)
+
+
+@cli.command()
+@click.argument("step", required=False)
+@_boundary
+def check(step):
+    """Check one step against the engine (the current step by default).
+
+    Example: workshop check run-ls
+    """
+    from workshop import render
+
+    course = _course()
+    lab, chosen = course.find(step)
+    verdict = course.check(lab, [chosen])[0]
+    if verdict.passed:
+        render.passed(f"Step {chosen.id} is done.")
+        return
+    render.failed(f"Step {chosen.id} is not done yet: {verdict.message}")
+    sys.exit(Exit.NOT_DONE)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the progress as JSON.")
+@_boundary
+def status(as_json):
+    """Show every lab's steps: done, current or to do.
+
+    Example: workshop status --json
+    """
+    from workshop import course as course_module
+
+    course = _course()
+    table = course_module.status(course.labs, course.progress())
+    if as_json:
+        click.echo(json.dumps(table))
+        return
+    from workshop import render
+
+    render.status(table)
+
+
+@cli.command()
+@_boundary
+def hint():
+    """Show a hint for the current step.
+
+    Example: workshop hint
+    """
+    lab, step = _course().find(None)
+    click.echo(f"Hint for {lab.id}/{step.id}: {step.hint}")
+
+
+@cli.command()
+@click.argument("step", required=False)
+@_boundary
+def solve(step):
+    """Run a step's solution for real, printing each command first (for live demos).
+
+    Example: workshop solve run-ls
+    """
+    from workshop import render
+    from workshop.solve import solve as run_solution
+
+    course = _course()
+    lab, chosen = course.find(step)
+    course.start(lab)
+    run_solution(chosen)
+    verdict = course.check(lab, [chosen])[0]
+    if not verdict.passed:
+        render.failed(f"The solution ran but step {chosen.id} is still not done: {verdict.message}")
+        sys.exit(Exit.NOT_DONE)
+    render.passed(f"Step {chosen.id} is done.")
+
+
+@cli.command()
+@click.argument("step")
+@_boundary
+def goto(step):
+    """Catch up: solve every earlier step not yet done, then show STEP.
+
+    Example: workshop goto isolation
+    """
+    from workshop import render
+    from workshop.solve import solve as run_solution
+
+    course = _course()
+    lab, target = course.find(step)
+    for earlier_lab in course.labs:
+        for earlier in earlier_lab.steps:
+            if earlier_lab is lab and earlier.id == target.id:
+                render.step(lab, target)
+                return
+            if course.progress().is_done(earlier_lab.id, earlier.id):
+                continue
+            course.start(earlier_lab)
+            if course.check(earlier_lab, [earlier])[0].passed:
+                continue
+            render.note(f"[bold]Catching up: {earlier_lab.id}/{earlier.id}[/]")
+            run_solution(earlier)
+            verdict = course.check(earlier_lab, [earlier])[0]
+            if not verdict.passed:
+                raise WorkshopError(f"Step {earlier.id} is still not done after its solution: "
+                                    f"{verdict.message}")
+            render.passed(f"Step {earlier.id} is done.")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before removing.")
+@_boundary
+def reset(dry_run, yes):
+    """Remove what the labs created and start afresh (for a machine between classes).
+
+    Only containers made from the labs' images since the learner started, and images the labs
+    built, are removed; any other container or image is left alone. Progress is kept as a backup.
+
+    Example: workshop reset --dry-run
+    """
+    from workshop import render
+    from workshop import reset as resetting
+    from workshop.engine import client
+
+    course = _course()
+    engine = client()
+    doomed = resetting.plan(engine, course.labs, course.progress())
+    if not doomed:
+        render.note("The labs created nothing that is still on the engine.")
+    for item in doomed:
+        render.note(f"  would remove {item.description}" if dry_run else f"  {item.description}")
+    if dry_run:
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise WorkshopError("Reset asks before removing anything; with no terminal to ask "
+                                "in, pass --yes (or --dry-run to only look).")
+        if not click.confirm("Remove these and reset your progress?", default=False):
+            render.note("Nothing removed.")
+            return
+    problems = resetting.apply(engine, doomed)
+    backup = course.store.reset()
+    for problem in problems:
+        render.failed(f"Could not remove {problem}")
+    if backup:
+        render.note(f"Progress reset; the old file is kept as {backup}.")
+    if problems:
+        sys.exit(Exit.ERROR)
+
+
+@cli.command()
+@_boundary
+def doctor():
+    """Say which Docker engine the kit talks to and why, and what may stop the labs.
+
+    Example: workshop doctor
+    """
+    from workshop import render
+    from workshop.doctor import FAIL, diagnose
+
+    findings = diagnose()
+    marks = {"ok": "[green]ok  [/]", "warn": "[yellow]note[/]", "fail": "[red]FAIL[/]"}
+    for finding in findings:
+        render.note(f"{marks[finding.status]} {finding.topic}: {finding.detail}")
+    if any(f.status == FAIL for f in findings):
+        sys.exit(Exit.ERROR)
+
+
+@cli.command()
+@_boundary
+def labs():
+    """List the labs, in order, with how far you are in each.
+
+    Example: workshop labs
+    """
+    course = _course()
+    progress = course.progress()
+    for lab in course.labs:
+        done = sum(progress.is_done(lab.id, s.id) for s in lab.steps)
+        click.echo(f"{lab.id:<12} {done}/{len(lab.steps)} steps  {lab.title}")
+
+
+@cli.command()
+@click.argument("labs_dir", required=False, type=click.Path(file_okay=False))
+@_boundary
+def lint(labs_dir):
+    """Check lab content (for lab authors): ids, texts, hints, solutions and checks agree.
+
+    Example: workshop lint labs
+    """
+    from pathlib import Path
+
+    from workshop.labs import lint as lint_labs
+    from workshop.labs import load_labs
+
+    loaded = load_labs(Path(labs_dir) if labs_dir else None)
+    problems = lint_labs(loaded)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        sys.exit(Exit.ERROR)
+    click.echo(f"{len(loaded)} lab(s), {sum(len(lab.steps) for lab in loaded)} steps: all sound.")
+
+
+def main():
+    cli(prog_name="workshop")

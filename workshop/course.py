@@ -1,0 +1,134 @@
+"""The learner's way through the labs: where they are, what `next`, `check`, `solve`, `goto` do.
+
+Plain functions over labs, progress and the engine; the command line only parses and prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from workshop import checks
+from workshop.errors import UsageError
+from workshop.labs import Lab, Step, find_step, load_labs
+from workshop.state import Progress, Store
+
+
+@dataclass(frozen=True)
+class Position:
+    """The current lab and step; both None when every lab is done."""
+
+    lab: Lab | None
+    step: Step | None
+
+
+def position(labs: list[Lab], progress: Progress) -> Position:
+    for lab in labs:
+        for step in lab.steps:
+            if not progress.is_done(lab.id, step.id):
+                return Position(lab, step)
+    return Position(None, None)
+
+
+def state_of(labs: list[Lab], progress: Progress, lab: Lab, step: Step) -> str:
+    """`done`, `current` or `todo`."""
+    if progress.is_done(lab.id, step.id):
+        return "done"
+    here = position(labs, progress)
+    if here.lab is lab and here.step is step:
+        return "current"
+    return "todo"
+
+
+def status(labs: list[Lab], progress: Progress) -> dict:
+    """The progress table, as `workshop status --json` prints it."""
+    return {
+        "labs": [
+            {
+                "id": lab.id,
+                "title": lab.title,
+                "steps": [
+                    {"id": s.id, "title": s.title, "state": state_of(labs, progress, lab, s)}
+                    for s in lab.steps
+                ],
+            }
+            for lab in labs
+        ]
+    }
+
+
+class Course:
+    """Labs, the learner's progress and (when needed) the engine, for one command."""
+
+    def __init__(self, labs: list[Lab] | None = None, store: Store | None = None):
+        self.labs = labs if labs is not None else load_labs()
+        self.store = store or Store()
+
+    def progress(self) -> Progress:
+        return self.store.read()
+
+    def find(self, ref: str | None) -> tuple[Lab, Step]:
+        """A step by id, or the current one when `ref` is None."""
+        if ref:
+            return find_step(self.labs, ref)
+        here = position(self.labs, self.progress())
+        if here.step is None:
+            raise UsageError("Every step of every lab is done: there is no current step.")
+        return here.lab, here.step
+
+    def start(self, lab: Lab) -> None:
+        """Record when the learner started `lab` (the engine's clock), if not yet recorded."""
+        if self.progress().lab(lab.id) is not None:
+            return
+        from workshop.engine import client, engine_time
+
+        now = engine_time(client()).isoformat()
+        with self.store.update() as progress:
+            from workshop.state import LabProgress
+
+            progress.labs.setdefault(lab.id, LabProgress(started_at=now))
+
+    def record(self, lab: Lab, verdicts: list[checks.Verdict]) -> list[str]:
+        """Mark passed steps done; returns the ids newly recorded."""
+        stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+        recorded = []
+        with self.store.update() as progress:
+            lab_progress = progress.lab(lab.id)
+            for verdict in verdicts:
+                if verdict.passed and verdict.step not in lab_progress.done:
+                    lab_progress.done[verdict.step] = stamp
+                    recorded.append(verdict.step)
+        return recorded
+
+    def check(self, lab: Lab, steps: list[Step], stop_at_first_failure=False) -> list[checks.Verdict]:
+        self.start(lab)
+        verdicts = checks.run(lab, steps, stop_at_first_failure=stop_at_first_failure)
+        self.record(lab, verdicts)
+        return verdicts
+
+    def advance(self) -> Advance:
+        """`workshop next`: check the current step and any the learner did ahead, in one go."""
+        progress = self.progress()
+        here = position(self.labs, progress)
+        if here.step is None:
+            return Advance(recorded=[], failed=None, now=here)
+        lab = here.lab
+        if progress.lab(lab.id) is None:  # a lab just begun: show its first step, check nothing
+            self.start(lab)
+            return Advance(recorded=[], failed=None, now=here, fresh=True)
+        todo = [s for s in lab.steps if not progress.is_done(lab.id, s.id)]
+        verdicts = self.check(lab, todo, stop_at_first_failure=True)
+        recorded = [v.step for v in verdicts if v.passed]
+        failed = next((v for v in verdicts if not v.passed), None)
+        now = position(self.labs, self.progress())
+        if now.lab is not None and now.lab is not lab:
+            self.start(now.lab)
+        return Advance(recorded=recorded, failed=failed, now=now)
+
+
+@dataclass(frozen=True)
+class Advance:
+    recorded: list[str]
+    failed: checks.Verdict | None
+    now: Position
+    fresh: bool = False

@@ -1,0 +1,155 @@
+"""The one place that talks to the Docker engine's API: discovery, connection, errors in one sentence.
+
+The kit must talk to the same engine as the learner's `docker` command, so it resolves the engine
+the way the CLI does: DOCKER_HOST first, else the CLI's current context (DOCKER_CONTEXT or
+`docker context use`), else the platform's default socket. docker-py follows contexts from 7.2 on.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from workshop.errors import EngineUnavailable, WorkshopError
+
+MIN_DOCKER_PY = (7, 2)
+DEFAULT_SOCKET = (
+    "npipe:////./pipe/docker_engine" if sys.platform == "win32" else "unix:///var/run/docker.sock"
+)
+START_HINT = (
+    "start Docker (Docker Desktop, or `sudo systemctl start docker`; on a classroom machine "
+    "with no engine, `make engine` in the kit)"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the engine is expected, and why there."""
+
+    url: str
+    source: str  # "DOCKER_HOST", "context NAME" or "default socket"
+
+    @property
+    def socket_path(self) -> Path | None:
+        return Path(self.url.removeprefix("unix://")) if self.url.startswith("unix://") else None
+
+
+def _current_context(env) -> str:
+    name = env.get("DOCKER_CONTEXT")
+    if name:
+        return name
+    config_dir = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    try:
+        return json.loads((config_dir / "config.json").read_text()).get("currentContext") or "default"
+    except (OSError, ValueError, AttributeError):
+        return "default"
+
+
+def discover(env=None) -> Target:
+    """Resolve the engine as the docker CLI would, without contacting it."""
+    env = os.environ if env is None else env
+    if env.get("DOCKER_HOST"):
+        return Target(env["DOCKER_HOST"], "DOCKER_HOST")
+    name = _current_context(env)
+    if name != "default":
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_context(name)
+        if context is None:
+            raise EngineUnavailable(
+                f"The docker CLI's current context {name!r} does not exist: "
+                "run `docker context use default` (or create that context)."
+            )
+        return Target(context.Host or DEFAULT_SOCKET, f"context {name}")
+    return Target(DEFAULT_SOCKET, "default socket")
+
+
+def _causes(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def explain(target: Target, exc: BaseException) -> str:
+    """One sentence: what is wrong with reaching the engine, and the fix."""
+    text = " ".join(str(e) for e in _causes(exc))
+    kinds = {type(e) for e in _causes(exc)}
+    where = f"{target.url} (from {target.source})"
+    if PermissionError in kinds or "Permission denied" in text:
+        return (
+            f"You may not open the Docker socket {where}: add yourself to the docker group "
+            "(`sudo usermod -aG docker $USER`, then log out and in again) or use sudo."
+        )
+    if target.source == "DOCKER_HOST":
+        fix = "unset DOCKER_HOST to use the local engine, or start the engine it names"
+    elif target.source.startswith("context"):
+        fix = f"{START_HINT}, or switch with `docker context use default`"
+    else:
+        fix = START_HINT
+    if FileNotFoundError in kinds or "No such file" in text:
+        return f"No Docker engine answers at {where}: nothing is listening there; {fix}."
+    if ConnectionRefusedError in kinds or "Connection refused" in text:
+        return f"No Docker engine answers at {where}: the connection was refused; {fix}."
+    if "timed out" in text.lower():
+        return f"The Docker engine at {where} did not answer in time; {fix}."
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"Cannot talk to the Docker engine at {where} ({reason}); {fix}."
+
+
+def _require_docker_py():
+    import docker
+
+    version = tuple(int(p) for p in docker.__version__.split(".")[:2] if p.isdigit())
+    if version < MIN_DOCKER_PY:
+        raise WorkshopError(
+            f"The kit needs docker-py 7.2 or newer (it follows `docker context use`, as "
+            f"Docker Desktop sets); this environment has {docker.__version__}: run `make setup`."
+        )
+    return docker
+
+
+@functools.cache
+def target() -> Target:
+    return discover()
+
+
+@functools.cache
+def client():
+    """A connected docker-py client, shared by everything in this process."""
+    docker = _require_docker_py()
+    where = target()
+    try:
+        engine = docker.from_env(timeout=30)
+        engine.ping()
+    except Exception as exc:  # docker-py raises DockerException, requests' errors, OSError
+        raise EngineUnavailable(explain(where, exc)) from None
+    return engine
+
+
+def api_error(exc: BaseException) -> WorkshopError:
+    """An engine error met mid-command, as one sentence."""
+    explanation = getattr(exc, "explanation", None) or str(exc)
+    return WorkshopError(f"The Docker engine refused a request: {explanation}")
+
+
+def engine_time(engine) -> datetime:
+    """The engine's own clock (a Docker Desktop VM's clock may differ from the host's)."""
+    return parse_time(engine.info()["SystemTime"])
+
+
+def parse_time(value: str) -> datetime:
+    """RFC 3339 with nanoseconds, as the engine writes it, to an aware datetime."""
+    value = value.replace("Z", "+00:00")
+    head, dot, rest = value.partition(".")
+    if dot:
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits):]
+        value = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
+    return datetime.fromisoformat(value)

@@ -1,0 +1,126 @@
+"""Runs a step's solution: each command printed, then run for real with its real output.
+
+Interactive commands (`docker container run -it ...`) get a real pseudo-terminal through pexpect,
+and the lines the lab lists are typed at the container's prompt, as a learner would type them.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from typing import TextIO
+
+from workshop.errors import WorkshopError
+from workshop.labs import Command, Step
+
+PROMPT = re.compile(r"[#$] ")  # the shell prompt of the lab's containers (`/ # `)
+# busybox's line editor asks the terminal where the cursor is (DSR) and waits for the answer;
+# a real terminal answers at once, and so must we, or the typed line is eaten as the answer.
+CURSOR_QUERY = re.compile(r"\x1b\[6n")
+CURSOR_REPLY = "\x1b[1;1R"
+TIMEOUT = 120
+
+
+def _resolve(command: Command) -> str:
+    text = command.run
+    for name, finder in command.where.items():
+        found = subprocess.run(
+            finder, shell=True, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
+        value = found.stdout.strip().split("\n")[0].strip()
+        if found.returncode != 0 or not value:
+            raise WorkshopError(
+                f"Could not work out <{name}> for `{command.run}` (`{finder}` found nothing): "
+                "do the earlier steps first (`workshop goto` catches you up)."
+            )
+        text = text.replace(f"<{name}>", value)
+    return text
+
+
+def _require_docker_cli(argv: list[str]) -> None:
+    if argv and shutil.which(argv[0]) is None:
+        raise WorkshopError(
+            f"`{argv[0]}` is not on your PATH: install the Docker CLI (Docker Desktop includes "
+            "it), then run this again."
+        )
+
+
+def run_command(command: Command, out: TextIO | None = None) -> None:
+    """Print and run one solution command; raise WorkshopError if it fails."""
+    out = out or sys.stdout
+    text = _resolve(command)
+    argv = shlex.split(text)
+    _require_docker_cli(argv)
+    out.write(f"$ {text}\n")
+    out.flush()
+    if command.interactive:
+        code = _run_interactive(argv, command.type, out)
+    else:
+        code = _run_plain(argv, out)
+    if code != 0:
+        raise WorkshopError(f"`{text}` failed with exit code {code}; its output is above.")
+
+
+def _run_plain(argv: list[str], out: TextIO) -> int:
+    if out is sys.stdout:  # stream straight to the terminal, as it happens (builds are long)
+        return subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    for line in process.stdout:
+        out.write(line)
+    return process.wait()
+
+
+def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> int:
+    try:
+        import pexpect
+    except ImportError:
+        raise WorkshopError(
+            "Typing into an interactive container needs pexpect, which does not run on Windows: "
+            "type these commands yourself, or use WSL."
+        ) from None
+    child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 100))
+    child.logfile_read = out
+    try:
+        for line in lines:
+            _await_prompt(child)
+            child.sendline(line)
+        child.expect(pexpect.EOF)
+    except pexpect.TIMEOUT:
+        child.terminate(force=True)
+        raise WorkshopError(
+            f"`{shlex.join(argv)}` showed no prompt within {TIMEOUT} s; is the engine busy? "
+            "Try again, or type the commands yourself."
+        ) from None
+    except pexpect.EOF:
+        child.close()
+        raise WorkshopError(
+            f"`{shlex.join(argv)}` ended before all its lines were typed (exit code "
+            f"{child.exitstatus}); its output is above."
+        ) from None
+    finally:
+        out.write("\n")
+    child.close()
+    return child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
+
+
+def _await_prompt(child) -> None:
+    import pexpect
+
+    while child.expect([CURSOR_QUERY, PROMPT]) == 0:
+        child.send(CURSOR_REPLY)
+    try:  # the query may follow the prompt; then the prompt is drawn again after the answer
+        child.expect(CURSOR_QUERY, timeout=0.5)
+    except pexpect.TIMEOUT:
+        return
+    child.send(CURSOR_REPLY)
+    child.expect([PROMPT, pexpect.TIMEOUT], timeout=0.5)  # some shells redraw it, some do not
+
+
+def solve(step: Step, out: TextIO | None = None) -> None:
+    for command in step.solution:
+        run_command(command, out)

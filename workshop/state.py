@@ -1,0 +1,166 @@
+"""The learner's progress: one JSON file in the state directory, written atomically under a lock.
+
+The file records, per lab, when the learner started it (the engine's own clock, so checks count
+only what was made since) and when each step was seen done. A damaged file is never emptied
+silently: it is kept beside the new one as a backup and the learner is told.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workshop.errors import ProgressError
+
+VERSION = 1
+FILENAME = "progress.json"
+
+
+def home() -> Path:
+    """WORKSHOP_HOME, else the platform's user state directory."""
+    override = os.environ.get("WORKSHOP_HOME")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("docker-workshop", appauthor=False))
+
+
+@dataclass
+class LabProgress:
+    started_at: str  # RFC 3339, the engine's clock
+    done: dict[str, str] = field(default_factory=dict)  # step id -> when it was seen done
+
+
+@dataclass
+class Progress:
+    labs: dict[str, LabProgress] = field(default_factory=dict)
+
+    def lab(self, lab_id: str) -> LabProgress | None:
+        return self.labs.get(lab_id)
+
+    def is_done(self, lab_id: str, step_id: str) -> bool:
+        lab = self.labs.get(lab_id)
+        return bool(lab and step_id in lab.done)
+
+    def to_json(self) -> dict:
+        return {
+            "version": VERSION,
+            "labs": {
+                lab_id: {"started_at": lab.started_at, "done": dict(lab.done)}
+                for lab_id, lab in self.labs.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data) -> Progress:
+        if not isinstance(data, dict) or not isinstance(data.get("labs"), dict):
+            raise ValueError("it has no `labs` table")
+        if data.get("version", VERSION) > VERSION:
+            raise ValueError(f"it was written by a newer kit (version {data['version']})")
+        labs = {}
+        for lab_id, raw in data["labs"].items():
+            if not isinstance(raw, dict) or not isinstance(raw.get("started_at"), str):
+                raise ValueError(f"lab {lab_id!r} has no start time")
+            done = raw.get("done", {})
+            if not isinstance(done, dict):
+                raise ValueError(f"lab {lab_id!r} has a malformed `done` table")
+            labs[lab_id] = LabProgress(raw["started_at"], {str(k): str(v) for k, v in done.items()})
+        return cls(labs)
+
+
+class Store:
+    """Reads and updates the progress file in `directory`."""
+
+    def __init__(self, directory: Path | None = None):
+        self.directory = directory or home()
+        self.path = self.directory / FILENAME
+
+    def read(self) -> Progress:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Progress()
+        except OSError as exc:
+            raise ProgressError(
+                f"Cannot read your progress file {self.path} ({exc.strerror}): check its "
+                "permissions, or set WORKSHOP_HOME to a folder you own."
+            ) from None
+        try:
+            return Progress.from_json(json.loads(raw))
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            backup = self._keep_damaged()
+            raise ProgressError(
+                f"Your progress file {self.path} was damaged ({exc}); it is kept as {backup} "
+                "and the kit starts afresh. Run `workshop next`: steps you already did on the "
+                "engine are found and recorded again."
+            ) from None
+
+    def _keep_damaged(self) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = self.path.with_name(f"{FILENAME}.damaged-{stamp}")
+        n = 1
+        while backup.exists():
+            n += 1
+            backup = self.path.with_name(f"{FILENAME}.damaged-{stamp}-{n}")
+        os.replace(self.path, backup)
+        return backup
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = open(self.directory / "progress.lock", "a+")  # noqa: SIM115
+        except OSError as exc:
+            raise ProgressError(
+                f"Cannot write to the state folder {self.directory} ({exc.strerror}): set "
+                "WORKSHOP_HOME to a folder you own."
+            ) from None
+        with handle:
+            try:
+                import fcntl
+            except ImportError:  # Windows: one learner, one terminal at a time
+                yield
+                return
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def update(self) -> Iterator[Progress]:
+        """Read, let the caller change, and write back; two commands at once do not race."""
+        with self._lock():
+            progress = self.read()
+            yield progress
+            self._write(progress)
+
+    def _write(self, progress: Progress) -> None:
+        data = json.dumps(progress.to_json(), indent=2, sort_keys=True) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".progress-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def reset(self) -> Path | None:
+        """Start afresh, keeping the old file as a backup; returns the backup's path."""
+        with self._lock():
+            if not self.path.exists():
+                return None
+            backup = self.path.with_name(f"{FILENAME}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(self.path, backup)
+            return backup
