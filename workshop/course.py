@@ -5,11 +5,12 @@ Plain functions over labs, progress and the engine; the command line only parses
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from workshop import checks
-from workshop.errors import UsageError
+from workshop.errors import EngineUnavailable, UsageError
 from workshop.labs import Lab, Step, find_step, load_labs
 from workshop.state import Progress, Store
 
@@ -101,7 +102,10 @@ class Course:
         return recorded
 
     def check(self, lab: Lab, steps: list[Step], stop_at_first_failure=False) -> list[checks.Verdict]:
-        self.start(lab)
+        try:
+            self.start(lab)
+        except EngineUnavailable as exc:  # not a crash: the step is simply not done yet
+            return [checks.Verdict(steps[0].id, False, str(exc))] if steps else []
         verdicts = checks.run(lab, steps, stop_at_first_failure=stop_at_first_failure)
         self.record(lab, verdicts)
         return verdicts
@@ -114,7 +118,8 @@ class Course:
             return Advance(recorded=[], failed=None, now=here)
         lab = here.lab
         if progress.lab(lab.id) is None:  # a lab just begun: show its first step, check nothing
-            self.start(lab)
+            with contextlib.suppress(EngineUnavailable):  # step 1 may be getting the engine up
+                self.start(lab)
             return Advance(recorded=[], failed=None, now=here, fresh=True)
         todo = [s for s in lab.steps if not progress.is_done(lab.id, s.id)]
         verdicts = self.check(lab, todo, stop_at_first_failure=True)

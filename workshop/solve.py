@@ -67,12 +67,12 @@ def run_command(command: Command, out: TextIO | None = None) -> None:
 def _run_plain(argv: list[str], out: TextIO) -> int:
     if out is sys.stdout:  # stream straight to the terminal, as it happens (builds are long)
         return subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
-    process = subprocess.Popen(
+    with subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    for line in process.stdout:
-        out.write(line)
-    return process.wait()
+    ) as process:
+        for line in process.stdout:
+            out.write(line)
+    return process.returncode
 
 
 def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> int:
