@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,7 +150,7 @@ def parse_time(value: str) -> datetime:
     value = value.replace("Z", "+00:00")
     head, dot, rest = value.partition(".")
     if dot:
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        digits = re.match(r"\d*", rest).group()
         zone = rest[len(digits):]
         value = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     return datetime.fromisoformat(value)

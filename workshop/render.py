@@ -31,15 +31,15 @@ def step(lab: Lab, step: Step) -> None:
 
 
 def passed(text: str) -> None:
-    console().print(f"[green]✔[/] {text}")
+    console().print(f"[green]✔[/] {text}", soft_wrap=True)
 
 
 def failed(text: str) -> None:
-    console().print(f"[red]✘[/] {text}")
+    console().print(f"[red]✘[/] {text}", soft_wrap=True)
 
 
 def note(text: str) -> None:
-    console().print(text)
+    console().print(text, soft_wrap=True)
 
 
 def status(table: dict) -> None:

@@ -1,0 +1,171 @@
+"""The command line on a fixture curriculum: exit codes, one-sentence errors, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from tests.kit import curriculum
+from workshop.cli import cli
+from workshop.errors import Exit
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch, workshop):
+    labs = curriculum.write(tmp_path)
+    monkeypatch.setenv("WORKSHOP_LABS", str(labs))
+    workshop.env["WORKSHOP_LABS"] = str(labs)
+    return tmp_path
+
+
+def test_every_command_has_help_with_an_example():
+    for name, command in cli.commands.items():
+        assert command.help and "Example: workshop" in command.help, name
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+
+
+def test_version():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("workshop, version ")
+
+
+def test_status_json_has_exactly_the_documented_shape(demo, workshop):
+    result = workshop("status", "--json")
+    assert result.code == 0, result
+    assert json.loads(result.out) == {
+        "labs": [{"id": "demo", "title": "Demo lab", "steps": [
+            {"id": "first", "title": "First step", "state": "current"},
+            {"id": "second", "title": "Second step", "state": "todo"},
+        ]}]
+    }
+
+
+@pytest.mark.engine
+def test_next_shows_checks_records_and_moves_on(demo, workshop):
+    shown = workshop("next")
+    assert shown.code == 0 and "step 1 of 2: first" in shown.out, shown
+    undone = workshop("next")
+    assert undone.code == Exit.NOT_DONE, undone
+    assert "Step first is not done yet: The first flag is missing" in undone.out
+    (demo / "flags" / "first").touch()
+    (demo / "flags" / "second").touch()
+    ahead = workshop("next")
+    assert ahead.code == 0, ahead
+    assert "Step first is done." in ahead.out and "Step second is done." in ahead.out
+    assert "Every lab is done" in ahead.out
+    states = [s["state"] for s in json.loads(workshop("status", "--json").out)["labs"][0]["steps"]]
+    assert states == ["done", "done"]
+
+
+@pytest.mark.engine
+def test_solve_prints_each_command_then_runs_it(demo, workshop):
+    result = workshop("solve", "first")
+    assert result.code == 0, result
+    assert f"$ touch {demo}/flags/first" in result.out and "Step first is done." in result.out
+    assert (demo / "flags" / "first").exists()
+
+
+@pytest.mark.engine
+def test_goto_catches_up_on_earlier_steps(demo, workshop):
+    result = workshop("goto", "second")
+    assert result.code == 0, result
+    assert "Catching up: demo/first" in result.out and "step 2 of 2: second" in result.out
+    assert not (demo / "flags" / "second").exists()
+
+
+def test_hint_shows_the_current_steps_hint(demo, workshop):
+    result = workshop("hint")
+    assert result.code == 0 and "Touch the first flag." in result.out, result
+
+
+def test_an_unknown_step_is_a_usage_error_with_suggestions(demo, workshop):
+    result = workshop("check", "frist")
+    assert result.code == Exit.USAGE, result
+    assert "There is no step 'frist'. Did you mean first?" in result.out
+    assert "Traceback" not in result.out
+
+
+def test_a_malformed_lab_file_names_file_and_line(demo, workshop):
+    manifest = demo / "labs" / "demo" / "lab.toml"
+    manifest.write_text(manifest.read_text().replace('hint = "Touch the second flag."', "hint = "))
+    result = workshop("status")
+    assert result.code == Exit.ERROR, result
+    assert f"{manifest}:20: not valid TOML" in result.out and "Traceback" not in result.out
+
+
+def test_a_step_missing_its_hint_names_file_and_step_line(demo, workshop):
+    manifest = demo / "labs" / "demo" / "lab.toml"
+    manifest.write_text(manifest.read_text().replace('hint = "Touch the second flag."\n', ""))
+    result = workshop("status")
+    assert result.code == Exit.ERROR
+    assert f"{manifest}:15: step 'second' needs `hint`" in result.out
+
+
+def test_a_newer_lab_format_asks_to_upgrade_the_kit(demo, workshop):
+    manifest = demo / "labs" / "demo" / "lab.toml"
+    manifest.write_text(manifest.read_text().replace("format_version = 1", "format_version = 9"))
+    result = workshop("next")
+    assert result.code == Exit.ERROR and "upgrade the kit" in result.out, result
+
+
+def test_a_corrupt_progress_file_is_kept_as_a_backup(demo, workshop, home):
+    home.mkdir()
+    (home / "progress.json").write_text('{"labs": {"demo": {"started_at": "2026-')
+    result = workshop("status")
+    assert result.code == Exit.ERROR, result
+    assert "was damaged" in result.out and "Traceback" not in result.out
+    backups = list(home.glob("progress.json.damaged-*"))
+    assert len(backups) == 1 and backups[0].read_text().startswith('{"labs"')
+    assert workshop("status").code == 0  # and the kit starts afresh
+
+
+def test_no_engine_is_one_sentence_with_the_fix(demo, workshop):
+    result = workshop("check", "first", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.code == Exit.NOT_DONE, result
+    assert "No Docker engine answers at unix:///nonexistent/docker.sock (from DOCKER_HOST)" in result.out
+    assert "Traceback" not in result.out
+    doctor = workshop("doctor", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert doctor.code == Exit.ERROR and "FAIL" in doctor.out and "Traceback" not in doctor.out
+
+
+def test_next_shows_the_first_step_even_with_no_engine(demo, workshop):
+    result = workshop("next", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.code == 0 and "step 1 of 2: first" in result.out, result
+
+
+def test_reset_without_a_terminal_asks_for_yes(demo, workshop):
+    result = workshop("reset")
+    assert result.code == Exit.ERROR and "pass --yes" in result.out, result
+
+
+@pytest.mark.engine
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
+def test_ctrl_c_mid_solve_says_so_and_loses_nothing(demo, workshop, home):
+    import pexpect
+
+    (demo / "flags" / "first").touch()
+    assert workshop("check", "first").code == 0
+    manifest = demo / "labs" / "demo" / "lab.toml"
+    manifest.write_text(manifest.read_text().replace(
+        f'solution = ["touch {demo}/flags/second"]', 'solution = ["sleep 30"]'))
+    recorded = (home / "progress.json").read_text()
+    child = pexpect.spawn(sys.executable, ["-m", "workshop", "solve", "second"],
+                          env=workshop.env, encoding="utf-8", timeout=20)
+    child.expect_exact("$ sleep 30")
+    time.sleep(0.5)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == Exit.INTERRUPTED
+    assert "Interrupted. Your recorded progress is unchanged" in child.before
+    assert "Traceback" not in child.before
+    assert (home / "progress.json").read_text() == recorded
+    assert os.kill  # the progress file above is byte for byte what it was
+    assert signal.SIGINT

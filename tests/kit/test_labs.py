@@ -1,0 +1,89 @@
+"""Lab content: the real labs are sound, and the linter catches what a lab author gets wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.kit import curriculum
+from workshop.errors import LabFileError, UsageError
+from workshop.labs import find_step, lint, load_labs
+
+
+def test_the_kits_own_labs_are_sound():
+    labs = load_labs()
+    assert [lab.id for lab in labs][0] == "beginners"
+    assert lint(labs) == []
+    for lab in labs:
+        for step in lab.steps:
+            assert step.instructions.strip() and step.hint and step.solution
+
+
+def test_steps_are_found_by_id_or_lab_and_id():
+    labs = load_labs()
+    assert find_step(labs, "run-ls")[1].id == "run-ls"
+    assert find_step(labs, "beginners/run-ls")[1].id == "run-ls"
+    with pytest.raises(UsageError, match="Did you mean run-ls"):
+        find_step(labs, "run-sl")
+
+
+@pytest.fixture
+def demo(tmp_path):
+    labs = curriculum.write(tmp_path)
+    return labs, labs / "demo" / "lab.toml"
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_lint_finds_a_check_that_does_not_exist(demo):
+    labs, manifest = demo
+    edit(manifest, 'check = "test_second"', 'check = "test_sceond"')
+    assert lint(load_labs(labs)) == [
+        f"{manifest}:15: step 'second': check 'test_sceond' is not a test in "
+        f"{labs.parent / 'checks' / 'test_demo.py'}"
+    ]
+
+
+def test_lint_finds_a_solution_the_instructions_do_not_show(demo):
+    labs, manifest = demo
+    edit(manifest, 'solution = ["touch', 'solution = ["touch -c')
+    problems = lint(load_labs(labs))
+    assert len(problems) == 2 and all("is not shown in" in p for p in problems)
+
+
+def test_lint_finds_missing_and_empty_instructions(demo):
+    labs, manifest = demo
+    (labs / "demo" / "steps" / "first.md").write_text("  \n")
+    (labs / "demo" / "steps" / "second.md").unlink()
+    problems = lint(load_labs(labs))
+    assert any("first.md is empty" in p for p in problems)
+    assert any("second.md is missing" in p for p in problems)
+
+
+def test_a_placeholder_needs_a_where(demo):
+    labs, manifest = demo
+    edit(manifest, 'solution = ["touch {}/first"]'.format(labs.parent / "flags"),
+         'solution = ["docker container start <ID>"]')
+    problems = lint(load_labs(labs))
+    assert any("`<ID>` in `docker container start <ID>` has no `where`" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ('id = "second"', 'id = "first"', "step id 'first' is used twice"),
+        ('id = "second"', 'id = "Second Step"', "ids are lowercase"),
+        ('title = "Demo lab"\n', "", "the lab needs `title`"),
+        ("format_version = 1", 'format_version = "one"', "needs `format_version = 1`"),
+        ('solution = ["touch', 'solution = [{ run = "x", typo = 1 }, "touch', "unknown solution key"),
+    ],
+)
+def test_malformed_manifests_name_the_problem(demo, old, new, words):
+    labs, manifest = demo
+    edit(manifest, old, new)
+    with pytest.raises(LabFileError, match=words) as caught:
+        load_labs(labs)
+    assert str(caught.value).startswith(str(manifest))
