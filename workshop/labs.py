@@ -6,8 +6,6 @@ of the pytest function that checks it) comes from the manifest. `lint` keeps lab
 
 from __future__ import annotations
 
-import ast
-import difflib
 import os
 import re
 import tomllib
@@ -249,6 +247,8 @@ def find_step(labs: list[Lab], ref: str) -> tuple[Lab, Step]:
         for step in lab.steps:
             if step.id == step_ref:
                 return lab, step
+    import difflib
+
     every = [s.id for lab in labs for s in lab.steps]
     close = difflib.get_close_matches(step_ref, every, n=3)
     suggestion = f" Did you mean {' or '.join(close)}?" if close else ""
@@ -266,6 +266,8 @@ def find_lab(labs: list[Lab], lab_id: str) -> Lab:
 
 def check_functions(module: Path) -> set[str]:
     """Names of the test functions a checks module defines, read without importing it."""
+    import ast
+
     tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
     return {
         node.name

@@ -31,11 +31,15 @@ def step(lab: Lab, step: Step) -> None:
 
 
 def passed(text: str) -> None:
-    console().print(f"[green]✔[/] {text}", soft_wrap=True)
+    import click  # a plain line needs no rich (and `workshop check` stays quick)
+
+    click.echo(click.style("✔", fg="green") + f" {text}")
 
 
 def failed(text: str) -> None:
-    console().print(f"[red]✘[/] {text}", soft_wrap=True)
+    import click
+
+    click.echo(click.style("✘", fg="red") + f" {text}")
 
 
 def note(text: str) -> None:

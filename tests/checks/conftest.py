@@ -1,26 +1,19 @@
-"""Fixtures and hooks for the step checks.
+"""Runs the step checks under pytest for `make test`: every step the learner has reached is
+checked, steps not reached yet are reported as skipped, and a step not done shows one sentence.
 
-Run by `workshop next/check` in-process, and by plain pytest for `make test`, which checks every
-step the learner has reached and reports the steps not reached yet as skipped.
+`workshop next` and `workshop check` call the same check functions with the same providers.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from workshop import course, labs, state
-from workshop.engine import client, parse_time
+from workshop import checks, course, labs, state
 from workshop.errors import WorkshopError
-from workshop.probes import Learner, missing
-
-
-def _from_runner(config) -> bool:
-    return any(getattr(p, "workshop_runner", False) for p in config.pluginmanager.get_plugins())
+from workshop.probes import Missing
 
 
 def pytest_collection_modifyitems(config, items):
-    if _from_runner(config):
-        return
     try:
         all_labs = labs.load_labs()
         progress = state.Store().read()
@@ -30,31 +23,27 @@ def pytest_collection_modifyitems(config, items):
         lab_id = getattr(item.module, "LAB", None)
         lab = next((lab for lab in all_labs if lab.id == lab_id), None)
         step = next((s for s in lab.steps if s.check == item.originalname), None) if lab else None
-        if step is None:
-            continue
-        where = course.state_of(all_labs, progress, lab, step)
-        if where == "todo":
+        if step is not None and course.state_of(all_labs, progress, lab, step) == "todo":
             item.add_marker(
                 pytest.mark.skip(reason=f"step {step.id!r} not reached yet (`workshop next`)")
             )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(Missing):
+        report.longrepr = f"{item.name}: {call.excinfo.value}"  # the sentence, not a traceback
+    return report
+
+
 @pytest.fixture(scope="session")
 def engine():
     """The docker-py client for the learner's engine."""
-    __tracebackhide__ = True
-    try:
-        return client()
-    except WorkshopError as exc:
-        missing(str(exc))
+    return checks.provide_engine()
 
 
 @pytest.fixture
-def learner(request, engine) -> Learner:
+def learner(request):
     """What the learner made since they started this module's lab."""
-    __tracebackhide__ = True
-    lab_id = request.module.LAB
-    started = state.Store().read().lab(lab_id)
-    if started is None:
-        missing(f"You have not started the {lab_id!r} lab yet: run `workshop next`.")
-    return Learner(engine, parse_time(started.started_at))
+    return checks.provide_learner(request.module.LAB)
