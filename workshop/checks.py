@@ -119,7 +119,7 @@ def run_one(lab: Lab, step: Step) -> Verdict:
 
 
 def run(lab: Lab, steps: list[Step], stop_at_first_failure: bool = False) -> list[Verdict]:
-    """Check `steps` of `lab` in order; with `stop_at_first_failure`, stop at the first undone one."""
+    """Check `steps` of `lab` in order, stopping at the first undone one if asked."""
     verdicts = []
     for step in steps:
         verdicts.append(run_one(lab, step))

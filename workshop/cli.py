@@ -32,7 +32,9 @@ def _boundary(command):
         except KeyboardInterrupt:
             click.secho(
                 "\nInterrupted. Your recorded progress is unchanged; run the command again "
-                "when you are ready.", err=True, fg="yellow",
+                "when you are ready.",
+                err=True,
+                fg="yellow",
             )
             sys.exit(Exit.INTERRUPTED)
 
@@ -180,8 +182,9 @@ def goto(step):
             run_solution(earlier)
             verdict = course.check(earlier_lab, [earlier])[0]
             if not verdict.passed:
-                raise WorkshopError(f"Step {earlier.id} is still not done after its solution: "
-                                    f"{verdict.message}")
+                raise WorkshopError(
+                    f"Step {earlier.id} is still not done after its solution: {verdict.message}"
+                )
             render.passed(f"Step {earlier.id} is done.")
 
 
@@ -212,8 +215,10 @@ def reset(dry_run, yes):
         return
     if not yes:
         if not sys.stdin.isatty():
-            raise WorkshopError("Reset asks before removing anything; with no terminal to ask "
-                                "in, pass --yes (or --dry-run to only look).")
+            raise WorkshopError(
+                "Reset asks before removing anything; with no terminal to ask "
+                "in, pass --yes (or --dry-run to only look)."
+            )
         if not click.confirm("Remove these and reset your progress?", default=False):
             render.note("Nothing removed.")
             return

@@ -101,7 +101,9 @@ class Course:
                     recorded.append(verdict.step)
         return recorded
 
-    def check(self, lab: Lab, steps: list[Step], stop_at_first_failure=False) -> list[checks.Verdict]:
+    def check(
+        self, lab: Lab, steps: list[Step], stop_at_first_failure=False
+    ) -> list[checks.Verdict]:
         try:
             self.start(lab)
         except EngineUnavailable as exc:  # not a crash: the step is simply not done yet

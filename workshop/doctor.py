@@ -36,11 +36,18 @@ def diagnose() -> list[Finding]:
     socket = target.socket_path
     if socket is not None:
         if not socket.exists():
-            found.append(Finding(FAIL, "socket", f"{socket} does not exist: {engine_module.START_HINT}"))
+            found.append(
+                Finding(FAIL, "socket", f"{socket} does not exist: {engine_module.START_HINT}")
+            )
         elif not os.access(socket, os.R_OK | os.W_OK):
-            found.append(Finding(
-                FAIL, "socket", f"{socket} is not yours to open: `sudo usermod -aG docker $USER`, "
-                "then log out and in again"))
+            found.append(
+                Finding(
+                    FAIL,
+                    "socket",
+                    f"{socket} is not yours to open: `sudo usermod -aG docker $USER`, "
+                    "then log out and in again",
+                )
+            )
         else:
             found.append(Finding(OK, "socket", f"{socket} is readable and writable"))
     try:
@@ -50,8 +57,14 @@ def diagnose() -> list[Finding]:
         return found
     version = engine.version()
     api = version.get("ApiVersion", "?")
-    found.append(Finding(OK, "server", f"Docker {version.get('Version', '?')}, API {api} "
-                         f"(client library negotiated {engine.api.api_version})"))
+    found.append(
+        Finding(
+            OK,
+            "server",
+            f"Docker {version.get('Version', '?')}, API {api} "
+            f"(client library negotiated {engine.api.api_version})",
+        )
+    )
     info = engine.info()
     mirrors = info.get("RegistryConfig", {}).get("Mirrors") or []
     if mirrors:
@@ -60,12 +73,26 @@ def diagnose() -> list[Finding]:
     if root and os.path.isdir(root):
         free = shutil.disk_usage(root).free / 2**30
         status = OK if free >= 5 else WARN
-        found.append(Finding(status, "free disk", f"{free:.1f} GiB free under {root}"
-                             + ("" if status == OK else ": the Mysfits lab needs about 1 GiB")))
+        found.append(
+            Finding(
+                status,
+                "free disk",
+                f"{free:.1f} GiB free under {root}"
+                + ("" if status == OK else ": the Mysfits lab needs about 1 GiB"),
+            )
+        )
     else:
-        found.append(Finding(OK, "free disk", f"the engine keeps its data elsewhere ({root or 'VM'})"))
+        found.append(
+            Finding(OK, "free disk", f"the engine keeps its data elsewhere ({root or 'VM'})")
+        )
     for image in engine.images.list(filters={"label": STANDIN_LABEL}):
         tags = ", ".join(image.tags) or image.short_id
-        found.append(Finding(WARN, "stand-in image", f"{tags} is a stand-in built offline for "
-                             f"{image.labels[STANDIN_LABEL]}, not the official image"))
+        found.append(
+            Finding(
+                WARN,
+                "stand-in image",
+                f"{tags} is a stand-in built offline for "
+                f"{image.labels[STANDIN_LABEL]}, not the official image",
+            )
+        )
     return found

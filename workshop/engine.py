@@ -1,4 +1,4 @@
-"""The one place that talks to the Docker engine's API: discovery, connection, errors in one sentence.
+"""The one place that talks to the Docker engine's API: discovery, connection, one-sentence errors.
 
 The kit must talk to the same engine as the learner's `docker` command, so it resolves the engine
 the way the CLI does: DOCKER_HOST first, else the CLI's current context (DOCKER_CONTEXT or
@@ -46,7 +46,9 @@ def _current_context(env) -> str:
         return name
     config_dir = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
     try:
-        return json.loads((config_dir / "config.json").read_text()).get("currentContext") or "default"
+        return (
+            json.loads((config_dir / "config.json").read_text()).get("currentContext") or "default"
+        )
     except (OSError, ValueError, AttributeError):
         return "default"
 
@@ -151,6 +153,6 @@ def parse_time(value: str) -> datetime:
     head, dot, rest = value.partition(".")
     if dot:
         digits = re.match(r"\d*", rest).group()
-        zone = rest[len(digits):]
+        zone = rest[len(digits) :]
         value = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     return datetime.fromisoformat(value)

@@ -62,8 +62,9 @@ class Step:
             return self.instructions_path.read_text(encoding="utf-8")
         except OSError as exc:
             raise LabFileError(
-                self.instructions_path, f"cannot read the instructions of step {self.id!r}: "
-                f"{exc.strerror}; restore the file or fix `instructions` in {MANIFEST}"
+                self.instructions_path,
+                f"cannot read the instructions of step {self.id!r}: "
+                f"{exc.strerror}; restore the file or fix `instructions` in {MANIFEST}",
             ) from None
 
 
@@ -115,8 +116,10 @@ def _command(raw, path: Path, line: int | None, step_id: str) -> Command:
         raw = {"run": raw}
     if not isinstance(raw, dict) or not isinstance(raw.get("run"), str) or not raw["run"].strip():
         raise LabFileError(
-            path, f"step {step_id!r}: each solution entry is a command string or "
-            '{ run = "...", type = [...] }', line
+            path,
+            f"step {step_id!r}: each solution entry is a command string or "
+            '{ run = "...", type = [...] }',
+            line,
         )
     typed = raw.get("type", [])
     where = raw.get("where", {})
@@ -144,7 +147,8 @@ def load_lab(folder: Path) -> Lab:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise LabFileError(
-            path, f"not valid TOML ({problem}); fix the syntax on that line",
+            path,
+            f"not valid TOML ({problem}); fix the syntax on that line",
             int(match.group(1)) if match else None,
         ) from None
 
@@ -153,7 +157,8 @@ def load_lab(folder: Path) -> Lab:
         raise LabFileError(path, f"needs `format_version = {FORMAT_VERSION}` at the top", 1)
     if version > FORMAT_VERSION:
         raise LabFileError(
-            path, f"is written for lab format {version}, but this kit reads format "
+            path,
+            f"is written for lab format {version}, but this kit reads format "
             f"{FORMAT_VERSION}: upgrade the kit (git pull, then make setup)",
         )
     lab_id = _text(data, "id", path, 1, "the lab")
@@ -171,9 +176,7 @@ def load_lab(folder: Path) -> Lab:
         step_id = _text(raw, "id", path, line, f"step {n + 1}")
         what = f"step {step_id!r}"
         if not _ID.match(step_id):
-            raise LabFileError(
-                path, f"{what}: ids are lowercase letters, digits and dashes", line
-            )
+            raise LabFileError(path, f"{what}: ids are lowercase letters, digits and dashes", line)
         solution = raw.get("solution")
         if not isinstance(solution, list) or not solution:
             raise LabFileError(path, f"{what} needs `solution`, a list of commands", line)
@@ -224,15 +227,19 @@ def load_labs(directory: Path | None = None) -> list[Lab]:
     seen: dict[str, Lab] = {}
     for lab in labs:
         if lab.id in seen:
-            raise LabFileError(lab.manifest, f"lab id {lab.id!r} is also used by {seen[lab.id].manifest}", 1)
+            raise LabFileError(
+                lab.manifest, f"lab id {lab.id!r} is also used by {seen[lab.id].manifest}", 1
+            )
         seen[lab.id] = lab
     step_owner: dict[str, Lab] = {}
     for lab in labs:
         for step in lab.steps:
             if step.id in step_owner:
                 raise LabFileError(
-                    lab.manifest, f"step id {step.id!r} is also used in lab "
-                    f"{step_owner[step.id].id!r}; step ids are unique across labs", step.line
+                    lab.manifest,
+                    f"step id {step.id!r} is also used in lab "
+                    f"{step_owner[step.id].id!r}; step ids are unique across labs",
+                    step.line,
                 )
             step_owner[step.id] = lab
     return labs

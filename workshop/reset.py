@@ -30,19 +30,26 @@ def plan(engine, labs: list[Lab], progress: Progress) -> list[Doomed]:
         since = parse_time(started.started_at)
         names = lab.images + lab.builds
         for container in Learner(engine, since).containers():
-            if any(_same_image(container.image, name) for name in names):
-                if all(d.id != container.id for d in doomed):
-                    state = "running" if container.running else f"exited {container.exit_code}"
-                    doomed.append(Doomed(
-                        "container", container.id,
+            ours = any(_same_image(container.image, name) for name in names)
+            if ours and all(d.id != container.id for d in doomed):
+                state = "running" if container.running else f"exited {container.exit_code}"
+                doomed.append(
+                    Doomed(
+                        "container",
+                        container.id,
                         f"container {container.short_id} {container.name} ({container.image}: "
                         f"{' '.join(container.command)}; {state})",
-                    ))
+                    )
+                )
         for name in lab.builds:
             for image in engine.images.list(name=name.split(":")[0]):
-                if parse_time(image.attrs["Created"]) >= since and all(d.id != image.id for d in doomed):
+                if parse_time(image.attrs["Created"]) >= since and all(
+                    d.id != image.id for d in doomed
+                ):
                     tags = ", ".join(image.tags) or image.short_id
-                    doomed.append(Doomed("image", image.id, f"image {tags} (built by lab {lab.id})"))
+                    doomed.append(
+                        Doomed("image", image.id, f"image {tags} (built by lab {lab.id})")
+                    )
     return doomed
 
 

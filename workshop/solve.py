@@ -83,7 +83,9 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> in
             "Typing into an interactive container needs pexpect, which does not run on Windows: "
             "type these commands yourself, or use WSL."
         ) from None
-    child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 100))
+    child = pexpect.spawn(
+        argv[0], argv[1:], encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 100)
+    )
     child.logfile_read = out
     try:
         for line in lines:

@@ -161,6 +161,8 @@ class Store:
         with self._lock():
             if not self.path.exists():
                 return None
-            backup = self.path.with_name(f"{FILENAME}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}")
+            backup = self.path.with_name(
+                f"{FILENAME}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}"
+            )
             os.replace(self.path, backup)
             return backup

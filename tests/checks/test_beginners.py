@@ -33,11 +33,15 @@ def test_pull(learner: Learner):
 def _finished(container, what: str, command: str):
     __tracebackhide__ = True
     if container.running:
-        missing(f"Your container {container.short_id} ({what}) is still running: wait for it, "
-                f"or run `{command}` again.")
+        missing(
+            f"Your container {container.short_id} ({what}) is still running: wait for it, "
+            f"or run `{command}` again."
+        )
     if container.exit_code != 0:
-        missing(f"Your container {container.short_id} ({what}) exited with code "
-                f"{container.exit_code}, not 0: run `{command}` exactly as written.")
+        missing(
+            f"Your container {container.short_id} ({what}) exited with code "
+            f"{container.exit_code}, not 0: run `{command}` exactly as written."
+        )
 
 
 def test_run_ls(learner: Learner):
@@ -47,8 +51,10 @@ def test_run_ls(learner: Learner):
     if done:
         return _finished(done[-1], "ls -l", command)
     if any(c.ran("ls") for c in runs):
-        missing(f"You ran `ls` without `-l`: `-l` lists the files in long form (permissions, "
-                f"owner, size); run `{command}`.")
+        missing(
+            f"You ran `ls` without `-l`: `-l` lists the files in long form (permissions, "
+            f"owner, size); run `{command}`."
+        )
     other = [c for c in runs if c.ran_program("ls")]
     if other:
         missing(f"You ran `{' '.join(other[-1].command)}`; this step wants exactly `{command}`.")
@@ -64,12 +70,15 @@ def test_run_echo(learner: Learner):
         return _finished(done[-1], "echo", command)
     quoted = [c for c in runs if len(c.command) == 1 and c.command[0].startswith("echo ")]
     if quoted:
-        missing("You put the whole command in quotes, so Docker looked for a program named "
-                f"`{quoted[-1].command[0]}`: quote only the text, `{command}`.")
+        missing(
+            "You put the whole command in quotes, so Docker looked for a program named "
+            f"`{quoted[-1].command[0]}`: quote only the text, `{command}`."
+        )
     if echoes:
         said = " ".join(echoes[-1].command[1:])
-        missing(f"Your container echoed {said!r}; this step wants \"hello from alpine\": "
-                f"run `{command}`.")
+        missing(
+            f'Your container echoed {said!r}; this step wants "hello from alpine": run `{command}`.'
+        )
     missing(f"No container from alpine has run echo since you started: run `{command}`.")
 
 
@@ -82,9 +91,11 @@ def _git_bash(runs):
     for c in runs:
         rewritten = c.windows_path_in_command
         if rewritten:
-            missing(f"Git Bash on Windows rewrote /bin/sh into the Windows path {rewritten!r} "
-                    "before Docker saw it: write `//bin/sh` (two slashes) or run "
-                    "`export MSYS_NO_PATHCONV=1` first, then run the command again.")
+            missing(
+                f"Git Bash on Windows rewrote /bin/sh into the Windows path {rewritten!r} "
+                "before Docker saw it: write `//bin/sh` (two slashes) or run "
+                "`export MSYS_NO_PATHCONV=1` first, then run the command again."
+            )
 
 
 def test_interactive_shell(learner: Learner):
@@ -95,16 +106,24 @@ def test_interactive_shell(learner: Learner):
         return
     _git_bash(runs)
     if any(c.stdin_open and not c.tty for c in shells):
-        missing("You used -i without -t: input stays open but there is no terminal, so the shell "
-                f"shows no prompt; use both, `{command}`.")
+        missing(
+            "You used -i without -t: input stays open but there is no terminal, so the shell "
+            f"shows no prompt; use both, `{command}`."
+        )
     if any(c.tty and not c.stdin_open for c in shells):
-        missing("You used -t without -i: there is a terminal but your typing never reaches the "
-                f"shell; use both, `{command}`.")
+        missing(
+            "You used -t without -i: there is a terminal but your typing never reaches the "
+            f"shell; use both, `{command}`."
+        )
     if shells:
-        missing("Your shell exited at once: with no terminal attached, sh read the end of its "
-                f"input and quit. Now give it one: `{command}`, look around, then type `exit`.")
-    missing(f"No shell has run in alpine yet: run `docker container run alpine /bin/sh`, then "
-            f"`{command}`.")
+        missing(
+            "Your shell exited at once: with no terminal attached, sh read the end of its "
+            f"input and quit. Now give it one: `{command}`, look around, then type `exit`."
+        )
+    missing(
+        f"No shell has run in alpine yet: run `docker container run alpine /bin/sh`, then "
+        f"`{command}`."
+    )
 
 
 def _hello_holder(learner: Learner, runs):
@@ -115,12 +134,16 @@ def _hello_holder(learner: Learner, runs):
         return holders[-1]
     _git_bash(runs)
     if learner.removed(IMAGE):
-        missing("No container has hello.txt any more: the one you made it in was removed "
-                "(`--rm` or `docker container rm`). Make it again, without --rm: "
-                "`docker container run -it alpine /bin/ash`, then `echo \"hello world\" > "
-                "hello.txt`, then `exit`.")
-    missing("No container has a hello.txt yet: run `docker container run -it alpine /bin/ash`, "
-            "type `echo \"hello world\" > hello.txt`, then `exit`.")
+        missing(
+            "No container has hello.txt any more: the one you made it in was removed "
+            "(`--rm` or `docker container rm`). Make it again, without --rm: "
+            '`docker container run -it alpine /bin/ash`, then `echo "hello world" > '
+            "hello.txt`, then `exit`."
+        )
+    missing(
+        "No container has a hello.txt yet: run `docker container run -it alpine /bin/ash`, "
+        'type `echo "hello world" > hello.txt`, then `exit`.'
+    )
 
 
 def test_isolation(learner: Learner):
@@ -130,10 +153,14 @@ def test_isolation(learner: Learner):
     if any(c.created > holder.created for c in listings):
         return
     if listings:
-        missing("You ran `docker container run alpine ls` before you made hello.txt: run it "
-                "again now, and see that a new container does not have the file.")
-    missing(f"hello.txt is in container {holder.short_id}. Now run `docker container run alpine "
-            "ls` and look for it in the new container's listing.")
+        missing(
+            "You ran `docker container run alpine ls` before you made hello.txt: run it "
+            "again now, and see that a new container does not have the file."
+        )
+    missing(
+        f"hello.txt is in container {holder.short_id}. Now run `docker container run alpine "
+        "ls` and look for it in the new container's listing."
+    )
 
 
 def test_start_exec(learner: Learner):
@@ -144,16 +171,22 @@ def test_start_exec(learner: Learner):
     wrong = [e for e in listings if e.container_id != holder.id]
     right = [e for e in listings if e.container_id == holder.id]
     if not right and wrong:
-        missing(f"You ran ls in container {wrong[-1].container_id[:12]}, which has no hello.txt; "
-                f"the one that has it is {ident}: `docker container start {ident}`, then "
-                f"`docker container exec {ident} ls`.")
+        missing(
+            f"You ran ls in container {wrong[-1].container_id[:12]}, which has no hello.txt; "
+            f"the one that has it is {ident}: `docker container start {ident}`, then "
+            f"`docker container exec {ident} ls`."
+        )
     if not holder.running:
-        missing(f"The container with hello.txt ({ident}) is stopped, so exec cannot run in it: "
-                f"`docker container start {ident}` first, then `docker container exec {ident} ls`.")
+        missing(
+            f"The container with hello.txt ({ident}) is stopped, so exec cannot run in it: "
+            f"`docker container start {ident}` first, then `docker container exec {ident} ls`."
+        )
     if not right:
-        missing(f"Container {ident} is running; now run `docker container exec {ident} ls`. (The "
-                "kit sees execs in the engine's event log, which lives in memory: if Docker was "
-                "restarted since, run the exec again.)")
+        missing(
+            f"Container {ident} is running; now run `docker container exec {ident} ls`. (The "
+            "kit sees execs in the engine's event log, which lives in memory: if Docker was "
+            "restarted since, run the exec again.)"
+        )
     import testinfra
 
     inside = testinfra.get_host(f"docker://{holder.id}")

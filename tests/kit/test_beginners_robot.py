@@ -64,7 +64,9 @@ def not_done(result, step: str) -> str:
 @pytest.mark.usefixtures("leave_no_trace")
 def test_robot_walks_the_lab_and_every_check_fails_before_and_passes_after(workshop, engine):
     nowhere = workshop("check", "engine", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
-    assert "No Docker engine answers at unix:///nonexistent/docker.sock" in not_done(nowhere, "engine")
+    assert "No Docker engine answers at unix:///nonexistent/docker.sock" in not_done(
+        nowhere, "engine"
+    )
 
     can_prove_pull = without_local_alpine(engine)
     for step in LAB.steps:
@@ -76,7 +78,9 @@ def test_robot_walks_the_lab_and_every_check_fails_before_and_passes_after(works
         assert after.code == 0, f"step {step.id} should pass after its solution: {after}"
 
     status = json.loads(workshop("status", "--json").out)
-    states = {s["id"]: s["state"] for lab in status["labs"] for s in lab["steps"] if lab["id"] == LAB.id}
+    states = {
+        s["id"]: s["state"] for lab in status["labs"] for s in lab["steps"] if lab["id"] == LAB.id
+    }
     assert set(states.values()) == {"done"}, states
 
 
@@ -99,21 +103,35 @@ def test_next_records_every_step_done_ahead_in_one_go(workshop):
 MISTAKES = {
     "ls without -l": (["docker container run alpine ls"], "run-ls", "without `-l`"),
     "echo in one quoted word": (
-        ['docker container run alpine "echo hello from alpine"'], "run-echo", "whole command in quotes"
+        ['docker container run alpine "echo hello from alpine"'],
+        "run-echo",
+        "whole command in quotes",
     ),
     "echo other text": (["docker container run alpine echo hello"], "run-echo", "echoed 'hello'"),
     "sh without -it": (["docker container run alpine /bin/sh"], "shell", "exited at once"),
     "git bash path": (
-        ['docker container run alpine "C:/Program Files/Git/usr/bin/sh"'], "shell", "//bin/sh"
+        ['docker container run alpine "C:/Program Files/Git/usr/bin/sh"'],
+        "shell",
+        "//bin/sh",
     ),
     "hello.txt in a removed container": (
-        [("docker container run --rm -it alpine /bin/ash", 'echo "hello world" > hello.txt', "exit")],
-        "isolation", "was removed",
+        [
+            (
+                "docker container run --rm -it alpine /bin/ash",
+                'echo "hello world" > hello.txt',
+                "exit",
+            )
+        ],
+        "isolation",
+        "was removed",
     ),
     "ls before the file was made": (
-        ["docker container run alpine ls",
-         ("docker container run -it alpine /bin/ash", 'echo "hello world" > hello.txt', "exit")],
-        "isolation", "before you made hello.txt",
+        [
+            "docker container run alpine ls",
+            ("docker container run -it alpine /bin/ash", 'echo "hello world" > hello.txt', "exit"),
+        ],
+        "isolation",
+        "before you made hello.txt",
     ),
 }
 
@@ -136,8 +154,12 @@ def test_a_common_mistake_is_named_with_its_fix(workshop, mistake):
 def test_sh_with_i_but_no_t_is_named(workshop):
     workshop("check", "engine")
     type_("docker image pull alpine")
-    subprocess.run(["docker", "container", "run", "-i", "alpine", "/bin/sh"],
-                   stdin=subprocess.DEVNULL, check=True, capture_output=True)
+    subprocess.run(
+        ["docker", "container", "run", "-i", "alpine", "/bin/sh"],
+        stdin=subprocess.DEVNULL,
+        check=True,
+        capture_output=True,
+    )
     assert "-i without -t" in not_done(workshop("check", "shell"), "shell")
 
 
@@ -149,7 +171,9 @@ def test_pulled_another_tag_only_is_named(workshop, engine):
     type_("docker image pull alpine")
     docker("image", "tag", "alpine", "alpine:3.20")
     docker("image", "rm", "alpine:latest")
-    assert "You have alpine:3.20 but not alpine:latest" in not_done(workshop("check", "pull"), "pull")
+    assert "You have alpine:3.20 but not alpine:latest" in not_done(
+        workshop("check", "pull"), "pull"
+    )
 
 
 def _holder(engine) -> str:

@@ -40,10 +40,16 @@ def test_status_json_has_exactly_the_documented_shape(demo, workshop):
     result = workshop("status", "--json")
     assert result.code == 0, result
     assert json.loads(result.out) == {
-        "labs": [{"id": "demo", "title": "Demo lab", "steps": [
-            {"id": "first", "title": "First step", "state": "current"},
-            {"id": "second", "title": "Second step", "state": "todo"},
-        ]}]
+        "labs": [
+            {
+                "id": "demo",
+                "title": "Demo lab",
+                "steps": [
+                    {"id": "first", "title": "First step", "state": "current"},
+                    {"id": "second", "title": "Second step", "state": "todo"},
+                ],
+            }
+        ]
     }
 
 
@@ -129,7 +135,10 @@ def test_a_corrupt_progress_file_is_kept_as_a_backup(demo, workshop, home):
 def test_no_engine_is_one_sentence_with_the_fix(demo, workshop):
     result = workshop("check", "first", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
     assert result.code == Exit.NOT_DONE, result
-    assert "No Docker engine answers at unix:///nonexistent/docker.sock (from DOCKER_HOST)" in result.out
+    assert (
+        "No Docker engine answers at unix:///nonexistent/docker.sock (from DOCKER_HOST)"
+        in result.out
+    )
     assert "Traceback" not in result.out
     doctor = workshop("doctor", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
     assert doctor.code == Exit.ERROR and "FAIL" in doctor.out and "Traceback" not in doctor.out
@@ -153,11 +162,19 @@ def test_ctrl_c_mid_solve_says_so_and_loses_nothing(demo, workshop, home):
     (demo / "flags" / "first").touch()
     assert workshop("check", "first").code == 0
     manifest = demo / "labs" / "demo" / "lab.toml"
-    manifest.write_text(manifest.read_text().replace(
-        f'solution = ["touch {demo}/flags/second"]', 'solution = ["sleep 30"]'))
+    manifest.write_text(
+        manifest.read_text().replace(
+            f'solution = ["touch {demo}/flags/second"]', 'solution = ["sleep 30"]'
+        )
+    )
     recorded = (home / "progress.json").read_text()
-    child = pexpect.spawn(sys.executable, ["-m", "workshop", "solve", "second"],
-                          env=workshop.env, encoding="utf-8", timeout=20)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "workshop", "solve", "second"],
+        env=workshop.env,
+        encoding="utf-8",
+        timeout=20,
+    )
     child.expect_exact("$ sleep 30")
     time.sleep(0.5)
     child.sendintr()

@@ -15,9 +15,15 @@ from workshop.errors import EngineUnavailable
 def write_context(config_dir, name: str, host: str) -> None:
     meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
     meta.mkdir(parents=True)
-    (meta / "meta.json").write_text(json.dumps(
-        {"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}}
-    ))
+    (meta / "meta.json").write_text(
+        json.dumps(
+            {
+                "Name": name,
+                "Metadata": {},
+                "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}},
+            }
+        )
+    )
     (config_dir / "config.json").write_text(json.dumps({"currentContext": name}))
 
 
@@ -49,7 +55,9 @@ def test_docker_context_variable_overrides_the_config(cli_config):
 
 def test_a_missing_context_is_named(cli_config):
     (cli_config / "config.json").write_text(json.dumps({"currentContext": "gone"}))
-    with pytest.raises(EngineUnavailable, match="context 'gone' does not exist.*docker context use default"):
+    with pytest.raises(
+        EngineUnavailable, match=r"context 'gone' does not exist.*docker context use default"
+    ):
         discover({"DOCKER_CONFIG": str(cli_config)})
 
 
@@ -70,15 +78,27 @@ def wrapped(inner: BaseException) -> Exception:
 @pytest.mark.parametrize(
     ("target", "inner", "words"),
     [
-        (Target(DEFAULT_SOCKET, "default socket"), PermissionError(13, "Permission denied"),
-         "You may not open the Docker socket unix:///var/run/docker.sock (from default socket): "
-         "add yourself to the docker group"),
-        (Target(DEFAULT_SOCKET, "default socket"), FileNotFoundError(2, "No such file"),
-         "nothing is listening there; start Docker"),
-        (Target("tcp://10.0.0.9:2375", "DOCKER_HOST"), ConnectionRefusedError(111, "refused"),
-         "the connection was refused; unset DOCKER_HOST"),
-        (Target("unix:///d.sock", "context desktop"), FileNotFoundError(2, "No such file"),
-         "or switch with `docker context use default`"),
+        (
+            Target(DEFAULT_SOCKET, "default socket"),
+            PermissionError(13, "Permission denied"),
+            "You may not open the Docker socket unix:///var/run/docker.sock (from default socket): "
+            "add yourself to the docker group",
+        ),
+        (
+            Target(DEFAULT_SOCKET, "default socket"),
+            FileNotFoundError(2, "No such file"),
+            "nothing is listening there; start Docker",
+        ),
+        (
+            Target("tcp://10.0.0.9:2375", "DOCKER_HOST"),
+            ConnectionRefusedError(111, "refused"),
+            "the connection was refused; unset DOCKER_HOST",
+        ),
+        (
+            Target("unix:///d.sock", "context desktop"),
+            FileNotFoundError(2, "No such file"),
+            "or switch with `docker context use default`",
+        ),
     ],
 )
 def test_failures_to_connect_are_one_sentence_with_the_fix(target, inner, words):

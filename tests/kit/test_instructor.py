@@ -22,9 +22,14 @@ def test_reset_removes_only_the_labs_containers_and_keeps_the_rest(workshop, eng
     existing = {c["Id"] for c in engine.api.containers(all=True)}
     type_solution("run-ls")
     engine.images.get("alpine").tag("kit-selftest-other", "1")
-    other_image = engine.containers.create("kit-selftest-other:1", ["true"], name="kit-selftest-other")
-    lab_made = [c["Id"] for c in engine.api.containers(all=True)
-                if c["Id"] not in existing and c["Id"] != other_image.id]
+    other_image = engine.containers.create(
+        "kit-selftest-other:1", ["true"], name="kit-selftest-other"
+    )
+    lab_made = [
+        c["Id"]
+        for c in engine.api.containers(all=True)
+        if c["Id"] not in existing and c["Id"] != other_image.id
+    ]
     assert lab_made
 
     dry = workshop("reset", "--dry-run")
@@ -53,10 +58,15 @@ def test_doctor_names_the_engine_and_why(workshop):
 def test_make_test_checks_reached_steps_and_skips_the_rest(workshop, engine):
     if not without_local_alpine(engine):
         pytest.skip("alpine:latest here is not the kit's stand-in, so the test may not untag it")
+
     def make_test():
         return subprocess.run(
             [sys.executable, "-m", "pytest", "tests/checks", "-q", "-p", "no:randomly"],
-            cwd=KIT, env=workshop.env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            cwd=KIT,
+            env=workshop.env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
         )
 
     workshop("next")

@@ -11,7 +11,7 @@ from workshop.labs import find_step, lint, load_labs
 
 def test_the_kits_own_labs_are_sound():
     labs = load_labs()
-    assert [lab.id for lab in labs][0] == "beginners"
+    assert labs[0].id == "beginners"
     assert lint(labs) == []
     for lab in labs:
         for step in lab.steps:
@@ -55,7 +55,7 @@ def test_lint_finds_a_solution_the_instructions_do_not_show(demo):
 
 
 def test_lint_finds_missing_and_empty_instructions(demo):
-    labs, manifest = demo
+    labs, _ = demo
     (labs / "demo" / "steps" / "first.md").write_text("  \n")
     (labs / "demo" / "steps" / "second.md").unlink()
     problems = lint(load_labs(labs))
@@ -65,8 +65,11 @@ def test_lint_finds_missing_and_empty_instructions(demo):
 
 def test_a_placeholder_needs_a_where(demo):
     labs, manifest = demo
-    edit(manifest, 'solution = ["touch {}/first"]'.format(labs.parent / "flags"),
-         'solution = ["docker container start <ID>"]')
+    edit(
+        manifest,
+        'solution = ["touch {}/first"]'.format(labs.parent / "flags"),
+        'solution = ["docker container start <ID>"]',
+    )
     problems = lint(load_labs(labs))
     assert any("`<ID>` in `docker container start <ID>` has no `where`" in p for p in problems)
 
@@ -78,7 +81,11 @@ def test_a_placeholder_needs_a_where(demo):
         ('id = "second"', 'id = "Second Step"', "ids are lowercase"),
         ('title = "Demo lab"\n', "", "the lab needs `title`"),
         ("format_version = 1", 'format_version = "one"', "needs `format_version = 1`"),
-        ('solution = ["touch', 'solution = [{ run = "x", typo = 1 }, "touch', "unknown solution key"),
+        (
+            'solution = ["touch',
+            'solution = [{ run = "x", typo = 1 }, "touch',
+            "unknown solution key",
+        ),
     ],
 )
 def test_malformed_manifests_name_the_problem(demo, old, new, words):

@@ -15,7 +15,9 @@ def _mark_many(directory, prefix: str, count: int) -> None:
     store = Store(directory)
     for n in range(count):
         with store.update() as progress:
-            lab = progress.labs.setdefault("lab", LabProgress(started_at="2026-01-01T00:00:00+00:00"))
+            lab = progress.labs.setdefault(
+                "lab", LabProgress(started_at="2026-01-01T00:00:00+00:00")
+            )
             lab.done[f"{prefix}{n}"] = "now"
 
 
@@ -41,7 +43,7 @@ def test_the_file_is_replaced_whole_and_leaves_no_temporary_behind(tmp_path):
 @pytest.mark.parametrize("content", ["{not json", '{"labs": []}', '{"labs": {"x": {}}}', "[]"])
 def test_a_damaged_file_is_kept_as_a_backup_and_reported(tmp_path, content):
     (tmp_path / "progress.json").write_text(content)
-    with pytest.raises(ProgressError, match="was damaged .* kept as .*progress.json.damaged-"):
+    with pytest.raises(ProgressError, match=r"was damaged .* kept as .*progress\.json\.damaged-"):
         Store(tmp_path).read()
     backups = list(tmp_path.glob("progress.json.damaged-*"))
     assert [b.read_text() for b in backups] == [content]
