@@ -44,7 +44,7 @@ def provide_learner(lab_id: str):
     from workshop.state import Store
 
     started = Store().read().lab(lab_id)
-    if started is None:
+    if started is None or not started.started_at:
         raise Missing(f"You have not started the {lab_id!r} lab yet: run `workshop next`.")
     return Learner(provide_engine(), parse_time(started.started_at))
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from workshop import checks
 from workshop.errors import EngineUnavailable, UsageError
 from workshop.labs import Lab, Step, find_step, load_labs
-from workshop.state import Progress, Store
+from workshop.state import LabProgress, Progress, Store
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,23 @@ class Course:
 
     def start(self, lab: Lab) -> None:
         """Record when the learner started `lab` (the engine's clock), if not yet recorded."""
-        if self.progress().lab(lab.id) is not None:
+        known = self.progress().lab(lab.id)
+        if known is not None and known.started_at:
             return
         from workshop.engine import client, engine_time
 
         now = engine_time(client()).isoformat()
         with self.store.update() as progress:
-            from workshop.state import LabProgress
+            lab_progress = progress.labs.setdefault(lab.id, LabProgress(started_at=now))
+            lab_progress.started_at = lab_progress.started_at or now
 
-            progress.labs.setdefault(lab.id, LabProgress(started_at=now))
+    def open(self, lab: Lab) -> None:
+        """The learner has seen the lab's first step; start it now if an engine answers (its
+        first step may be getting the engine up: then it starts at the next check)."""
+        with self.store.update() as progress:
+            progress.labs.setdefault(lab.id, LabProgress(started_at=""))
+        with contextlib.suppress(EngineUnavailable):
+            self.start(lab)
 
     def record(self, lab: Lab, verdicts: list[checks.Verdict]) -> list[str]:
         """Mark passed steps done; returns the ids newly recorded."""
@@ -120,8 +128,7 @@ class Course:
             return Advance(recorded=[], failed=None, now=here)
         lab = here.lab
         if progress.lab(lab.id) is None:  # a lab just begun: show its first step, check nothing
-            with contextlib.suppress(EngineUnavailable):  # step 1 may be getting the engine up
-                self.start(lab)
+            self.open(lab)
             return Advance(recorded=[], failed=None, now=here, fresh=True)
         todo = [s for s in lab.steps if not progress.is_done(lab.id, s.id)]
         verdicts = self.check(lab, todo, stop_at_first_failure=True)
@@ -129,7 +136,7 @@ class Course:
         failed = next((v for v in verdicts if not v.passed), None)
         now = position(self.labs, self.progress())
         if now.lab is not None and now.lab is not lab:
-            self.start(now.lab)
+            self.open(now.lab)
         return Advance(recorded=recorded, failed=failed, now=now)
 
 

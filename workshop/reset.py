@@ -25,7 +25,7 @@ def plan(engine, labs: list[Lab], progress: Progress) -> list[Doomed]:
     doomed: list[Doomed] = []
     for lab in labs:
         started = progress.lab(lab.id)
-        if started is None:
+        if started is None or not started.started_at:
             continue
         since = parse_time(started.started_at)
         names = lab.images + lab.builds

@@ -34,7 +34,7 @@ def home() -> Path:
 
 @dataclass
 class LabProgress:
-    started_at: str  # RFC 3339, the engine's clock
+    started_at: str  # RFC 3339, the engine's clock; "" while no engine answered yet
     done: dict[str, str] = field(default_factory=dict)  # step id -> when it was seen done
 
 

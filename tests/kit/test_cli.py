@@ -145,8 +145,19 @@ def test_no_engine_is_one_sentence_with_the_fix(demo, workshop):
 
 
 def test_next_shows_the_first_step_even_with_no_engine(demo, workshop):
-    result = workshop("next", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    nowhere = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    result = workshop("next", env=nowhere)
     assert result.code == 0 and "step 1 of 2: first" in result.out, result
+    again = workshop("next", env=nowhere)  # now it checks, and says why it cannot
+    assert again.code == Exit.NOT_DONE and "No Docker engine answers" in again.out, again
+
+
+@pytest.mark.engine
+def test_once_the_engine_answers_next_checks_the_step_it_showed(demo, workshop):
+    workshop("next", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    (demo / "flags" / "first").touch()
+    result = workshop("next")
+    assert result.code == 0 and "Step first is done." in result.out, result
 
 
 def test_reset_without_a_terminal_asks_for_yes(demo, workshop):
