@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 
 from workshop import engine as engine_module
@@ -20,6 +21,33 @@ class Finding:
     detail: str
 
 
+def _same_engine_as_cli(docker_cli: str, target) -> Finding:
+    """Your `docker` commands (and testinfra, which runs them) must reach the kit's engine."""
+    if target.source == "DOCKER_HOST":
+        return Finding(OK, "docker CLI", f"{docker_cli}, also following DOCKER_HOST")
+    try:
+        shown = subprocess.run(
+            [docker_cli, "context", "inspect", "--format", "{{.Name}} {{.Endpoints.docker.Host}}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Finding(WARN, "docker CLI", f"{docker_cli} did not say its context ({exc})")
+    name, _, host = shown.stdout.strip().partition(" ")
+    if shown.returncode != 0 or not host:
+        return Finding(WARN, "docker CLI", f"{docker_cli} (its context could not be read)")
+    if host != target.url:
+        return Finding(
+            FAIL,
+            "docker CLI",
+            f"your docker commands go to {host} (context {name}) but the kit "
+            f"talks to {target.url}: run `docker context use {name}` or unset DOCKER_CONTEXT",
+        )
+    return Finding(OK, "docker CLI", f"{docker_cli}, context {name}: the same engine")
+
+
 def diagnose() -> list[Finding]:
     found: list[Finding] = []
     try:
@@ -28,11 +56,12 @@ def diagnose() -> list[Finding]:
         return [Finding(FAIL, "engine", str(exc))]
     found.append(Finding(OK, "engine", f"{target.url} (from {target.source})"))
     docker_cli = shutil.which("docker")
-    found.append(
-        Finding(OK, "docker CLI", docker_cli)
-        if docker_cli
-        else Finding(FAIL, "docker CLI", "not on PATH: install it (Docker Desktop includes it)")
-    )
+    if docker_cli:
+        found.append(_same_engine_as_cli(docker_cli, target))
+    else:
+        found.append(
+            Finding(FAIL, "docker CLI", "not on PATH: install it (Docker Desktop includes it)")
+        )
     socket = target.socket_path
     if socket is not None:
         if not socket.exists():
@@ -87,12 +116,10 @@ def diagnose() -> list[Finding]:
         )
     for image in engine.images.list(filters={"label": STANDIN_LABEL}):
         tags = ", ".join(image.tags) or image.short_id
-        found.append(
-            Finding(
-                WARN,
-                "stand-in image",
-                f"{tags} is a stand-in built offline for "
-                f"{image.labels[STANDIN_LABEL]}, not the official image",
-            )
-        )
+        original = image.labels[STANDIN_LABEL]
+        if any(tag == original or tag == f"{original}:latest" for tag in image.tags):
+            what = f"{tags} is a stand-in built offline by the kit, not the official image"
+        else:
+            what = f"{tags} is built on the kit's offline stand-in for {original}"
+        found.append(Finding(WARN, "stand-in image", what))
     return found

@@ -106,6 +106,8 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> in
         ) from None
     finally:
         out.write("\n")
+        if child.isalive():  # Ctrl-C or an error above: leave no docker client behind
+            child.terminate(force=True)
     child.close()
     return child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
 
