@@ -148,10 +148,7 @@ def solve(step):
     lab, chosen = course.find(step)
     course.start(lab)
     run_solution(chosen)
-    verdict = course.check(lab, [chosen])[0]
-    if not verdict.passed:
-        render.failed(f"The solution ran but step {chosen.id} is still not done: {verdict.message}")
-        sys.exit(Exit.NOT_DONE)
+    course.require_done(lab, chosen)
     render.passed(f"Step {chosen.id} is done.")
 
 
@@ -168,24 +165,12 @@ def goto(step):
 
     course = _course()
     lab, target = course.find(step)
-    for earlier_lab in course.labs:
-        for earlier in earlier_lab.steps:
-            if earlier_lab is lab and earlier.id == target.id:
-                render.step(lab, target)
-                return
-            if course.progress().is_done(earlier_lab.id, earlier.id):
-                continue
-            course.start(earlier_lab)
-            if course.check(earlier_lab, [earlier])[0].passed:
-                continue
-            render.note(f"[bold]Catching up: {earlier_lab.id}/{earlier.id}[/]")
-            run_solution(earlier)
-            verdict = course.check(earlier_lab, [earlier])[0]
-            if not verdict.passed:
-                raise WorkshopError(
-                    f"Step {earlier.id} is still not done after its solution: {verdict.message}"
-                )
-            render.passed(f"Step {earlier.id} is done.")
+    for earlier_lab, earlier in course.catch_up(lab, target):
+        render.note(f"[bold]Catching up: {earlier_lab.id}/{earlier.id}[/]")
+        run_solution(earlier)
+        course.require_done(earlier_lab, earlier)
+        render.passed(f"Step {earlier.id} is done.")
+    render.step(lab, target)
 
 
 @cli.command()

@@ -6,11 +6,12 @@ Plain functions over labs, progress and the engine; the command line only parses
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from workshop import checks
-from workshop.errors import EngineUnavailable, UsageError
+from workshop.errors import EngineUnavailable, UsageError, WorkshopError
 from workshop.labs import Lab, Step, find_step, load_labs
 from workshop.state import LabProgress, Progress, Store
 
@@ -119,6 +120,28 @@ class Course:
         verdicts = checks.run(lab, steps, stop_at_first_failure=stop_at_first_failure)
         self.record(lab, verdicts)
         return verdicts
+
+    def catch_up(self, lab: Lab, target: Step) -> Iterator[tuple[Lab, Step]]:
+        """Yield each step before `target` that is not done, for the caller to solve; steps the
+        engine shows done already are recorded and skipped."""
+        for earlier_lab in self.labs:
+            for earlier in earlier_lab.steps:
+                if earlier_lab is lab and earlier.id == target.id:
+                    return
+                if self.progress().is_done(earlier_lab.id, earlier.id):
+                    continue
+                self.start(earlier_lab)
+                if not self.check(earlier_lab, [earlier])[0].passed:
+                    yield earlier_lab, earlier
+
+    def require_done(self, lab: Lab, step: Step) -> None:
+        """After a solution ran: the step must now check as done."""
+        verdict = self.check(lab, [step])[0]
+        if not verdict.passed:
+            raise WorkshopError(
+                f"The solution of step {step.id} ran, but the step is still not done: "
+                f"{verdict.message}"
+            )
 
     def advance(self) -> Advance:
         """`workshop next`: check the current step and any the learner did ahead, in one go."""

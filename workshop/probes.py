@@ -17,12 +17,12 @@ from workshop.engine import parse_time
 _WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
 
 
-class Missing(Exception):  # noqa: N818 - reads as "the step is missing something"
+class Missing(Exception):
     """A step is not done; the message is the one sentence the learner sees."""
 
 
 def missing(sentence: str):
-    """End the current check with `sentence` alone: what is missing (or the mistake), and the fix."""
+    """End the current check with one sentence: what is missing (or the mistake), and the fix."""
     __tracebackhide__ = True
     raise Missing(sentence)
 
@@ -131,7 +131,7 @@ class Learner:
         self.since = since
 
     def containers(self, image: str | None = None) -> list[Container]:
-        """Containers created since the lab started, oldest first; `image` as the learner named it."""
+        """Containers made since the lab started, oldest first; `image` as the learner named it."""
         api = self.engine.api
         floor = int(self.since.timestamp())
         found = []
