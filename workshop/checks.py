@@ -27,14 +27,10 @@ class Verdict:
 
 
 def provide_engine():
-    """The docker-py client, or the one sentence that says why there is none."""
+    """The docker-py client; EngineUnavailable (one sentence with the fix) if none answers."""
     from workshop.engine import client
-    from workshop.errors import EngineUnavailable
 
-    try:
-        return client()
-    except EngineUnavailable as exc:
-        raise Missing(str(exc)) from None
+    return client()
 
 
 def provide_learner(lab_id: str):
@@ -94,6 +90,34 @@ def _message(exc: BaseException) -> str:
     )
 
 
+def _call(lab: Lab, function):
+    arguments = {}
+    for name in inspect.signature(function).parameters:
+        if name not in PROVIDERS:
+            raise WorkshopError(
+                f"{function.__name__} in {lab.checks} asks for {name!r}; checks may ask for "
+                f"{', '.join(PROVIDERS)}."
+            )
+        arguments[name] = PROVIDERS[name](lab)
+    return function(**arguments)
+
+
+def prober(lab: Lab):
+    """For solutions: `probe(name)` calls the checks module's function `name` (which may say,
+    for instance, which container holds the learner's file) and returns its answer."""
+
+    def probe(name: str) -> str:
+        function = getattr(_load(lab), name, None)
+        if not callable(function):
+            raise WorkshopError(f"{lab.checks} has no probe {name!r}; run `workshop lint`.")
+        try:
+            return str(_call(lab, function))
+        except Missing as exc:
+            raise WorkshopError(f"{exc} (do the earlier steps first: `workshop goto`)") from None
+
+    return probe
+
+
 def run_one(lab: Lab, step: Step) -> Verdict:
     function = getattr(_load(lab), step.check, None)
     if not callable(function):
@@ -102,15 +126,7 @@ def run_one(lab: Lab, step: Step) -> Verdict:
             f"{lab.checks} does not define; run `workshop lint`."
         )
     try:
-        arguments = {}
-        for name in inspect.signature(function).parameters:
-            if name not in PROVIDERS:
-                raise WorkshopError(
-                    f"Check {step.check} in {lab.checks} asks for {name!r}; checks may ask for "
-                    f"{', '.join(PROVIDERS)}."
-                )
-            arguments[name] = PROVIDERS[name](lab)
-        function(**arguments)
+        _call(lab, function)
     except WorkshopError:
         raise
     except Exception as exc:  # a check's verdict, or its failure, becomes one sentence

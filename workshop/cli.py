@@ -31,7 +31,7 @@ def _boundary(command):
             sys.exit(Exit.ERROR)
         except KeyboardInterrupt:
             click.secho(
-                "\nInterrupted. Your recorded progress is unchanged; run the command again "
+                "\nInterrupted. Every step recorded so far is kept; run the command again "
                 "when you are ready.",
                 err=True,
                 fg="yellow",
@@ -72,6 +72,8 @@ def next_():
     advance = course.advance()
     for step_id in advance.recorded:
         render.passed(f"Step {step_id} is done.")
+    if advance.finished is not None:
+        render.passed(f"Lab complete: {advance.finished.title}. Well done!")
     if advance.failed is not None and not advance.recorded:
         render.failed(f"Step {advance.failed.step} is not done yet: {advance.failed.message}")
         render.note("[dim]Fix it, then run `workshop next` again (`workshop hint` helps).[/]")
@@ -86,7 +88,7 @@ def next_():
 @click.argument("step", required=False)
 @_boundary
 def check(step):
-    """Check one step against the engine (the current step by default).
+    """Check one step against the engine (the current step by default); records nothing.
 
     Example: workshop check run-ls
     """
@@ -94,12 +96,26 @@ def check(step):
 
     course = _course()
     lab, chosen = course.find(step)
-    verdict = course.check(lab, [chosen])[0]
+    verdict = course.check(lab, [chosen], record=False)[0]  # `next` records and moves on
     if verdict.passed:
         render.passed(f"Step {chosen.id} is done.")
         return
     render.failed(f"Step {chosen.id} is not done yet: {verdict.message}")
     sys.exit(Exit.NOT_DONE)
+
+
+@cli.command()
+@click.argument("step", required=False)
+@_boundary
+def show(step):
+    """Show a step's instructions again (the current step by default); checks nothing.
+
+    Example: workshop show
+    """
+    from workshop import render
+
+    lab, chosen = _course().find(step)
+    render.step(lab, chosen)
 
 
 @cli.command()
@@ -142,12 +158,13 @@ def solve(step):
     Example: workshop solve run-ls
     """
     from workshop import render
+    from workshop.checks import prober
     from workshop.solve import solve as run_solution
 
     course = _course()
     lab, chosen = course.find(step)
     course.start(lab)
-    run_solution(chosen)
+    run_solution(chosen, probe=prober(lab))
     course.require_done(lab, chosen)
     render.passed(f"Step {chosen.id} is done.")
 
@@ -161,13 +178,14 @@ def goto(step):
     Example: workshop goto isolation
     """
     from workshop import render
+    from workshop.checks import prober
     from workshop.solve import solve as run_solution
 
     course = _course()
     lab, target = course.find(step)
     for earlier_lab, earlier in course.catch_up(lab, target):
         render.note(f"[bold]Catching up: {earlier_lab.id}/{earlier.id}[/]")
-        run_solution(earlier)
+        run_solution(earlier, probe=prober(earlier_lab))
         course.require_done(earlier_lab, earlier)
         render.passed(f"Step {earlier.id} is done.")
     render.step(lab, target)

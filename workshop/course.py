@@ -70,10 +70,18 @@ class Course:
         return self.store.read()
 
     def find(self, ref: str | None) -> tuple[Lab, Step]:
-        """A step by id, or the current one when `ref` is None."""
-        if ref:
-            return find_step(self.labs, ref)
+        """A step by id (any case), by its number in the current lab, or the current one."""
         here = position(self.labs, self.progress())
+        if ref and ref.isdigit():
+            lab = here.lab or self.labs[-1]
+            if not 1 <= int(ref) <= len(lab.steps):
+                raise UsageError(
+                    f"Lab {lab.id!r} has steps 1 to {len(lab.steps)}, not {ref}; "
+                    "`workshop status` lists them."
+                )
+            return lab, lab.steps[int(ref) - 1]
+        if ref:
+            return find_step(self.labs, ref.strip().lower())
         if here.step is None:
             raise UsageError("Every step of every lab is done: there is no current step.")
         return here.lab, here.step
@@ -111,14 +119,13 @@ class Course:
         return recorded
 
     def check(
-        self, lab: Lab, steps: list[Step], stop_at_first_failure=False
+        self, lab: Lab, steps: list[Step], stop_at_first_failure=False, record=True
     ) -> list[checks.Verdict]:
-        try:
-            self.start(lab)
-        except EngineUnavailable as exc:  # not a crash: the step is simply not done yet
-            return [checks.Verdict(steps[0].id, False, str(exc))] if steps else []
+        """Check `steps` on the engine; record those done unless `record` is False."""
+        self.start(lab)
         verdicts = checks.run(lab, steps, stop_at_first_failure=stop_at_first_failure)
-        self.record(lab, verdicts)
+        if record:
+            self.record(lab, verdicts)
         return verdicts
 
     def catch_up(self, lab: Lab, target: Step) -> Iterator[tuple[Lab, Step]]:
@@ -158,9 +165,10 @@ class Course:
         recorded = [v.step for v in verdicts if v.passed]
         failed = next((v for v in verdicts if not v.passed), None)
         now = position(self.labs, self.progress())
-        if now.lab is not None and now.lab is not lab:
+        finished = lab if now.lab is not lab else None
+        if now.lab is not None and finished is not None:
             self.open(now.lab)
-        return Advance(recorded=recorded, failed=failed, now=now)
+        return Advance(recorded=recorded, failed=failed, now=now, finished=finished)
 
 
 @dataclass(frozen=True)
@@ -169,3 +177,4 @@ class Advance:
     failed: checks.Verdict | None
     now: Position
     fresh: bool = False
+    finished: Lab | None = None  # the lab this call completed

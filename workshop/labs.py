@@ -271,15 +271,15 @@ def find_lab(labs: list[Lab], lab_id: str) -> Lab:
     raise UsageError(f"There is no lab {lab_id!r}; `workshop labs` lists them.")
 
 
-def check_functions(module: Path) -> set[str]:
-    """Names of the test functions a checks module defines, read without importing it."""
+def check_functions(module: Path, prefix: str = "test_") -> set[str]:
+    """Names of the functions a checks module defines (tests by default), without importing it."""
     import ast
 
     tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
     return {
         node.name
         for node in tree.body
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+        if isinstance(node, ast.FunctionDef) and node.name.startswith(prefix)
     }
 
 
@@ -317,6 +317,16 @@ def lint(labs: list[Lab]) -> list[str]:
                         problems.append(
                             f"{where}: the line `{typed}` typed into the container is not shown "
                             f"in {step.instructions_path.name}"
+                        )
+                for finder in command.where.values():
+                    probe = finder.removeprefix("probe:")
+                    if (
+                        finder.startswith("probe:")
+                        and lab.checks.is_file()
+                        and probe not in (check_functions(lab.checks, prefix=""))
+                    ):
+                        problems.append(
+                            f"{where}: probe {probe!r} is not a function in {lab.checks}"
                         )
                 for name in re.findall(r"<([A-Z_]+)>", command.run):
                     if name not in command.where:

@@ -27,7 +27,7 @@ def step(lab: Lab, step: Step) -> None:
     out.print(Rule(f"[bold]{lab.title}[/] — step {number} of {len(lab.steps)}: {step.id}"))
     out.print(Markdown(step.instructions))
     out.print()
-    out.print("[dim]Stuck? `workshop hint`. Done? `workshop next`.[/]")
+    out.print("[dim]Stuck? `workshop hint`. Done? `workshop next`. Text gone? `workshop show`.[/]")
 
 
 def passed(text: str) -> None:

@@ -32,7 +32,8 @@ def plan(engine, labs: list[Lab], progress: Progress) -> list[Doomed]:
         for container in Learner(engine, since).containers():
             ours = any(_same_image(container.image, name) for name in names)
             if ours and all(d.id != container.id for d in doomed):
-                state = "running" if container.running else f"exited {container.exit_code}"
+                status = container.attrs["State"].get("Status", "")
+                state = f"exited {container.exit_code}" if status == "exited" else status
                 doomed.append(
                     Doomed(
                         "container",

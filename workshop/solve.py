@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from workshop.errors import WorkshopError
@@ -24,9 +25,16 @@ CURSOR_REPLY = "\x1b[1;1R"
 TIMEOUT = 120
 
 
-def _resolve(command: Command) -> str:
+def _resolve(command: Command, probe: Callable[[str], str] | None) -> str:
+    """Fill `<NAME>` placeholders: `probe:FUNCTION` asks the lab's checks module (which knows,
+    say, which container holds hello.txt); anything else is a shell command whose output is used."""
     text = command.run
     for name, finder in command.where.items():
+        if finder.startswith("probe:"):
+            if probe is None:
+                raise WorkshopError(f"`{command.run}` needs the lab's checks to fill <{name}>.")
+            text = text.replace(f"<{name}>", probe(finder.removeprefix("probe:")))
+            continue
         found = subprocess.run(
             finder, shell=True, capture_output=True, text=True, stdin=subprocess.DEVNULL
         )
@@ -48,10 +56,12 @@ def _require_docker_cli(argv: list[str]) -> None:
         )
 
 
-def run_command(command: Command, out: TextIO | None = None) -> None:
+def run_command(
+    command: Command, out: TextIO | None = None, probe: Callable[[str], str] | None = None
+) -> None:
     """Print and run one solution command; raise WorkshopError if it fails."""
     out = out or sys.stdout
-    text = _resolve(command)
+    text = _resolve(command, probe)
     argv = shlex.split(text)
     _require_docker_cli(argv)
     out.write(f"$ {text}\n")
@@ -83,6 +93,8 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> in
             "Typing into an interactive container needs pexpect, which does not run on Windows: "
             "type these commands yourself, or use WSL."
         ) from None
+    if out is sys.stdout:  # a real terminal would answer the cursor query into the user's shell
+        out = _WithoutCursorQueries(out)
     child = pexpect.spawn(
         argv[0], argv[1:], encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 100)
     )
@@ -125,6 +137,19 @@ def _await_prompt(child) -> None:
     child.expect([PROMPT, pexpect.TIMEOUT], timeout=0.5)  # some shells redraw it, some do not
 
 
-def solve(step: Step, out: TextIO | None = None) -> None:
+class _WithoutCursorQueries:
+    """Shows a container's output without the cursor-position queries our pty already answered."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write(text.replace("\x1b[6n", ""))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def solve(step: Step, out: TextIO | None = None, probe: Callable[[str], str] | None = None):
     for command in step.solution:
-        run_command(command, out)
+        run_command(command, out, probe)

@@ -68,6 +68,10 @@ class Progress:
         for lab_id, raw in data["labs"].items():
             if not isinstance(raw, dict) or not isinstance(raw.get("started_at"), str):
                 raise ValueError(f"lab {lab_id!r} has no start time")
+            if raw["started_at"]:
+                from workshop.engine import parse_time
+
+                parse_time(raw["started_at"])  # ValueError if it is not a time
             done = raw.get("done", {})
             if not isinstance(done, dict):
                 raise ValueError(f"lab {lab_id!r} has a malformed `done` table")
@@ -98,8 +102,8 @@ class Store:
             backup = self._keep_damaged()
             raise ProgressError(
                 f"Your progress file {self.path} was damaged ({exc}); it is kept as {backup} "
-                "and the kit starts afresh. Run `workshop next`: steps you already did on the "
-                "engine are found and recorded again."
+                "and the kit starts afresh: run `workshop next`, or `workshop goto STEP` to "
+                "catch up to where you were."
             ) from None
 
     def _keep_damaged(self) -> Path:

@@ -11,6 +11,8 @@ import subprocess
 
 import pytest
 
+from workshop.checks import prober
+from workshop.errors import Exit
 from workshop.labs import Command, find_lab, load_labs
 from workshop.solve import run_command
 
@@ -23,7 +25,7 @@ STANDIN = "io.workshop.standin"
 def type_solution(step_id: str) -> str:
     out = io.StringIO()
     for command in LAB.step(step_id).solution:
-        run_command(command, out)
+        run_command(command, out, prober(LAB))
     return out.getvalue()
 
 
@@ -64,19 +66,20 @@ def not_done(result, step: str) -> str:
 @pytest.mark.usefixtures("leave_no_trace")
 def test_robot_walks_the_lab_and_every_check_fails_before_and_passes_after(workshop, engine):
     nowhere = workshop("check", "engine", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
-    assert "No Docker engine answers at unix:///nonexistent/docker.sock" in not_done(
-        nowhere, "engine"
-    )
+    assert nowhere.code == Exit.ERROR, nowhere
+    assert "No Docker engine answers at unix:///nonexistent/docker.sock" in nowhere.out
 
-    can_prove_pull = without_local_alpine(engine)
     for step in LAB.steps:
         before = workshop("check", step.id)
-        if step.id != "engine" and (step.id != "pull" or can_prove_pull):
+        if step.id != "engine":  # the engine step passes as soon as an engine answers
             not_done(before, step.id)
         type_solution(step.id)
         after = workshop("check", step.id)
         assert after.code == 0, f"step {step.id} should pass after its solution: {after}"
 
+    assert json.loads(workshop("status", "--json").out)["labs"][0]["steps"][1]["state"] == "todo"
+    finale = workshop("next")  # `check` records nothing; `next` records every step done ahead
+    assert "Lab complete: First containers with alpine" in finale.out, finale
     status = json.loads(workshop("status", "--json").out)
     states = {
         s["id"]: s["state"] for lab in status["labs"] for s in lab["steps"] if lab["id"] == LAB.id
@@ -123,7 +126,20 @@ MISTAKES = {
             )
         ],
         "isolation",
-        "was removed",
+        "the file went with it",
+    ),
+    "bash, which alpine has not": (
+        [("docker container run -it alpine /bin/bash", "exit")],  # no prompt ever comes
+        "shell",
+        "alpine has no bash",
+    ),
+    "the newest mistake is the one named": (
+        [
+            'docker container run alpine "echo hello from alpine"',
+            "docker container run alpine echo hello",
+        ],
+        "run-echo",
+        "echoed 'hello'",
     ),
     "ls before the file was made": (
         [
@@ -144,10 +160,28 @@ def test_a_common_mistake_is_named_with_its_fix(workshop, mistake):
     type_("docker image pull alpine")
     for command in commands:
         if isinstance(command, tuple):
-            type_(*command)
+            type_(*command, check=False)  # some mistakes make docker itself fail
         else:
-            type_(command, check=False)  # some mistakes make docker itself fail
+            type_(command, check=False)
     assert words in not_done(workshop("check", step), step)
+
+
+@pytest.mark.usefixtures("leave_no_trace")
+def test_an_image_pulled_before_the_lab_started_is_pulled_again(workshop):
+    type_("docker image pull alpine")
+    workshop("check", "engine")  # the learner starts after the pull
+    assert "not pulled it since you started" in not_done(workshop("check", "pull"), "pull")
+    type_("docker image pull alpine")
+    assert workshop("check", "pull").code == 0
+
+
+@pytest.mark.usefixtures("leave_no_trace")
+def test_t_without_i_is_named_and_the_way_out_given(workshop, engine):
+    workshop("check", "engine")
+    type_("docker image pull alpine")
+    type_("docker container run -d -t alpine /bin/sh")  # -d: the robot needs its terminal back
+    said = not_done(workshop("check", "shell"), "shell")
+    assert "-t without -i" in said and "docker container stop" in said
 
 
 @pytest.mark.usefixtures("leave_no_trace")
@@ -212,6 +246,8 @@ def test_exec_on_the_wrong_container_is_named(workshop, engine):
 
 @pytest.mark.usefixtures("leave_no_trace")
 def test_the_engine_step_names_a_docker_host_that_points_nowhere(workshop):
-    said = not_done(workshop("check", "engine", env={"DOCKER_HOST": "tcp://127.0.0.1:9"}), "engine")
+    result = workshop("check", "engine", env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
+    assert result.code == Exit.ERROR, result
+    said = " ".join(result.out.split())
     assert "No Docker engine answers at tcp://127.0.0.1:9 (from DOCKER_HOST)" in said
     assert "unset DOCKER_HOST" in said

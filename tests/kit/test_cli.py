@@ -134,7 +134,7 @@ def test_a_corrupt_progress_file_is_kept_as_a_backup(demo, workshop, home):
 
 def test_no_engine_is_one_sentence_with_the_fix(demo, workshop):
     result = workshop("check", "first", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
-    assert result.code == Exit.NOT_DONE, result
+    assert result.code == Exit.ERROR, result
     assert (
         "No Docker engine answers at unix:///nonexistent/docker.sock (from DOCKER_HOST)"
         in result.out
@@ -149,7 +149,7 @@ def test_next_shows_the_first_step_even_with_no_engine(demo, workshop):
     result = workshop("next", env=nowhere)
     assert result.code == 0 and "step 1 of 2: first" in result.out, result
     again = workshop("next", env=nowhere)  # now it checks, and says why it cannot
-    assert again.code == Exit.NOT_DONE and "No Docker engine answers" in again.out, again
+    assert again.code == Exit.ERROR and "No Docker engine answers" in again.out, again
 
 
 @pytest.mark.engine
@@ -192,7 +192,7 @@ def test_ctrl_c_mid_solve_says_so_and_loses_nothing(demo, workshop, home):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == Exit.INTERRUPTED
-    assert "Interrupted. Your recorded progress is unchanged" in child.before
+    assert "Interrupted. Every step recorded so far is kept" in child.before
     assert "Traceback" not in child.before
     assert (home / "progress.json").read_text() == recorded
     assert os.kill  # the progress file above is byte for byte what it was

@@ -46,9 +46,12 @@ def test_reset_removes_only_the_labs_containers_and_keeps_the_rest(workshop, eng
 
 
 def test_doctor_names_the_engine_and_why(workshop):
+    from workshop.engine import discover
+
+    expected = discover()
     result = workshop("doctor")
     assert result.code == 0, result
-    assert "engine: unix:///var/run/docker.sock (from default socket)" in result.out
+    assert f"engine: {expected.url} (from {expected.source})" in result.out
     assert "server: Docker" in result.out and "API 1." in result.out
     nowhere = workshop("doctor", env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
     assert nowhere.code == 1 and "(from DOCKER_HOST)" in nowhere.out

@@ -40,7 +40,16 @@ def test_the_file_is_replaced_whole_and_leaves_no_temporary_behind(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["progress.json", "progress.lock"]
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"labs": []}', '{"labs": {"x": {}}}', "[]"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"labs": []}',
+        '{"labs": {"x": {}}}',
+        "[]",
+        '{"labs": {"x": {"started_at": "nonsense"}}}',
+    ],
+)
 def test_a_damaged_file_is_kept_as_a_backup_and_reported(tmp_path, content):
     (tmp_path / "progress.json").write_text(content)
     with pytest.raises(ProgressError, match=r"was damaged .* kept as .*progress\.json\.damaged-"):
