@@ -197,3 +197,10 @@ def test_ctrl_c_mid_solve_says_so_and_loses_nothing(demo, workshop, home):
     assert (home / "progress.json").read_text() == recorded
     assert os.kill  # the progress file above is byte for byte what it was
     assert signal.SIGINT
+
+
+def test_show_repeats_the_current_steps_text_and_takes_numbers(demo, workshop):
+    result = workshop("show", "2")
+    assert result.code == 0 and "step 2 of 2: second" in result.out, result
+    assert workshop("show", "FIRST").code == 0
+    assert "has steps 1 to 2, not 7" in workshop("show", "7").out

@@ -94,3 +94,14 @@ def test_malformed_manifests_name_the_problem(demo, old, new, words):
     with pytest.raises(LabFileError, match=words) as caught:
         load_labs(labs)
     assert str(caught.value).startswith(str(manifest))
+
+
+def test_a_probe_placeholder_must_name_a_function_of_the_checks(demo):
+    labs, manifest = demo
+    edit(
+        manifest,
+        'solution = ["touch {}/second"]'.format(labs.parent / "flags"),
+        'solution = [{ run = "touch <F>", where = { F = "probe:nowhere" } }]',
+    )
+    problems = lint(load_labs(labs))
+    assert any("probe 'nowhere' is not a function in" in p for p in problems), problems
