@@ -1,0 +1,577 @@
+"""Checks for the Mythical Mysfits lab (labs/mysfits): one test per step, read-only on the engine.
+
+The checks never create, start or remove a container. They read the engine (`docker inspect`,
+`docker logs`, image history), look inside the learner's running container through testinfra's
+docker backend (`docker exec` of `cat`/`grep`: no `ps`, `ss` or `netstat` in a slim image), and
+the kit itself sends GET requests to the published port, on loopback only. When a step is not done
+they name what is missing, or the mistake they recognise, with the fix.
+
+How "built from images/mysfits" is proved, without a container: the image's configuration (CMD,
+USER, EXPOSE, the OCI labels, HEALTHCHECK) must equal what images/mysfits/Dockerfile declares, as
+the file is now. Once a container of it runs, its /app files are compared byte for byte with the
+kit's (step `run`: app.py, requirements.txt, gunicorn.conf.py; step `rebuild`: mysfits.json).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from workshop.probes import (
+    Container,
+    Dockerfile,
+    Image,
+    Inside,
+    Learner,
+    access_log,
+    get_json,
+    image_named,
+    images_labelled,
+    log_gist,
+    logs,
+    missing,
+    published,
+    published_ports,
+)
+
+LAB = "mysfits"
+IMAGE = "mythicalmysfits/service"
+TAG = f"{IMAGE}:latest"
+CONTEXT = Path(__file__).resolve().parents[2] / "images" / "mysfits"
+DATA = CONTEXT / "mysfits.json"
+PORT = 8080
+TITLE = "org.opencontainers.image.title"  # the label that marks images built from images/mysfits
+APP_FILES = ("app.py", "requirements.txt", "gunicorn.conf.py")
+AGENT = "docker-workshop-kit-check"  # the kit's own requests say so, and are not the learner's
+STARTING = 15  # seconds after a container starts during which the checks wait for its server
+
+BUILD = "docker image build -t mythicalmysfits/service images/mysfits"
+RUN = "docker container run -d --name mysfits -p 8080:8080 mythicalmysfits/service"
+
+
+def _dockerfile() -> Dockerfile:
+    __tracebackhide__ = True
+    try:
+        return Dockerfile(CONTEXT / "Dockerfile")
+    except OSError:
+        missing(
+            "images/mysfits/Dockerfile is missing from the kit: restore it with "
+            "`git checkout -- images/mysfits/Dockerfile`."
+        )
+
+
+def _replace(container: Container) -> str:
+    return f"`docker container rm -f {container.name}`, then `{RUN}`"
+
+
+# --- step build ---------------------------------------------------------------------------------
+
+
+def test_build(learner: Learner):
+    """Step `build`: mythicalmysfits/service:latest, built from images/mysfits since the lab began.
+
+    "Since": the image was created after the start, or `docker build -t` moved the tag onto it
+    after the start (an unchanged Dockerfile builds entirely from the cache and yields the old
+    image again; the engine records the tagging in the image's Metadata.LastTagTime).
+    "From images/mysfits": its configuration equals what the Dockerfile there declares.
+    """
+    dockerfile = _dockerfile()
+    image = image_named(learner.engine, TAG)
+    if image is None:
+        _no_image(learner, dockerfile)
+    differences = dockerfile.differences(image)
+    if differences:
+        missing(
+            f"{TAG} was not built from images/mysfits: {differences[0]}, as "
+            "images/mysfits/Dockerfile declares. Build it from the kit's folder with "
+            f"`{BUILD}`: the last argument is the build context, the folder whose Dockerfile and "
+            "files Docker uses."
+        )
+    if not image.built_since(learner.since):
+        missing(
+            f"{TAG} ({image.short_id}) was built before you started this lab: build it again "
+            f"now with `{BUILD}` (if every step says 'Using cache', that is fine)."
+        )
+    if image.runs_as_root:
+        missing(
+            f"{TAG} runs as root: the Dockerfile's `USER mysfits` line is missing. Restore it "
+            "(`git checkout -- images/mysfits/Dockerfile`), then build again with "
+            f"`{BUILD}`."
+        )
+    if f"{PORT}/tcp" not in image.exposed_ports:
+        missing(
+            f"{TAG} does not declare port {PORT} (`EXPOSE {PORT}` in the Dockerfile): restore the "
+            f"Dockerfile (`git checkout -- images/mysfits/Dockerfile`), then run `{BUILD}`."
+        )
+
+
+def _no_image(learner: Learner, dockerfile: Dockerfile):
+    __tracebackhide__ = True
+    other_tags = learner.tags_of(IMAGE)
+    if other_tags:
+        missing(
+            f"You built {', '.join(other_tags)}, but the lab uses {TAG} (with no tag, Docker "
+            f"uses `latest`): run `{BUILD}` as written."
+        )
+    title = dockerfile.labels.get(TITLE, "mysfits")
+    ours = [
+        image
+        for image in images_labelled(learner.engine, TITLE, title)
+        if image.built_since(learner.since)
+    ]
+    present = {tag for image in ours for tag in image.tags}
+    # the names the learner gave since the start (the engine logs each tag it applies); an image
+    # from the cache may carry older names too
+    applied = [
+        event["Actor"]["Attributes"].get("name")
+        for event in learner.events(type="image", event="tag")
+        if event["Actor"]["Attributes"].get(TITLE) == title
+    ]
+    named = [tag for tag in applied if tag in present] or sorted(present)
+    if named:
+        missing(
+            f"You built the service as {named[-1]}, but the lab calls it {IMAGE}: run `{BUILD}` "
+            f"(or give your image that name too: `docker image tag {named[-1]} {IMAGE}`)."
+        )
+    if ours:
+        missing(
+            f"You built the image without a name, so it is only <none> ({ours[-1].short_id}): "
+            f"`-t` names it; run `{BUILD}`."
+        )
+    missing(
+        f"There is no image {TAG} yet: from the kit's folder, run `{BUILD}` (the last argument, "
+        "images/mysfits, is the build context: the folder whose Dockerfile and files Docker uses)."
+    )
+
+
+# --- step run -----------------------------------------------------------------------------------
+
+
+def _service(learner: Learner) -> Container:
+    """The running container from the image (the one named mysfits, else the newest), or a
+    failure that says why there is none."""
+    __tracebackhide__ = True
+    if image_named(learner.engine, TAG) is None:
+        missing(f"There is no image {TAG}: do step build first, `{BUILD}`.")
+    runs = learner.containers(IMAGE)
+    running = [c for c in runs if c.running]
+    if running:  # the one called mysfits, as the lab names it, else the newest
+        return next((c for c in running if c.name == "mysfits"), running[-1])
+    if not runs:
+        missing(f"No container from {IMAGE} runs yet: run `{RUN}`.")
+    last = runs[-1]
+    state = last.attrs["State"]
+    name = last.name
+    again = f"`docker container rm {name}`, then `{RUN}`"
+    error = state.get("Error") or ""
+    if "port is already allocated" in error or "address already in use" in error:
+        missing(
+            f"Docker could not start {name}: host port {PORT} is already taken by another "
+            f"program or container (`docker container ls` shows containers): free it, then {again}."
+        )
+    if error:
+        missing(f"Docker could not start {name} ({error}): fix that, then {again}.")
+    if state.get("Status") == "created":
+        missing(f"Container {name} was created but never started: `docker container start {name}`.")
+    gist = log_gist(logs(last, tail=60))
+    said = f"; its log ends with: {gist.rstrip('.')}" if gist else " without a word in its log"
+    image = image_named(learner.engine, TAG)
+    if image is not None and last.command and last.command != image.cmd:
+        cause = (
+            f" It ran `{' '.join(last.command)}` instead of the image's own command: put nothing "
+            "after the image name."
+        )
+    else:
+        cause = ""
+    missing(
+        f"Your container {name} ({last.short_id}) stopped with exit code {last.exit_code}{said}."
+        f"{cause} Fix that, then {again}."
+    )
+
+
+def _host_port(container: Container) -> int:
+    """The host port where the container's 8080 is published, or a failure naming the fix."""
+    __tracebackhide__ = True
+    bindings = published(container, f"{PORT}/tcp")
+    ports = [int(port) for _, port in bindings if port.isdigit()]
+    if ports:
+        return ports[0]
+    others = published_ports(container)
+    if others:
+        missing(
+            f"Container {container.name} publishes its port {others[0]}, but the service listens "
+            f"on {PORT} inside it: publish the port with -p {PORT}:{PORT} (host:container). "
+            f"Replace the container: {_replace(container)}."
+        )
+    missing(
+        f"Container {container.name} runs, but its port {PORT} is not published, so nothing "
+        f"outside the container can reach the service: publish the port with -p {PORT}:{PORT}. "
+        f"Replace the container: {_replace(container)}."
+    )
+
+
+def _recently_started(learner: Learner, container: Container) -> bool:
+    from workshop.engine import parse_time
+
+    started = parse_time(container.attrs["State"]["StartedAt"])
+    return (learner.engine_now() - started).total_seconds() < STARTING
+
+
+def _wait_until_listening(learner: Learner, container: Container, inside: Inside) -> list[str]:
+    """The addresses the container listens on at 8080, waiting a little for a fresh server."""
+    addresses = inside.listening_on(PORT)
+    if addresses or not _recently_started(learner, container):
+        return addresses
+    deadline = time.monotonic() + 6
+    while not addresses and time.monotonic() < deadline:
+        time.sleep(0.3)
+        addresses = inside.listening_on(PORT)
+    return addresses
+
+
+def test_run(learner: Learner):
+    """Step `run`: a container from the image runs with 8080 published; inside it, gunicorn runs
+    as a non-root user, listens on 0.0.0.0:8080, and serves the kit's own app files."""
+    container = _service(learner)
+    _host_port(container)
+    name = container.name
+    if name != "mysfits":
+        missing(
+            f"Your container is called {name}, and the next steps call it mysfits (that is what "
+            f"--name mysfits does): rename it with `docker container rename {name} mysfits`."
+        )
+    inside = Inside(container)
+
+    servers = inside.processes_named("gunicorn")
+    if not servers:
+        missing(
+            f"No gunicorn runs in {name}: it runs `{' '.join(container.command)}`. Run the "
+            f"image's own command (nothing after the image name): {_replace(container)}."
+        )
+    if any(p.uid == 0 for p in servers):
+        missing(
+            f"gunicorn runs as root in {name}: a server that is broken into hands over the "
+            f"whole container. Run it as the image's user, mysfits (no --user): "
+            f"{_replace(container)}."
+        )
+
+    addresses = _wait_until_listening(learner, container, inside)
+    if not addresses:
+        ports = sorted({port for _, port in inside.listening()})
+        elsewhere = f" (it listens on {', '.join(map(str, ports))})" if ports else ""
+        missing(
+            f"Nothing listens on port {PORT} in {name}{elsewhere}: look at "
+            f"`docker container logs {name}`, then {_replace(container)}."
+        )
+    if not any(a in ("0.0.0.0", "::") for a in addresses):
+        missing(
+            f"The server in {name} listens on {addresses[0]}:{PORT}, the container's own "
+            "loopback: a published port forwards traffic to the container's network interface, "
+            f"not to its 127.0.0.1, so nothing reaches it. It must listen on 0.0.0.0:{PORT} (every "
+            "interface), as the image's gunicorn.conf.py says: put no command after the image "
+            f"name. Replace the container: {_replace(container)}."
+        )
+
+    for filename in APP_FILES:
+        if inside.read(f"/app/{filename}") != (CONTEXT / filename).read_bytes():
+            missing(
+                f"/app/{filename} in {name} is not the kit's images/mysfits/{filename}: the "
+                f"image was built from other files. Rebuild with `{BUILD}`, then replace the "
+                f"container: {_replace(container)}."
+            )
+
+
+# --- step call ----------------------------------------------------------------------------------
+
+
+def _fetch(learner: Learner, container: Container, port: int) -> list[dict]:
+    """The kit's own GET /mysfits through the published port (loopback only): the mysfits."""
+    __tracebackhide__ = True
+    url = f"http://127.0.0.1:{port}/mysfits"
+    patience = time.monotonic() + (6 if _recently_started(learner, container) else 0)
+    while True:
+        try:
+            status, body = get_json(url, AGENT)
+            break
+        except OSError as exc:
+            if time.monotonic() < patience:
+                time.sleep(0.3)
+                continue
+            reason = getattr(exc, "reason", None) or exc
+            missing(
+                f"The kit could not fetch {url} itself ({reason}): is {container.name} still "
+                f"running and published on port {port}? `docker container ls` shows it."
+            )
+    if status != 200:
+        missing(
+            f"GET {url} answered {status}, not 200: look at `docker container logs "
+            f"{container.name}`."
+        )
+    mysfits = body.get("mysfits") if isinstance(body, dict) else None
+    if not isinstance(mysfits, list):
+        missing(
+            f"GET {url} did not answer with a JSON object holding a `mysfits` list: is the "
+            f"image built from images/mysfits? Rebuild with `{BUILD}` and replace the container."
+        )
+    for n, item in enumerate(mysfits, start=1):
+        lacking = [
+            key
+            for key in ("mysfitId", "name", "species")
+            if not isinstance(item, dict) or not isinstance(item.get(key), str)
+        ]
+        if lacking:
+            missing(
+                f"Mysfit number {n} in the answer has no {lacking[0]} (a string): every entry in "
+                "images/mysfits/mysfits.json needs mysfitId, name and species; fix the file, "
+                f"rebuild with `{BUILD}` and replace the container."
+            )
+    return mysfits
+
+
+def test_call(learner: Learner):
+    """Step `call`: the container's access log shows GET /mysfits answered 200 to a client
+    outside the container (not its 127.0.0.1 healthcheck, not the kit), and the kit's own GET
+    gets the JSON list of mysfits."""
+    container = _service(learner)
+    port = _host_port(container)
+    call = f"curl localhost:{port}/mysfits"
+    requests = [r for r in access_log(logs(container)) if AGENT not in r.agent]
+    outside = [r for r in requests if not r.from_loopback]
+    if not any(r.method == "GET" and r.path == "/mysfits" and r.status == 200 for r in outside):
+        if outside:
+            last = outside[-1]
+            if last.path == "/":
+                missing(
+                    "Your request reached the service, but at / (its health page); the list of "
+                    f"mysfits lives at /mysfits: run `{call}`."
+                )
+            if last.path != "/mysfits" and last.path.rstrip("/") == "/mysfits":
+                missing(
+                    f"You asked for {last.path}, which answered {last.status}: write the path "
+                    f"without the slash at the end, /mysfits: run `{call}`."
+                )
+            if last.status == 404:
+                missing(
+                    f"You asked for {last.path}, which answered 404 Not Found: the path is "
+                    f"/mysfits (plural, lowercase): run `{call}`."
+                )
+            missing(
+                f"Your request {last.method} {last.target} answered {last.status}; this step "
+                f"wants GET /mysfits: run `{call}`."
+            )
+        if any(r.path == "/mysfits" for r in requests):
+            missing(
+                "That GET /mysfits came from inside the container (127.0.0.1): call the service "
+                f"from your own machine, through the published port: `{call}` in a terminal on "
+                "your host."
+            )
+        missing(
+            f"No request from your machine has reached {container.name} yet: run `{call}` in a "
+            f"terminal on your host (`docker container logs {container.name}` shows each "
+            "request as it arrives)."
+        )
+    _fetch(learner, container, port)
+
+
+# --- step rebuild -------------------------------------------------------------------------------
+
+JSON_HINTS = {
+    "Expecting ',' delimiter": "usually a missing comma between two entries or two fields",
+    "Expecting property name enclosed in double quotes": (
+        "usually a comma after the last field or entry, or single quotes: JSON allows neither"
+    ),
+    "Expecting value": "usually a comma too many, or a value that is not quoted",
+    "Extra data": "usually an entry pasted after the closing ]: it belongs inside the list",
+}
+
+
+def _data_on_disk() -> list[dict]:
+    """images/mysfits/mysfits.json as the learner left it, or a failure that names the problem."""
+    __tracebackhide__ = True
+    try:
+        text = DATA.read_text(encoding="utf-8")
+    except OSError:
+        missing(
+            "images/mysfits/mysfits.json is missing: restore it with `git checkout -- "
+            "images/mysfits/mysfits.json`, then add your mysfit again."
+        )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = next((h for m, h in JSON_HINTS.items() if exc.msg.startswith(m)), "")
+        missing(
+            f"images/mysfits/mysfits.json is not valid JSON: line {exc.lineno}, column "
+            f"{exc.colno}: {exc.msg}{f' ({hint})' if hint else ''}. A container built from it "
+            f"stops at once: fix the file, run `{BUILD}`, then replace the container "
+            f"(`docker container rm -f mysfits`, then `{RUN}`)."
+        )
+    if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
+        missing(
+            "images/mysfits/mysfits.json must stay one JSON list [ ... ] of objects { ... }: put "
+            "your mysfit inside the list, after a comma."
+        )
+    seen = set()
+    for n, mysfit in enumerate(data, start=1):
+        ident = mysfit.get("mysfitId")
+        if not isinstance(ident, str) or not ident:
+            missing(
+                f"Mysfit number {n} in images/mysfits/mysfits.json has no mysfitId: give it one "
+                "(any text no other mysfit uses)."
+            )
+        if ident in seen:
+            missing(
+                f"Two mysfits in images/mysfits/mysfits.json share the mysfitId {ident!r}: the "
+                "service refuses to start with duplicates; give yours an id of its own."
+            )
+        seen.add(ident)
+    return data
+
+
+def _original_data() -> bytes | None:
+    """The kit's own mysfits.json, from git; None where git or the clone's history is missing
+    (the check then relies on the container serving the file as it is now)."""
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(CONTEXT), "show", "HEAD:./mysfits.json"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found.stdout if found.returncode == 0 else None
+
+
+def _dependencies_reused(learner: Learner, image: Image) -> bool:
+    """Was the dependency layer (`RUN pip install`) reused from the cache?
+
+    In images/mysfits/Dockerfile the last instruction that makes a layer copies the app files,
+    and the layer just under it is pip install's. Layers are named by content digests, so the
+    layer was reused if another image built from images/mysfits (tagged, dangling, or a step image
+    of the legacy builder's cache) has exactly the same layers up to and including it, with
+    different files on top: one pip install layer under two builds. Else, if pip install's step
+    in the image's history is older than the lab, it came from the cache too. (A rerun of pip
+    install writes new files, with new times, so its layer gets a new digest.)
+    """
+    layers = image.layers
+    below = layers[:-1]
+    title = _dockerfile().labels.get(TITLE, "mysfits")
+    for other in images_labelled(learner.engine, TITLE, title, intermediate=True):
+        if (
+            other.id != image.id
+            and len(other.layers) >= len(layers)
+            and other.layers[: len(below)] == below
+            and other.layers[len(below)] != layers[-1]
+        ):
+            return True
+    steps = learner.engine.api.history(image.id)
+    pip = [s for s in steps if "pip install" in (s.get("CreatedBy") or "")]
+    return bool(pip) and pip[0].get("Created", 0) < learner.since.timestamp()
+
+
+def test_rebuild(learner: Learner):
+    """Step `rebuild`: the learner added a mysfit to images/mysfits/mysfits.json, rebuilt, and
+    replaced the container: it runs the newest image, serves the file as it is now (more mysfits
+    than the kit's original, which git keeps), and the dependency layer came from the cache."""
+    current = _data_on_disk()
+    original = _original_data()
+    if original is not None:
+        kit = json.loads(original)
+        if current == kit:
+            missing(
+                "images/mysfits/mysfits.json is still the kit's original: add a mysfit of your "
+                f"own to it (the step shows one to paste), then run `{BUILD}` and replace the "
+                "container."
+            )
+        if len(current) <= len(kit):
+            missing(
+                f"mysfits.json has {len(current)} mysfits, no more than the kit's {len(kit)}: add "
+                f"a new entry to the list, then run `{BUILD}` and replace the container."
+            )
+    image = image_named(learner.engine, TAG)
+    if image is None:
+        missing(f"There is no image {TAG}: run `{BUILD}`.")
+    container = _service(learner)
+    if container.attrs["Image"] != image.id:
+        old = container.attrs["Image"].removeprefix("sha256:")[:12]
+        missing(
+            f"Container {container.name} still runs the image you built before ({old}), not "
+            f"the new {TAG} ({image.short_id}): a container keeps the image it was made from. "
+            f"Replace it: {_replace(container)}."
+        )
+    if not image.built_since(learner.since):
+        missing(f"{TAG} was built before you started this lab: run `{BUILD}`.")
+    port = _host_port(container)
+    served = Inside(container).read("/app/mysfits.json")
+    if served != DATA.read_bytes():
+        if original is not None and served == original:
+            missing(
+                f"{TAG} still holds the kit's original mysfits.json: an image is a snapshot of "
+                f"the files at build time, so your edit is not in it. Rebuild with `{BUILD}`, "
+                f"then replace the container: {_replace(container)}."
+            )
+        missing(
+            f"images/mysfits/mysfits.json changed since {TAG} was built: rebuild with `{BUILD}`, "
+            f"then replace the container: {_replace(container)}."
+        )
+    mysfits = _fetch(learner, container, port)
+    if len(mysfits) != len(current):
+        missing(
+            f"The service serves {len(mysfits)} mysfits, but mysfits.json holds {len(current)}: "
+            f"replace the container ({_replace(container)})."
+        )
+    if _dependencies_reused(learner, image):
+        return
+    if original is None:
+        missing(
+            "The kit cannot compare mysfits.json with the kit's original (git is not available "
+            "here), and sees no earlier build of images/mysfits with other data under the same "
+            f"dependency layer: add a mysfit to the file, run `{BUILD}`, then replace the "
+            f"container ({_replace(container)})."
+        )
+    missing(
+        f"Your rebuild ran `pip install` again instead of reusing its cached layer (no earlier "
+        f"build of images/mysfits shares the layers under the app files of {image.short_id}): "
+        "that happens when requirements.txt or the Dockerfile changed, with --no-cache, or when "
+        "the first build's image was removed. Restore them (`git checkout -- "
+        "images/mysfits/Dockerfile images/mysfits/requirements.txt`), change mysfits.json again, "
+        f"and run `{BUILD}`: the pip install step should say 'Using cache'. Then replace the "
+        f"container ({_replace(container)})."
+    )
+
+
+# --- step cleanup -------------------------------------------------------------------------------
+
+
+def test_cleanup(learner: Learner):
+    """Step `cleanup`: no container from the image made since the start remains (running or
+    stopped), and the image stays. That there was something to clean up is seen in the engine's
+    event log (a container of the image removed), or, once that short in-memory log has moved on,
+    in the image the learner built in this lab."""
+    left = learner.containers(IMAGE)
+    running = [c for c in left if c.running]
+    if running:
+        name = running[-1].name
+        missing(
+            f"Container {name} is still running: stop it with `docker container stop {name}`, "
+            f"then remove it with `docker container rm {name}`."
+        )
+    if left:
+        names = " ".join(c.name for c in left)
+        missing(
+            f"Container {names} is stopped but not removed: a stopped container keeps its files "
+            f"and its name until you remove it: `docker container rm {names}`."
+        )
+    image = image_named(learner.engine, TAG)
+    if image is None:
+        missing(
+            f"The image {TAG} is gone too: this step removes the container only, and the image "
+            f"should stay (a new container starts from it in a second). Build it again: `{BUILD}`."
+        )
+    if not learner.removed(IMAGE) and not image.built_since(learner.since):
+        missing(
+            f"You have not built or run the service in this lab yet, so there is nothing to "
+            f"clean up: start with step build, `{BUILD}`."
+        )
