@@ -43,11 +43,20 @@ def plan(engine, labs: list[Lab], progress: Progress) -> list[Doomed]:
                     )
                 )
         for name in lab.builds:
-            for image in engine.images.list(name=name.split(":")[0]):
+            built = engine.images.list(name=name.split(":")[0])
+            # Earlier builds the learner's rebuilds left untagged (<none>): dangling images made
+            # since the start that carry exactly the labels of the lab's image.
+            signatures = [image.labels for image in built if image.labels]
+            earlier = [
+                image
+                for image in engine.images.list(filters={"dangling": True})
+                if image.labels and image.labels in signatures
+            ]
+            for image in built + earlier:
                 if parse_time(image.attrs["Created"]) >= since and all(
                     d.id != image.id for d in doomed
                 ):
-                    tags = ", ".join(image.tags) or image.short_id
+                    tags = ", ".join(image.tags) or f"{image.short_id} (an earlier build)"
                     doomed.append(
                         Doomed("image", image.id, f"image {tags} (built by lab {lab.id})")
                     )

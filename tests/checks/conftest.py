@@ -12,6 +12,10 @@ from workshop import checks, course, labs, state
 from workshop.errors import WorkshopError
 from workshop.probes import Missing
 
+# Steps recorded done that a later, also done, step may have undone on purpose (the Mysfits
+# cleanup removes the container the earlier steps looked at): nodeid -> what to say if they fail.
+_DONE_EARLIER: dict[str, str] = {}
+
 
 def pytest_collection_modifyitems(config, items):
     try:
@@ -23,9 +27,19 @@ def pytest_collection_modifyitems(config, items):
         lab_id = getattr(item.module, "LAB", None)
         lab = next((lab for lab in all_labs if lab.id == lab_id), None)
         step = next((s for s in lab.steps if s.check == item.originalname), None) if lab else None
-        if step is not None and course.state_of(all_labs, progress, lab, step) == "todo":
+        if step is None:
+            continue
+        state_now = course.state_of(all_labs, progress, lab, step)
+        if state_now == "todo":
             item.add_marker(
                 pytest.mark.skip(reason=f"step {step.id!r} not reached yet (`workshop next`)")
+            )
+        later = lab.steps[lab.index(step.id) + 1 :]
+        if state_now == "done" and any(progress.is_done(lab.id, s.id) for s in later):
+            when = progress.lab(lab.id).done[step.id]
+            _DONE_EARLIER[item.nodeid] = (
+                f"step {step.id!r} was done at {when}; a later step you did since changed what "
+                "it looks at"
             )
 
 
@@ -33,7 +47,12 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_makereport(item, call):
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(Missing):
-        report.longrepr = f"{item.name}: {call.excinfo.value}"  # the sentence, not a traceback
+        if report.when == "call" and item.nodeid in _DONE_EARLIER:
+            report.outcome = "skipped"  # done earlier, undone on purpose later: not a failure
+            reason = f"{_DONE_EARLIER[item.nodeid]} (now: {call.excinfo.value})"
+            report.longrepr = (str(item.path), item.location[1], f"Skipped: {reason}")
+        else:
+            report.longrepr = f"{item.name}: {call.excinfo.value}"  # the sentence, no traceback
     return report
 
 
