@@ -108,13 +108,15 @@ def check(step):
 @click.argument("step", required=False)
 @_boundary
 def show(step):
-    """Show a step's instructions again (the current step by default); checks nothing.
+    """Show a step's instructions (the current step by default); checks nothing.
 
     Example: workshop show
     """
     from workshop import render
 
-    lab, chosen = _course().find(step)
+    course = _course()
+    lab, chosen = course.find(step)
+    course.open(lab)  # seeing a lab's text starts it, as with `next`
     render.step(lab, chosen)
 
 
@@ -188,6 +190,7 @@ def goto(step):
         run_solution(earlier, probe=prober(earlier_lab))
         course.require_done(earlier_lab, earlier)
         render.passed(f"Step {earlier.id} is done.")
+    course.open(lab)  # what the learner does from now on counts
     render.step(lab, target)
 
 
@@ -196,10 +199,12 @@ def goto(step):
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before removing.")
 @_boundary
 def reset(dry_run, yes):
-    """Remove what the labs created and start afresh (for a machine between classes).
+    """Undo what the labs did and start afresh (for a machine between classes).
 
-    Only containers made from the labs' images since the learner started, and images the labs
-    built, are removed; any other container or image is left alone. Progress is kept as a backup.
+    Lists, then removes: containers made from the labs' images (alpine, the Mysfits image) since
+    the learner started each lab, the labs' tags on images they built, and their earlier builds;
+    kit files a lab asked you to edit are restored (your copy is kept). Any other container or
+    image is left alone. The old progress file is kept as a backup.
 
     Example: workshop reset --dry-run
     """
@@ -213,7 +218,10 @@ def reset(dry_run, yes):
     if not doomed:
         render.note("The labs created nothing that is still on the engine.")
     for item in doomed:
-        render.note(f"  would remove {item.description}" if dry_run else f"  {item.description}")
+        verb = "restore" if item.kind == "edit" else "remove"
+        render.note(
+            f"  would {verb} {item.description}" if dry_run else f"  {verb} {item.description}"
+        )
     if dry_run:
         return
     if not yes:
@@ -222,17 +230,21 @@ def reset(dry_run, yes):
                 "Reset asks before removing anything; with no terminal to ask "
                 "in, pass --yes (or --dry-run to only look)."
             )
-        if not click.confirm("Remove these and reset your progress?", default=False):
+        if not click.confirm("Undo these and reset your progress?", default=False):
             render.note("Nothing removed.")
             return
     problems = resetting.apply(engine, doomed)
-    backup = course.store.reset()
     for problem in problems:
-        render.failed(f"Could not remove {problem}")
+        render.failed(f"Could not undo {problem}")
+    if problems:
+        raise WorkshopError(
+            "Progress was not reset, so that `workshop reset` can list and retry what is left; "
+            "fix the problems above (a container of yours may be using a lab image) and run it "
+            "again."
+        )
+    backup = course.store.reset()
     if backup:
         render.note(f"Progress reset; the old file is kept as {backup}.")
-    if problems:
-        sys.exit(Exit.ERROR)
 
 
 @cli.command()

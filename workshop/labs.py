@@ -79,6 +79,7 @@ class Lab:
     builds: tuple[str, ...]
     steps: tuple[Step, ...]
     order: int
+    edits: tuple[str, ...] = ()  # kit files the learner is asked to change (reset restores them)
 
     @property
     def manifest(self) -> Path:
@@ -200,7 +201,7 @@ def load_lab(folder: Path) -> Lab:
     def names(key: str) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise LabFileError(path, f"`{key}` must be a list of image names", None)
+            raise LabFileError(path, f"`{key}` must be a list of strings", None)
         return tuple(value)
 
     return Lab(
@@ -211,6 +212,7 @@ def load_lab(folder: Path) -> Lab:
         checks=checks,
         images=names("images"),
         builds=names("builds"),
+        edits=names("edits"),
         steps=tuple(steps),
         order=int(data.get("order", 100)),
     )

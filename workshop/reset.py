@@ -1,81 +1,143 @@
-"""`workshop reset`: remove only what the labs created, then start the learner afresh.
+"""`workshop reset`: undo only what the labs did, then start the learner afresh.
 
-What the labs created: containers from a lab's images created after the learner started that lab,
-and images a lab builds that were built after it started. Nothing else is ever removed.
+What the labs did: containers made from a lab's images since the learner started that lab; the
+lab's tags on images it built since then, and its earlier builds those tags left untagged; and
+kit files a lab asks the learner to edit (restored from git, the learner's copy kept beside).
+Nothing else is ever removed. Nothing is removed at all without being listed first.
 """
 
 from __future__ import annotations
 
+import subprocess
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from workshop.engine import parse_time
 from workshop.labs import Lab
-from workshop.probes import Learner, _same_image
+from workshop.probes import Image, Learner, _same_image
 from workshop.state import Progress
+
+ORDER = {"container": 0, "tag": 1, "image": 2, "edit": 3}  # containers hold images: first
 
 
 @dataclass(frozen=True)
 class Doomed:
-    kind: str  # "container" or "image"
+    kind: str  # "container", "tag" (a lab's tag: the image goes if no other tag holds it),
+    #            "image" (an untagged earlier build, by id) or "edit" (a kit file to restore)
     id: str
     description: str
+    original: bytes = b""  # for "edit": the kit's own version of the file
+
+
+def _since(progress: Progress, lab: Lab):
+    started = progress.lab(lab.id)
+    return parse_time(started.started_at) if started and started.started_at else None
+
+
+def _containers(engine, lab: Lab, since) -> list[Doomed]:
+    names = lab.images + lab.builds
+    doomed = []
+    for container in Learner(engine, since).containers():
+        if any(_same_image(container.image, name) for name in names):
+            status = container.attrs["State"].get("Status", "")
+            state = f"exited {container.exit_code}" if status == "exited" else status
+            doomed.append(
+                Doomed(
+                    "container",
+                    container.id,
+                    f"container {container.short_id} {container.name} ({container.image}: "
+                    f"{' '.join(container.command)}; {state})",
+                )
+            )
+    return doomed
+
+
+def _images(engine, lab: Lab, since) -> list[Doomed]:
+    doomed = []
+    for name in lab.builds:
+        built = [  # built since the start, or tagged since (a build served from the cache)
+            image
+            for image in engine.images.list(name=name.split(":")[0])
+            if Image(engine, image.attrs).built_since(since)
+        ]
+        for image in built:
+            mine = [tag for tag in image.tags if _same_image(tag, name)]
+            others = [tag for tag in image.tags if tag not in mine]
+            keeps = f" (the image stays: it is also {', '.join(others)})" if others else ""
+            doomed += [
+                Doomed("tag", tag, f"image {tag}, built by lab {lab.id}{keeps}") for tag in mine
+            ]
+        # Earlier builds the learner's rebuilds left untagged (<none>): dangling images made
+        # since the start that carry exactly the labels of the lab's image.
+        signatures = [image.labels for image in built if image.labels]
+        for image in engine.images.list(filters={"dangling": True}):
+            if (
+                image.labels
+                and image.labels in signatures
+                and (parse_time(image.attrs["Created"]) >= since)
+            ):
+                doomed.append(
+                    Doomed(
+                        "image",
+                        image.id,
+                        f"image {image.short_id.removeprefix('sha256:')} (an earlier build of "
+                        f"{name})",
+                    )
+                )
+    return doomed
+
+
+def _edits(lab: Lab) -> list[Doomed]:
+    root = lab.folder.parent.parent
+    doomed = []
+    for relative in lab.edits:
+        path = root / relative
+        shown = subprocess.run(
+            ["git", "-C", str(root), "show", f"HEAD:{relative}"],
+            capture_output=True, stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+        if shown.returncode != 0 or not path.exists() or path.read_bytes() == shown.stdout:
+            continue  # no git, not a clone, or nothing changed: nothing to restore
+        doomed.append(
+            Doomed("edit", str(path), f"your edits to {relative} (kept as a copy)", shown.stdout)
+        )
+    return doomed
 
 
 def plan(engine, labs: list[Lab], progress: Progress) -> list[Doomed]:
     doomed: list[Doomed] = []
     for lab in labs:
-        started = progress.lab(lab.id)
-        if started is None or not started.started_at:
+        since = _since(progress, lab)
+        if since is None:
             continue
-        since = parse_time(started.started_at)
-        names = lab.images + lab.builds
-        for container in Learner(engine, since).containers():
-            ours = any(_same_image(container.image, name) for name in names)
-            if ours and all(d.id != container.id for d in doomed):
-                status = container.attrs["State"].get("Status", "")
-                state = f"exited {container.exit_code}" if status == "exited" else status
-                doomed.append(
-                    Doomed(
-                        "container",
-                        container.id,
-                        f"container {container.short_id} {container.name} ({container.image}: "
-                        f"{' '.join(container.command)}; {state})",
-                    )
-                )
-        for name in lab.builds:
-            built = engine.images.list(name=name.split(":")[0])
-            # Earlier builds the learner's rebuilds left untagged (<none>): dangling images made
-            # since the start that carry exactly the labels of the lab's image.
-            signatures = [image.labels for image in built if image.labels]
-            earlier = [
-                image
-                for image in engine.images.list(filters={"dangling": True})
-                if image.labels and image.labels in signatures
-            ]
-            for image in built + earlier:
-                if parse_time(image.attrs["Created"]) >= since and all(
-                    d.id != image.id for d in doomed
-                ):
-                    tags = ", ".join(image.tags) or f"{image.short_id} (an earlier build)"
-                    doomed.append(
-                        Doomed("image", image.id, f"image {tags} (built by lab {lab.id})")
-                    )
+        for item in _containers(engine, lab, since) + _images(engine, lab, since) + _edits(lab):
+            if all(d.id != item.id for d in doomed):
+                doomed.append(item)
     return doomed
 
 
 def apply(engine, doomed: list[Doomed]) -> list[str]:
-    """Remove containers first (images in use cannot go); returns problems, if any."""
+    """Undo each item, containers first; returns what could not be undone, if anything."""
     import docker.errors
 
     problems = []
-    for item in sorted(doomed, key=lambda d: d.kind != "container"):
+    for item in sorted(doomed, key=lambda d: ORDER[d.kind]):
         try:
             if item.kind == "container":
                 engine.api.remove_container(item.id, force=True)
-            else:
+            elif item.kind in ("tag", "image"):
                 engine.images.remove(item.id, force=False)
+            else:
+                path = Path(item.id)
+                path.with_name(
+                    f"{path.name}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}"
+                ).write_bytes(path.read_bytes())
+                path.write_bytes(item.original)
         except docker.errors.NotFound:
             continue
         except docker.errors.APIError as exc:
             problems.append(f"{item.description}: {exc.explanation or exc}")
+        except OSError as exc:
+            problems.append(f"{item.description}: {exc.strerror}")
     return problems

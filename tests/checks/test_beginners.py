@@ -24,8 +24,8 @@ def test_pull(learner: Learner):
             return
         missing(
             "alpine is already on this host, but you have not pulled it since you started the "
-            "lab (or Docker restarted since, and its event log forgot): run `docker image pull "
-            "alpine` yourself; it is quick when the image is already here."
+            "lab (or the engine's event log, which keeps only recent events, forgot it): run "
+            "`docker image pull alpine` yourself; it is quick when the image is already here."
         )
     others = learner.tags_of(IMAGE)
     if others:
@@ -224,8 +224,8 @@ def test_start_exec(learner: Learner):
     if not right:
         missing(
             f"Container {ident} is running; now run `docker container exec {ident} ls`. (The "
-            "kit sees execs in the engine's event log, which lives in memory: if Docker was "
-            "restarted since, run the exec again.)"
+            "kit sees execs in the engine's event log, which keeps only its most recent few "
+            "hundred events and forgets them when Docker restarts: run the exec again.)"
         )
     import testinfra
 

@@ -183,11 +183,16 @@ def _service(learner: Learner) -> Container:
             f" It ran `{' '.join(last.command)}` instead of the image's own command: put nothing "
             "after the image name."
         )
+    elif image is not None and DATA.stat().st_mtime > image.created.timestamp():
+        cause = (
+            " images/mysfits/mysfits.json changed after the image was built, and a container "
+            f"runs the image it was made from: fix the file if needed and rebuild (`{BUILD}`)."
+        )
     else:
-        cause = ""
+        cause = f" Fix that; if the fix is in images/mysfits, rebuild first (`{BUILD}`)."
     missing(
         f"Your container {name} ({last.short_id}) stopped with exit code {last.exit_code}{said}."
-        f"{cause} Fix that, then {again}."
+        f"{cause} Then {again}."
     )
 
 

@@ -105,7 +105,7 @@ def test_make_test_does_not_fail_a_step_done_earlier_that_a_later_step_undid(wor
     )
     # run-ls was done before run-echo, so its vanished container is reported, not failed; the
     # current step (shell) is not done yet, so the run as a whole still fails
-    assert "step 'run-ls' was done at" in result.stdout, result.stdout
+    assert "step 'run-ls' was seen done at" in result.stdout, result.stdout
     assert "FAILED tests/checks/test_beginners.py::test_interactive_shell" in result.stdout
     assert "FAILED tests/checks/test_beginners.py::test_run_ls" not in result.stdout
 
@@ -128,8 +128,43 @@ def test_reset_removes_the_images_a_lab_built_and_its_earlier_builds(workshop, e
     type_(f"docker image build -t mythicalmysfits/service {changed}")  # the first build: <none>
     dry = " ".join(workshop("reset", "--dry-run").out.split())
     assert "would remove image mythicalmysfits/service:latest" in dry, dry
-    assert "(an earlier build)" in dry, dry
+    assert "(an earlier build of mythicalmysfits/service)" in dry, dry
     assert workshop("reset", "--yes").code == 0
     assert not engine.images.list(name="mythicalmysfits/service")
     left = {image.id for image in engine.images.list()}
     assert {image.id for image in kept} <= left  # nothing else went
+
+
+@pytest.mark.usefixtures("leave_no_trace")
+def test_reset_untags_a_lab_image_the_learner_also_tagged_and_restores_edited_files(
+    workshop, engine, tmp_path
+):
+    """The learner's own tag keeps the image; the lab's data file is restored from git, and the
+    learner's edited copy is kept beside it."""
+    from workshop.labs import find_lab, load_labs
+
+    if engine.images.list(name="mythicalmysfits/service"):
+        pytest.skip("mythicalmysfits/service exists already: it may be the learner's")
+    lab = find_lab(load_labs(), "mysfits")
+    data = KIT / lab.edits[0]
+    original = data.read_bytes()
+    workshop("goto", "build")
+    try:
+        type_("docker image build -t mythicalmysfits/service images/mysfits")
+        type_("docker image tag mythicalmysfits/service kit-selftest/mine")
+        data.write_bytes(original.replace(b'"likes": ', b'"likes":  ', 1))
+        dry = " ".join(workshop("reset", "--dry-run").out.split())
+        assert "would remove image mythicalmysfits/service:latest" in dry, dry
+        assert "the image stays: it is also kit-selftest/mine:latest" in dry, dry
+        assert f"would restore your edits to {lab.edits[0]}" in dry, dry
+        done = workshop("reset", "--yes")
+        assert done.code == 0, done
+        assert data.read_bytes() == original
+        copies = list(data.parent.glob(f"{data.name}.before-reset-*"))
+        assert len(copies) == 1 and copies[0].read_bytes() != original
+        assert engine.images.get("kit-selftest/mine:latest")
+        assert not engine.images.list(name="mythicalmysfits/service")
+    finally:
+        data.write_bytes(original)
+        for copy in data.parent.glob(f"{data.name}.before-reset-*"):
+            copy.unlink()
