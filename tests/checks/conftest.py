@@ -18,12 +18,27 @@ from workshop.probes import Missing
 _DONE_EARLIER: dict[str, str] = {}
 
 
+_SUMMARY: list[str] = []
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         all_labs = labs.load_labs()
         progress = state.Store().read()
     except WorkshopError as exc:
         raise pytest.UsageError(str(exc)) from None
+    total = sum(len(lab.steps) for lab in all_labs)
+    done = sum(progress.is_done(lab.id, s.id) for lab in all_labs for s in lab.steps)
+    here = course.position(all_labs, progress)
+    _SUMMARY.append(
+        f"Your progress: {done} of {total} steps done. "
+        + (
+            f"Current step: {here.lab.id}/{here.step.id} ({here.step.title}); `workshop show` "
+            "shows it, `workshop next` checks it and moves on."
+            if here.step
+            else "Every step of every lab is done."
+        )
+    )
     for item in items:
         lab_id = getattr(item.module, "LAB", None)
         lab = next((lab for lab in all_labs if lab.id == lab_id), None)
@@ -68,3 +83,9 @@ def engine():
 def learner(request):
     """What the learner made since they started this module's lab."""
     return checks.provide_learner(request.module.LAB)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter):
+    for line in _SUMMARY:
+        terminalreporter.write_line(line, bold=True)
