@@ -95,6 +95,7 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> in
         ) from None
     if out is sys.stdout:  # a real terminal would answer the cursor query into the user's shell
         out = _WithoutCursorQueries(out)
+    began = _engine_now()
     child = pexpect.spawn(
         argv[0], argv[1:], encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 100)
     )
@@ -116,12 +117,33 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> in
             f"`{shlex.join(argv)}` ended before all its lines were typed (exit code "
             f"{child.exitstatus}); its output is above."
         ) from None
+    except KeyboardInterrupt:
+        _stop_interactive_since(began)  # the container this command started: stopped, kept
+        raise
     finally:
         out.write("\n")
         if child.isalive():  # Ctrl-C or an error above: leave no docker client behind
             child.terminate(force=True)
     child.close()
     return child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
+
+
+def _engine_now():
+    from workshop.engine import client, engine_time
+
+    return engine_time(client())
+
+
+def _stop_interactive_since(began) -> None:
+    """Stop (not remove) the interactive containers started since `began`: the command the kit
+    typed made them, and with its terminal gone they would idle on."""
+    from workshop.engine import client, parse_time
+
+    engine = client()
+    for summary in engine.api.containers(filters={"status": "running"}):
+        attrs = engine.api.inspect_container(summary["Id"])
+        if attrs["Config"].get("Tty") and parse_time(attrs["Created"]) >= began:
+            engine.api.stop(summary["Id"], timeout=1)
 
 
 def _await_prompt(child) -> None:

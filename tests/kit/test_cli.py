@@ -204,3 +204,44 @@ def test_show_repeats_the_current_steps_text_and_takes_numbers(demo, workshop):
     assert result.code == 0 and "step 2 of 2: second" in result.out, result
     assert workshop("show", "FIRST").code == 0
     assert "has steps 1 to 2, not 7" in workshop("show", "7").out
+
+
+@pytest.mark.engine
+@pytest.mark.destructive
+@pytest.mark.usefixtures("leave_no_trace")
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
+def test_ctrl_c_in_an_interactive_solution_stops_the_container_it_started(demo, workshop, engine):
+    import subprocess
+
+    import pexpect
+
+    subprocess.run(["docker", "image", "pull", "-q", "alpine"], check=True, capture_output=True)
+    manifest = demo / "labs" / "demo" / "lab.toml"
+    text = manifest.read_text().replace(
+        f'solution = ["touch {demo}/flags/second"]',
+        'solution = [{ run = "docker container run -it alpine /bin/sh", '
+        'type = ["sleep 60", "exit"] }]',
+    )
+    manifest.write_text(text)
+    (demo / "labs" / "demo" / "steps" / "second.md").write_text(
+        "Run `docker container run -it alpine /bin/sh`, then `sleep 60` and `exit`.\n"
+    )
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "workshop", "solve", "second"],
+        env=workshop.env,
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect_exact("sleep 60")
+    time.sleep(1)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == Exit.INTERRUPTED, child.before
+    running = [
+        c
+        for c in engine.api.containers(filters={"ancestor": "alpine", "status": "running"})
+        if c["Command"] == "/bin/sh"
+    ]
+    assert running == []
