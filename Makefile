@@ -10,10 +10,11 @@ BIN := $(VENV)/bin
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(BIN)/workshop: pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/workshop: pyproject.toml constraints.txt
+	@test -x $(BIN)/pip || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } || { \
+	  echo "Cannot create $(VENV): install Python's venv module (Debian: apt-get install python3-venv)" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
 setup: $(BIN)/workshop ## create .venv and install the kit (once)
@@ -35,6 +36,9 @@ selftest: setup engine ## the kit's own suite, on a real Docker engine
 
 bench: setup engine ## time the kit against its floors, side by side (prints ratios)
 	$(BIN)/python scripts/bench.py
+
+clean-venv: ## remove .venv (the next `make setup` makes it again)
+	rm -rf $(VENV)
 
 lint: setup ## lint the code and the lab content
 	$(BIN)/ruff check workshop tests scripts images

@@ -58,7 +58,7 @@ def prepare(env: dict[str, str]) -> None:
     lab = find_lab(course.labs, "beginners")
     course.start(lab)
     for step in lab.steps:
-        solve(step, io.StringIO(), prober(lab))
+        solve(step, io.StringIO(), prober(lab), cwd=lab.root)
 
 
 def build(tag: str, context: Path, no_cache: bool) -> float:
@@ -128,11 +128,15 @@ def wait_for(port: int, seconds: float = 30) -> None:
 def mysfits(engine) -> None:
     """Issue 4's figures: image size over its base, cold build, data-only rebuild, and gunicorn
     beside Flask's development server (the classic way) under the same bounded load."""
+    import contextlib
     import shutil
+
+    import docker.errors
 
     tag = "workshop-bench/mysfits:latest"
     base = "python:3.12-slim"
     had_base = bool(engine.images.list(name=base))
+    before = {image.id for image in engine.images.list(all=True)}  # remove only what we add
     containers: list = []
     with tempfile.TemporaryDirectory() as scratch:
         context = Path(scratch) / "mysfits"
@@ -165,11 +169,11 @@ def mysfits(engine) -> None:
         finally:
             for container in containers:
                 container.remove(force=True)
-            for image in engine.images.list(name="workshop-bench/mysfits"):
-                engine.images.remove(image.id, force=True)
-            engine.images.prune(
-                filters={"dangling": True, "label": "org.opencontainers.image.title=mysfits"}
-            )
+            engine.images.remove(tag, force=True)
+            for image in engine.images.list(all=True):
+                if image.id not in before:
+                    with contextlib.suppress(docker.errors.APIError):  # a child went first
+                        engine.images.remove(image.id, force=True)
             if not had_base:
                 engine.images.remove(base, force=True)
     print()
@@ -188,9 +192,10 @@ def mysfits(engine) -> None:
 
 
 def main() -> int:
-    import docker
+    sys.path.insert(0, str(KIT))
+    from workshop.engine import client
 
-    engine = docker.from_env()
+    engine = client()  # the kit's own discovery: the engine the learner's docker uses
     before = {c["Id"] for c in engine.api.containers(all=True)}
     had_alpine = bool(engine.images.list(name="alpine"))
     with tempfile.TemporaryDirectory() as home:

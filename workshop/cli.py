@@ -16,6 +16,18 @@ from workshop import __version__
 from workshop.errors import Exit, WorkshopError
 
 
+def _passed(text: str) -> None:
+    click.echo(click.style("✔", fg="green") + f" {text}")
+
+
+def _failed(text: str) -> None:
+    click.echo(click.style("✘", fg="red") + f" {text}")
+
+
+def _engine_fault(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("docker", "requests", "urllib3")
+
+
 def _boundary(command):
     """Turn the kit's errors and Ctrl-C into one sentence and an exit code, never a traceback."""
 
@@ -27,7 +39,18 @@ def _boundary(command):
             click.secho(f"Error: {exc}", err=True, fg="red")
             sys.exit(exc.exit_code)
         except OSError as exc:  # a file or program the kit needs, in one sentence
-            click.secho(f"Error: {exc.strerror or exc}: {exc.filename or ''}", err=True, fg="red")
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.secho(
+                f"Error: {exc.strerror or exc}{where}: check that the file exists and is yours, "
+                "then run the command again.", err=True, fg="red",
+            )  # fmt: skip
+            sys.exit(Exit.ERROR)
+        except Exception as exc:
+            if not _engine_fault(exc):
+                raise  # a bug in the kit: its traceback is what its authors need
+            from workshop.engine import explain, target
+
+            click.secho(f"Error: {explain(target(), exc)}", err=True, fg="red")
             sys.exit(Exit.ERROR)
         except KeyboardInterrupt:
             click.secho(
@@ -71,15 +94,15 @@ def next_():
     course = _course()
     advance = course.advance()
     for step_id in advance.recorded:
-        render.passed(f"Step {step_id} is done.")
+        _passed(f"Step {step_id} is done.")
     if advance.finished is not None:
-        render.passed(f"Lab complete: {advance.finished.title}. Well done!")
+        _passed(f"Lab complete: {advance.finished.title}. Well done!")
     if advance.failed is not None and not advance.recorded:
-        render.failed(f"Step {advance.failed.step} is not done yet: {advance.failed.message}")
+        _failed(f"Step {advance.failed.step} is not done yet: {advance.failed.message}")
         render.note("[dim]Fix it, then run `workshop next` again (`workshop hint` helps).[/]")
         sys.exit(Exit.NOT_DONE)
     if advance.now.step is None:
-        render.passed("Every lab is done. Well played! `workshop status` shows your progress.")
+        _passed("Every lab is done. Well played! `workshop status` shows your progress.")
         return
     render.step(advance.now.lab, advance.now.step)
 
@@ -92,15 +115,14 @@ def check(step):
 
     Example: workshop check run-ls
     """
-    from workshop import render
 
     course = _course()
     lab, chosen = course.find(step)
     verdict = course.check(lab, [chosen], record=False)[0]  # `next` records and moves on
     if verdict.passed:
-        render.passed(f"Step {chosen.id} is done.")
+        _passed(f"Step {chosen.id} is done.")
         return
-    render.failed(f"Step {chosen.id} is not done yet: {verdict.message}")
+    _failed(f"Step {chosen.id} is not done yet: {verdict.message}")
     sys.exit(Exit.NOT_DONE)
 
 
@@ -159,16 +181,15 @@ def solve(step):
 
     Example: workshop solve run-ls
     """
-    from workshop import render
     from workshop.checks import prober
     from workshop.solve import solve as run_solution
 
     course = _course()
     lab, chosen = course.find(step)
     course.start(lab)
-    run_solution(chosen, probe=prober(lab))
+    run_solution(chosen, probe=prober(lab), cwd=lab.root)
     course.require_done(lab, chosen)
-    render.passed(f"Step {chosen.id} is done.")
+    _passed(f"Step {chosen.id} is done.")
 
 
 @cli.command()
@@ -187,9 +208,9 @@ def goto(step):
     lab, target = course.find(step)
     for earlier_lab, earlier in course.catch_up(lab, target):
         render.note(f"[bold]Catching up: {earlier_lab.id}/{earlier.id}[/]")
-        run_solution(earlier, probe=prober(earlier_lab))
+        run_solution(earlier, probe=prober(earlier_lab), cwd=earlier_lab.root)
         course.require_done(earlier_lab, earlier)
-        render.passed(f"Step {earlier.id} is done.")
+        _passed(f"Step {earlier.id} is done.")
     course.open(lab)  # what the learner does from now on counts
     render.step(lab, target)
 
@@ -212,6 +233,11 @@ def reset(dry_run, yes):
     from workshop import reset as resetting
     from workshop.engine import client
 
+    if not (yes or dry_run or sys.stdin.isatty()):
+        raise WorkshopError(
+            "Reset asks before removing anything; with no terminal to ask in, pass --yes (or "
+            "--dry-run to only look)."
+        )
     course = _course()
     engine = client()
     doomed = resetting.plan(engine, course.labs, course.progress())
@@ -219,23 +245,16 @@ def reset(dry_run, yes):
         render.note("The labs created nothing that is still on the engine.")
     for item in doomed:
         verb = "restore" if item.kind == "edit" else "remove"
-        render.note(
-            f"  would {verb} {item.description}" if dry_run else f"  {verb} {item.description}"
-        )
+        line = f"  would {verb} {item.description}" if dry_run else f"  {verb} {item.description}"
+        render.note(line, markup=False)  # commands may hold brackets: not markup
     if dry_run:
         return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise WorkshopError(
-                "Reset asks before removing anything; with no terminal to ask "
-                "in, pass --yes (or --dry-run to only look)."
-            )
-        if not click.confirm("Undo these and reset your progress?", default=False):
-            render.note("Nothing removed.")
-            return
+    if not yes and not click.confirm("Undo these and reset your progress?", default=False):
+        render.note("Nothing removed.")
+        return
     problems = resetting.apply(engine, doomed)
     for problem in problems:
-        render.failed(f"Could not undo {problem}")
+        _failed(f"Could not undo {problem}")
     if problems:
         raise WorkshopError(
             "Progress was not reset, so that `workshop reset` can list and retry what is left; "
@@ -244,7 +263,7 @@ def reset(dry_run, yes):
         )
     backup = course.store.reset()
     if backup:
-        render.note(f"Progress reset; the old file is kept as {backup}.")
+        render.note(f"Progress reset; the old file is kept as {backup}.", markup=False)
 
 
 @cli.command()
@@ -254,13 +273,15 @@ def doctor():
 
     Example: workshop doctor
     """
+    from rich.markup import escape
+
     from workshop import render
     from workshop.doctor import FAIL, diagnose
 
     findings = diagnose()
     marks = {"ok": "[green]ok  [/]", "warn": "[yellow]note[/]", "fail": "[red]FAIL[/]"}
     for finding in findings:
-        render.note(f"{marks[finding.status]} {finding.topic}: {finding.detail}")
+        render.note(f"{marks[finding.status]} {escape(f'{finding.topic}: {finding.detail}')}")
     if any(f.status == FAIL for f in findings):
         sys.exit(Exit.ERROR)
 
@@ -277,6 +298,8 @@ def labs():
     for lab in course.labs:
         done = sum(progress.is_done(lab.id, s.id) for s in lab.steps)
         click.echo(f"{lab.id:<12} {done}/{len(lab.steps)} steps  {lab.title}")
+        if lab.summary:
+            click.echo(f"{'':<12} {lab.summary}")
 
 
 @cli.command()

@@ -116,6 +116,12 @@ class Course:
                 if verdict.passed and verdict.step not in lab_progress.done:
                     lab_progress.done[verdict.step] = stamp
                     recorded.append(verdict.step)
+            complete = all(s.id in lab_progress.done for s in lab.steps)
+            if recorded and complete and not lab_progress.finished_at:
+                from workshop.engine import client, engine_time
+
+                # `reset` takes only what was made while the lab ran, not the learner's later work
+                lab_progress.finished_at = engine_time(client()).isoformat()
         return recorded
 
     def check(
@@ -159,7 +165,7 @@ class Course:
         lab = here.lab
         if progress.lab(lab.id) is None:  # a lab just begun: show its first step, check nothing
             self.open(lab)
-            return Advance(recorded=[], failed=None, now=here, fresh=True)
+            return Advance(recorded=[], failed=None, now=here)
         todo = [s for s in lab.steps if not progress.is_done(lab.id, s.id)]
         verdicts = self.check(lab, todo, stop_at_first_failure=True)
         recorded = [v.step for v in verdicts if v.passed]
@@ -176,5 +182,4 @@ class Advance:
     recorded: list[str]
     failed: checks.Verdict | None
     now: Position
-    fresh: bool = False
     finished: Lab | None = None  # the lab this call completed

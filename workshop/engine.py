@@ -136,12 +136,6 @@ def client():
     return engine
 
 
-def api_error(exc: BaseException) -> WorkshopError:
-    """An engine error met mid-command, as one sentence."""
-    explanation = getattr(exc, "explanation", None) or str(exc)
-    return WorkshopError(f"The Docker engine refused a request: {explanation}")
-
-
 def engine_time(engine) -> datetime:
     """The engine's own clock (a Docker Desktop VM's clock may differ from the host's)."""
     return parse_time(engine.info()["SystemTime"])

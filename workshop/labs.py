@@ -82,6 +82,11 @@ class Lab:
     edits: tuple[str, ...] = ()  # kit files the learner is asked to change (reset restores them)
 
     @property
+    def root(self) -> Path:
+        """The kit's folder (the one holding `labs/`): solutions and `checks` paths start here."""
+        return self.folder.parent.parent
+
+    @property
     def manifest(self) -> Path:
         return self.folder / MANIFEST
 
@@ -165,8 +170,7 @@ def load_lab(folder: Path) -> Lab:
     lab_id = _text(data, "id", path, 1, "the lab")
     if not _ID.match(lab_id):
         raise LabFileError(path, f"lab id {lab_id!r} must be lowercase letters, digits, dashes", 1)
-    root = folder.parent.parent
-    checks = root / _text(data, "checks", path, 1, "the lab")
+    checks = folder.parent.parent / _text(data, "checks", path, 1, "the lab")
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise LabFileError(path, "needs at least one [[steps]] table", None)

@@ -102,8 +102,13 @@ class Container:
 
     @cached_property
     def changes(self) -> list[dict]:
-        """The container's filesystem changes (`docker container diff`)."""
-        return self._engine.api.diff(self.id) or []
+        """The container's filesystem changes (`docker container diff`); none if it is gone."""
+        from docker.errors import NotFound
+
+        try:
+            return self._engine.api.diff(self.id) or []
+        except NotFound:
+            return []
 
     def added(self, filename: str) -> str | None:
         """The path of an added file called `filename`, if the container has one."""
@@ -132,13 +137,18 @@ class Learner:
 
     def containers(self, image: str | None = None) -> list[Container]:
         """Containers made since the lab started, oldest first; `image` as the learner named it."""
+        from docker.errors import NotFound
+
         api = self.engine.api
         floor = int(self.since.timestamp())
         found = []
         for summary in api.containers(all=True):
             if summary["Created"] < floor:
                 continue
-            attrs = api.inspect_container(summary["Id"])
+            try:
+                attrs = api.inspect_container(summary["Id"])
+            except NotFound:  # gone since the listing (a `--rm` container that just exited)
+                continue
             container = Container(self.engine, attrs)
             if container.created < self.since:
                 continue

@@ -30,20 +30,9 @@ def step(lab: Lab, step: Step) -> None:
     out.print("[dim]Stuck? `workshop hint`. Done? `workshop next`. Text gone? `workshop show`.[/]")
 
 
-def passed(text: str) -> None:
-    import click  # a plain line needs no rich (and `workshop check` stays quick)
-
-    click.echo(click.style("✔", fg="green") + f" {text}")
-
-
-def failed(text: str) -> None:
-    import click
-
-    click.echo(click.style("✘", fg="red") + f" {text}")
-
-
-def note(text: str) -> None:
-    console().print(text, soft_wrap=True)
+def note(text: str, markup: bool = True) -> None:
+    """A line; `markup=False` for text from the engine or the learner (`[/]` is not markup)."""
+    console().print(text, soft_wrap=True, markup=markup)
 
 
 def status(table: dict) -> None:

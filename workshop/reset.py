@@ -27,7 +27,6 @@ class Doomed:
     #            "image" (an untagged earlier build, by id) or "edit" (a kit file to restore)
     id: str
     description: str
-    original: bytes = b""  # for "edit": the kit's own version of the file
 
 
 def _since(progress: Progress, lab: Lab):
@@ -35,10 +34,17 @@ def _since(progress: Progress, lab: Lab):
     return parse_time(started.started_at) if started and started.started_at else None
 
 
-def _containers(engine, lab: Lab, since) -> list[Doomed]:
+def _until(progress: Progress, lab: Lab):
+    finished = progress.lab(lab.id).finished_at
+    return parse_time(finished) if finished else None
+
+
+def _containers(engine, lab: Lab, since, until) -> list[Doomed]:
     names = lab.images + lab.builds
     doomed = []
     for container in Learner(engine, since).containers():
+        if until is not None and container.created > until:
+            continue  # made after the lab was finished: the learner's own
         if any(_same_image(container.image, name) for name in names):
             status = container.attrs["State"].get("Status", "")
             state = f"exited {container.exit_code}" if status == "exited" else status
@@ -88,19 +94,24 @@ def _images(engine, lab: Lab, since) -> list[Doomed]:
     return doomed
 
 
-def _edits(lab: Lab) -> list[Doomed]:
-    root = lab.folder.parent.parent
-    doomed = []
-    for relative in lab.edits:
-        path = root / relative
-        shown = subprocess.run(
-            ["git", "-C", str(root), "show", f"HEAD:{relative}"],
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(root), *args],
             capture_output=True, stdin=subprocess.DEVNULL, check=False,
         )  # fmt: skip
-        if shown.returncode != 0 or not path.exists() or path.read_bytes() == shown.stdout:
-            continue  # no git, not a clone, or nothing changed: nothing to restore
+    except OSError:  # no git (the kit came as a zip): nothing can be restored
+        return None
+
+
+def _edits(lab: Lab) -> list[Doomed]:
+    doomed = []
+    for relative in lab.edits:
+        changed = _git(lab.root, "diff", "--quiet", "HEAD", "--", relative)
+        if changed is None or changed.returncode != 1:  # 0: unchanged; other: not a clone
+            continue
         doomed.append(
-            Doomed("edit", str(path), f"your edits to {relative} (kept as a copy)", shown.stdout)
+            Doomed("edit", str(lab.root / relative), f"your edits to {relative} (kept as a copy)")
         )
     return doomed
 
@@ -111,7 +122,9 @@ def plan(engine, labs: list[Lab], progress: Progress) -> list[Doomed]:
         since = _since(progress, lab)
         if since is None:
             continue
-        for item in _containers(engine, lab, since) + _images(engine, lab, since) + _edits(lab):
+        until = _until(progress, lab)
+        found = _containers(engine, lab, since, until) + _images(engine, lab, since) + _edits(lab)
+        for item in found:
             if all(d.id != item.id for d in doomed):
                 doomed.append(item)
     return doomed
@@ -130,10 +143,11 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
                 engine.images.remove(item.id, force=False)
             else:
                 path = Path(item.id)
-                path.with_name(
-                    f"{path.name}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}"
-                ).write_bytes(path.read_bytes())
-                path.write_bytes(item.original)
+                copy = path.with_name(f"{path.name}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}")
+                copy.write_bytes(path.read_bytes())
+                restored = _git(path.parent, "checkout", "HEAD", "--", path.name)
+                if restored is None or restored.returncode != 0:
+                    problems.append(f"{item.description}: git could not restore it")
         except docker.errors.NotFound:
             continue
         except docker.errors.APIError as exc:

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from workshop.errors import WorkshopError
@@ -25,7 +26,7 @@ CURSOR_REPLY = "\x1b[1;1R"
 TIMEOUT = 120
 
 
-def _resolve(command: Command, probe: Callable[[str], str] | None) -> str:
+def _resolve(command: Command, probe: Callable[[str], str] | None, cwd: Path | None) -> str:
     """Fill `<NAME>` placeholders: `probe:FUNCTION` asks the lab's checks module (which knows,
     say, which container holds hello.txt); anything else is a shell command whose output is used."""
     text = command.run
@@ -36,7 +37,7 @@ def _resolve(command: Command, probe: Callable[[str], str] | None) -> str:
             text = text.replace(f"<{name}>", probe(finder.removeprefix("probe:")))
             continue
         found = subprocess.run(
-            finder, shell=True, capture_output=True, text=True, stdin=subprocess.DEVNULL
+            finder, shell=True, capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=cwd
         )
         value = found.stdout.strip().split("\n")[0].strip()
         if found.returncode != 0 or not value:
@@ -48,44 +49,53 @@ def _resolve(command: Command, probe: Callable[[str], str] | None) -> str:
     return text
 
 
-def _require_docker_cli(argv: list[str]) -> None:
+def _require_program(argv: list[str]) -> None:
     if argv and shutil.which(argv[0]) is None:
+        which = " (the Docker CLI: Docker Desktop includes it)" if argv[0] == "docker" else ""
         raise WorkshopError(
-            f"`{argv[0]}` is not on your PATH: install the Docker CLI (Docker Desktop includes "
-            "it), then run this again."
+            f"`{argv[0]}` is not on your PATH: install {argv[0]}{which}, then run this again."
         )
 
 
 def run_command(
-    command: Command, out: TextIO | None = None, probe: Callable[[str], str] | None = None
+    command: Command,
+    out: TextIO | None = None,
+    probe: Callable[[str], str] | None = None,
+    cwd: Path | None = None,
 ) -> None:
-    """Print and run one solution command; raise WorkshopError if it fails."""
+    """Print and run one solution command (in `cwd`: the kit's folder, as the labs assume);
+    raise WorkshopError if it fails."""
     out = out or sys.stdout
-    text = _resolve(command, probe)
+    text = _resolve(command, probe, cwd)
     argv = shlex.split(text)
-    _require_docker_cli(argv)
+    _require_program(argv)
     out.write(f"$ {text}\n")
     out.flush()
     if command.interactive:
-        code = _run_interactive(argv, command.type, out)
+        code = _run_interactive(argv, command.type, out, cwd)
     else:
-        code = _run_plain(argv, out)
+        code = _run_plain(argv, out, cwd)
     if code != 0:
         raise WorkshopError(f"`{text}` failed with exit code {code}; its output is above.")
 
 
-def _run_plain(argv: list[str], out: TextIO) -> int:
+def _run_plain(argv: list[str], out: TextIO, cwd: Path | None) -> int:
     if out is sys.stdout:  # stream straight to the terminal, as it happens (builds are long)
-        return subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, cwd=cwd).returncode
     with subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
     ) as process:
         for line in process.stdout:
             out.write(line)
     return process.returncode
 
 
-def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> int:
+def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO, cwd) -> int:
     try:
         import pexpect
     except ImportError:
@@ -97,7 +107,7 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO) -> in
         out = _WithoutCursorQueries(out)
     began = _engine_now()
     child = pexpect.spawn(
-        argv[0], argv[1:], encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 100)
+        argv[0], argv[1:], encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 100), cwd=cwd
     )
     child.logfile_read = out
     try:
@@ -137,13 +147,18 @@ def _engine_now():
 def _stop_interactive_since(began) -> None:
     """Stop (not remove) the interactive containers started since `began`: the command the kit
     typed made them, and with its terminal gone they would idle on."""
+    from docker.errors import NotFound
+
     from workshop.engine import client, parse_time
 
     engine = client()
     for summary in engine.api.containers(filters={"status": "running"}):
-        attrs = engine.api.inspect_container(summary["Id"])
-        if attrs["Config"].get("Tty") and parse_time(attrs["Created"]) >= began:
-            engine.api.stop(summary["Id"], timeout=1)
+        try:
+            attrs = engine.api.inspect_container(summary["Id"])
+            if attrs["Config"].get("Tty") and parse_time(attrs["Created"]) >= began:
+                engine.api.stop(summary["Id"], timeout=1)
+        except NotFound:
+            continue
 
 
 def _await_prompt(child) -> None:
@@ -172,6 +187,11 @@ class _WithoutCursorQueries:
         self.out.flush()
 
 
-def solve(step: Step, out: TextIO | None = None, probe: Callable[[str], str] | None = None):
+def solve(
+    step: Step,
+    out: TextIO | None = None,
+    probe: Callable[[str], str] | None = None,
+    cwd: Path | None = None,
+) -> None:
     for command in step.solution:
-        run_command(command, out, probe)
+        run_command(command, out, probe, cwd)

@@ -36,6 +36,7 @@ def home() -> Path:
 class LabProgress:
     started_at: str  # RFC 3339, the engine's clock; "" while no engine answered yet
     done: dict[str, str] = field(default_factory=dict)  # step id -> when it was seen done
+    finished_at: str = ""  # the engine's clock when its last step was seen done
 
 
 @dataclass
@@ -53,7 +54,11 @@ class Progress:
         return {
             "version": VERSION,
             "labs": {
-                lab_id: {"started_at": lab.started_at, "done": dict(lab.done)}
+                lab_id: {
+                    "started_at": lab.started_at,
+                    "done": dict(lab.done),
+                    "finished_at": lab.finished_at,
+                }
                 for lab_id, lab in self.labs.items()
             },
         }
@@ -62,20 +67,29 @@ class Progress:
     def from_json(cls, data) -> Progress:
         if not isinstance(data, dict) or not isinstance(data.get("labs"), dict):
             raise ValueError("it has no `labs` table")
-        if data.get("version", VERSION) > VERSION:
-            raise ValueError(f"it was written by a newer kit (version {data['version']})")
+        version = data.get("version", VERSION)
+        if not isinstance(version, int):
+            raise ValueError("its version is not a number")
+        if version > VERSION:
+            raise ValueError(f"it was written by a newer kit (version {version})")
         labs = {}
         for lab_id, raw in data["labs"].items():
             if not isinstance(raw, dict) or not isinstance(raw.get("started_at"), str):
                 raise ValueError(f"lab {lab_id!r} has no start time")
-            if raw["started_at"]:
-                from workshop.engine import parse_time
+            from workshop.engine import parse_time
 
-                parse_time(raw["started_at"])  # ValueError if it is not a time
+            for key in ("started_at", "finished_at"):
+                stamp = raw.get(key) or ""
+                if not isinstance(stamp, str) or (stamp and parse_time(stamp).tzinfo is None):
+                    raise ValueError(f"lab {lab_id!r} has a {key} that is not a time with a zone")
             done = raw.get("done", {})
             if not isinstance(done, dict):
                 raise ValueError(f"lab {lab_id!r} has a malformed `done` table")
-            labs[lab_id] = LabProgress(raw["started_at"], {str(k): str(v) for k, v in done.items()})
+            labs[lab_id] = LabProgress(
+                raw["started_at"],
+                {str(k): str(v) for k, v in done.items()},
+                raw.get("finished_at") or "",
+            )
         return cls(labs)
 
 
@@ -98,7 +112,7 @@ class Store:
             ) from None
         try:
             return Progress.from_json(json.loads(raw))
-        except ValueError as exc:  # JSONDecodeError is a ValueError
+        except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
             backup = self._keep_damaged()
             raise ProgressError(
                 f"Your progress file {self.path} was damaged ({exc}); it is kept as {backup} "

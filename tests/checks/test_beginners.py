@@ -14,8 +14,8 @@ IMAGE = "alpine"
 
 def test_engine(engine):
     """Step `engine`: the docker client reaches a daemon (the fixture fails if none answers)."""
-    version = engine.version()
-    assert version.get("ApiVersion"), "The engine answered without an API version: restart Docker."
+    if not engine.version().get("ApiVersion"):
+        missing("The engine answered without an API version: restart Docker, then try again.")
 
 
 def test_pull(learner: Learner):
@@ -231,7 +231,8 @@ def test_start_exec(learner: Learner):
 
     inside = testinfra.get_host(f"docker://{holder.id}")
     path = holder.added("hello.txt")
-    assert inside.file(path).is_file, (
-        f"hello.txt is no longer at {path} in container {ident}: make it again there with "
-        f"`docker container exec {ident} sh -c 'echo hello > {path}'`."
-    )
+    if not inside.file(path).is_file:
+        missing(
+            f"hello.txt is no longer at {path} in container {ident}: make it again there with "
+            f"`docker container exec {ident} sh -c 'echo hello > {path}'`."
+        )

@@ -86,6 +86,10 @@ def test_robot_walks_the_lab_and_every_check_fails_before_and_passes_after(works
     }
     assert set(states.values()) == {"done"}, states
 
+    type_("docker container run --name kit-selftest-after alpine true")  # the learner's own work
+    dry = workshop("reset", "--dry-run")
+    assert "would remove container" in dry.out and "kit-selftest-after" not in dry.out, dry
+
 
 @pytest.mark.usefixtures("leave_no_trace")
 def test_next_records_every_step_done_ahead_in_one_go(workshop):

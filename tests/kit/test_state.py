@@ -48,6 +48,8 @@ def test_the_file_is_replaced_whole_and_leaves_no_temporary_behind(tmp_path):
         '{"labs": {"x": {}}}',
         "[]",
         '{"labs": {"x": {"started_at": "nonsense"}}}',
+        '{"version": "1", "labs": {}}',
+        '{"labs": {"x": {"started_at": "2026-11-24T15:00:00"}}}',
     ],
 )
 def test_a_damaged_file_is_kept_as_a_backup_and_reported(tmp_path, content):
