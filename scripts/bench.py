@@ -135,7 +135,6 @@ def mysfits(engine) -> None:
 
     tag = "workshop-bench/mysfits:latest"
     base = "python:3.12-slim"
-    had_base = bool(engine.images.list(name=base))
     before = {image.id for image in engine.images.list(all=True)}  # remove only what we add
     containers: list = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -174,8 +173,6 @@ def mysfits(engine) -> None:
                 if image.id not in before:
                     with contextlib.suppress(docker.errors.APIError):  # a child went first
                         engine.images.remove(image.id, force=True)
-            if not had_base:
-                engine.images.remove(base, force=True)
     print()
     print("Mythical Mysfits image")
     print(
