@@ -31,8 +31,8 @@ def short(container_id: str) -> str:
     return container_id[:12]
 
 
-class Container:
-    """A container as `docker container inspect` sees it."""
+class _Inspected:
+    """Something the engine describes with `docker ... inspect`: its attributes, read as is."""
 
     def __init__(self, engine, attrs: dict):
         self._engine = engine
@@ -44,7 +44,11 @@ class Container:
 
     @property
     def short_id(self) -> str:
-        return short(self.id)
+        return short(self.id.removeprefix("sha256:"))
+
+
+class Container(_Inspected):
+    """A container as `docker container inspect` sees it."""
 
     @property
     def name(self) -> str:
@@ -238,20 +242,8 @@ def _normal(reference: str) -> str:
 _NEVER = "0001-01-01T00:00:00Z"  # how the engine writes "never" (an image never tagged)
 
 
-class Image:
+class Image(_Inspected):
     """An image as `docker image inspect` sees it."""
-
-    def __init__(self, engine, attrs: dict):
-        self._engine = engine
-        self.attrs = attrs
-
-    @property
-    def id(self) -> str:
-        return self.attrs["Id"]
-
-    @property
-    def short_id(self) -> str:
-        return short(self.id.removeprefix("sha256:"))
 
     @property
     def tags(self) -> list[str]:
