@@ -38,19 +38,26 @@ def _boundary(command):
         except WorkshopError as exc:
             click.secho(f"Error: {exc}", err=True, fg="red")
             sys.exit(exc.exit_code)
-        except OSError as exc:  # a file or program the kit needs, in one sentence
-            where = f" ({exc.filename})" if exc.filename else ""
-            click.secho(
-                f"Error: {exc.strerror or exc}{where}: check that the file exists and is yours, "
-                "then run the command again.", err=True, fg="red",
-            )  # fmt: skip
-            sys.exit(Exit.ERROR)
         except Exception as exc:
+            if isinstance(exc, OSError) and not _engine_fault(exc):  # docker's errors are OSErrors
+                where = f" ({exc.filename})" if exc.filename else ""
+                click.secho(
+                    f"Error: {exc.strerror or exc}{where}: check that the file exists and is "
+                    "yours, then run the command again.", err=True, fg="red",
+                )  # fmt: skip
+                sys.exit(Exit.ERROR)
             if not _engine_fault(exc):
                 raise  # a bug in the kit: its traceback is what its authors need
             from workshop.engine import explain, target
 
-            click.secho(f"Error: {explain(target(), exc)}", err=True, fg="red")
+            refusal = getattr(exc, "explanation", None)  # the engine answered, and said no
+            message = (
+                f"The Docker engine refused a request ({refusal}); `workshop doctor` checks the "
+                "engine, and running the command again often helps."
+                if refusal
+                else explain(target(), exc)
+            )
+            click.secho(f"Error: {message}", err=True, fg="red")
             sys.exit(Exit.ERROR)
         except KeyboardInterrupt:
             click.secho(

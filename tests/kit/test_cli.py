@@ -245,3 +245,36 @@ def test_ctrl_c_in_an_interactive_solution_stops_the_container_it_started(demo, 
         if c["Command"] == "/bin/sh"
     ]
     assert running == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("refused", "The Docker engine refused a request (conflict: name in use)"),
+        ("gone", "No Docker engine answers at"),
+    ],
+)
+def test_an_engine_fault_mid_command_is_one_sentence(fault, words, capsys, monkeypatch):
+    import docker.errors
+    import requests
+
+    from workshop import cli as cli_module
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setattr(cli_module, "_course", lambda: None)
+
+    @cli_module._boundary
+    def command():
+        if fault == "refused":
+            raise docker.errors.APIError("409", explanation="conflict: name in use")
+        raise requests.exceptions.ConnectionError(FileNotFoundError(2, "No such file"))
+
+    from workshop.engine import target
+
+    target.cache_clear()
+    with pytest.raises(SystemExit) as exited:
+        command()
+    target.cache_clear()
+    assert exited.value.code == Exit.ERROR
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
