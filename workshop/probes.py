@@ -156,20 +156,15 @@ class Learner:
             container = Container(self.engine, attrs)
             if container.created < self.since:
                 continue
-            if image is not None and not _same_image(container.image, image):
+            if image is not None and not same_image(container.image, image):
                 continue
             found.append(container)
         found.sort(key=lambda c: c.created)
         return found
 
-    def image(self, reference: str):
+    def image(self, reference: str) -> Image | None:
         """The image with that exact tag, or None."""
-        import docker.errors
-
-        try:
-            return self.engine.images.get(reference)
-        except docker.errors.ImageNotFound:
-            return None
+        return image_named(self.engine, reference)
 
     def tags_of(self, repository: str) -> list[str]:
         """Every local tag of `repository` (`alpine:3.20`, ...)."""
@@ -211,7 +206,7 @@ class Learner:
     def pulled(self, reference: str) -> bool:
         """The engine's event log shows a pull of `reference` since the lab started."""
         return any(
-            _same_image(event["Actor"]["ID"], reference)
+            same_image(event["Actor"]["ID"], reference)
             for event in self.events(type="image", event="pull")
         )
 
@@ -220,11 +215,11 @@ class Learner:
         return [
             event["Actor"]["ID"]
             for event in self.events(type="container", event="destroy")
-            if _same_image(event["Actor"].get("Attributes", {}).get("image", ""), image)
+            if same_image(event["Actor"].get("Attributes", {}).get("image", ""), image)
         ]
 
 
-def _same_image(named: str, wanted: str) -> bool:
+def same_image(named: str, wanted: str) -> bool:
     """`alpine`, `alpine:latest` and `docker.io/library/alpine` all name alpine:latest."""
     return _normal(named) == _normal(wanted)
 
@@ -237,7 +232,7 @@ def _normal(reference: str) -> str:
     return name if ":" in last else f"{name}:latest"
 
 
-# --- Images, services and a look inside running containers (added for the mysfits lab) ---------
+# --- Images ----------------------------------------------------------------------------------
 
 _NEVER = "0001-01-01T00:00:00Z"  # how the engine writes "never" (an image never tagged)
 
@@ -326,307 +321,3 @@ def images_labelled(engine, label: str, value: str, intermediate: bool = False) 
             continue
     found.sort(key=lambda image: image.created)
     return found
-
-
-def published(container: Container, port: str) -> list[tuple[str, str]]:
-    """(host address, host port) pairs where the container's `port` (`8080/tcp`) is reachable:
-    the live bindings of a running container, else what `-p` asked for."""
-    live = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
-    wanted = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
-    bindings = live.get(port) if container.running else wanted.get(port)
-    return [(b.get("HostIp") or "", b.get("HostPort") or "") for b in bindings or []]
-
-
-def published_ports(container: Container) -> list[str]:
-    """Every container port published with `-p` (`80/tcp`, ...)."""
-    wanted = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
-    return sorted(port for port, bindings in wanted.items() if bindings)
-
-
-def logs(container: Container, tail: int | str = "all") -> str:
-    """What the container wrote to stdout and stderr (`docker container logs`)."""
-    raw = container._engine.api.logs(container.id, stdout=True, stderr=True, tail=tail)
-    return raw.decode("utf-8", errors="replace")
-
-
-_EXCEPTION = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)\b:?.*$")
-_STAMPED = re.compile(r"^\[[^\]]*\] \[\d+\] \[[A-Z]+\] ")
-# the lines a server writes on its way down, after the one that says why
-_ENDING = re.compile(r"^(Reason: |Shutting down|Worker exiting|Worker \(pid:\d+\) exited)")
-
-
-def log_gist(text: str, limit: int = 220) -> str:
-    """The line of a log that says why a program stopped: the last exception, else the last
-    error line (timestamps stripped), else the last line."""
-    lines = [_STAMPED.sub("", line).strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    telling = [line for line in lines if not _ENDING.match(line)]
-    lines = telling or lines
-    exceptions = [line for line in lines if _EXCEPTION.match(line)]
-    failures = [
-        line for line in lines if "failed" in line.lower() or line.lower().startswith("error")
-    ]
-    gist = (exceptions or failures or lines)[-1]
-    return gist if len(gist) <= limit else gist[: limit - 3] + "..."
-
-
-@dataclass(frozen=True)
-class Request:
-    """One line of an HTTP access log in the combined format (gunicorn's default)."""
-
-    client: str
-    method: str
-    target: str
-    status: int
-    agent: str
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
-
-    @property
-    def from_loopback(self) -> bool:
-        """Sent from inside the container itself (a healthcheck, an exec)."""
-        return self.client in ("::1", "localhost") or self.client.startswith("127.")
-
-
-_ACCESS = re.compile(
-    r'^(?P<client>\S+) \S+ \S+ \[[^\]]*\] "(?P<method>[A-Z]+) (?P<target>\S+) [^"]*" '
-    r'(?P<status>\d{3}) \S+ "[^"]*" "(?P<agent>[^"]*)"'
-)
-
-
-def access_log(text: str) -> list[Request]:
-    """The requests in a log, oldest first; other lines are ignored."""
-    found = []
-    for line in text.splitlines():
-        match = _ACCESS.match(line.strip())
-        if match:
-            found.append(
-                Request(
-                    client=match["client"],
-                    method=match["method"],
-                    target=match["target"],
-                    status=int(match["status"]),
-                    agent=match["agent"],
-                )
-            )
-    return found
-
-
-@dataclass(frozen=True)
-class Process:
-    pid: int
-    name: str
-    uid: int
-
-
-class Inside:
-    """A running container seen from inside, through testinfra's docker backend (`docker exec`).
-
-    It needs only `sh`, `grep` and `cat` in the image: no `ps`, `ss` or `netstat`, which slim
-    images lack (testinfra's own Socket and Process modules need them).
-    """
-
-    def __init__(self, container: Container):
-        import testinfra
-
-        self.container = container
-        self.host = testinfra.get_host(f"docker://{container.id}")
-
-    def read(self, path: str) -> bytes | None:
-        """The bytes of a file in the container, or None if it cannot be read."""
-        result = self.host.run("cat -- %s", path)
-        return result.stdout_bytes if result.rc == 0 else None
-
-    @cached_property
-    def processes(self) -> list[Process]:
-        """Every process in the container, from /proc (the probe's own included)."""
-        out = self.host.run("grep -H -e '^Name:' -e '^Uid:' /proc/[0-9]*/status").stdout
-        fields: dict[int, dict[str, str]] = {}
-        for line in out.splitlines():
-            where, _, rest = line.partition(":")
-            key, _, value = rest.partition(":")
-            pid = where.split("/")[2] if where.count("/") >= 2 else ""
-            if pid.isdigit():
-                fields.setdefault(int(pid), {})[key] = value.strip()
-        return [
-            Process(pid, f.get("Name", ""), int(f["Uid"].split()[0]))
-            for pid, f in sorted(fields.items())
-            if f.get("Uid", "").split() and f["Uid"].split()[0].isdigit()
-        ]
-
-    def processes_named(self, name: str) -> list[Process]:
-        return [p for p in self.processes if p.name == name]
-
-    def user_name(self, uid: int) -> str:
-        """The name /etc/passwd in the container gives `uid`, else the number."""
-        passwd = (self.read("/etc/passwd") or b"").decode("utf-8", errors="replace")
-        for line in passwd.splitlines():
-            parts = line.split(":")
-            if len(parts) > 2 and parts[2] == str(uid):
-                return parts[0]
-        return str(uid)
-
-    def listening(self) -> list[tuple[str, int]]:
-        """(address, port) of every listening TCP socket, read from /proc/net/tcp and tcp6."""
-        found = []
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            text = (self.read(table) or b"").decode("ascii", errors="replace")
-            for line in text.splitlines()[1:]:
-                parts = line.split()
-                if len(parts) > 3 and parts[3] == "0A":  # TCP_LISTEN
-                    found.append(_socket_address(parts[1]))
-        return found
-
-    def listening_on(self, port: int) -> list[str]:
-        """The addresses the container listens on at `port` (`0.0.0.0`, `127.0.0.1`, `::`)."""
-        return [address for address, number in self.listening() if number == port]
-
-
-def _socket_address(field: str) -> tuple[str, int]:
-    """`0100007F:1F90` -> ('127.0.0.1', 8080): /proc/net/tcp writes each 32-bit word of the
-    address in the host's (little-endian) byte order."""
-    import ipaddress
-
-    address, _, port = field.partition(":")
-    raw = bytes.fromhex(address)
-    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    ip = ipaddress.IPv4Address(words) if len(words) == 4 else ipaddress.IPv6Address(words)
-    return str(ip), int(port, 16)
-
-
-def get_json(url: str, agent: str, timeout: float = 3.0) -> tuple[int, object]:
-    """GET `url` (no proxy) and return (status, parsed JSON body or the text if not JSON).
-    Network errors are raised as OSError."""
-    import json
-    import urllib.error
-    import urllib.request
-
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, headers={"User-Agent": agent})
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status, body = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, body = exc.code, exc.read()
-    text = body.decode("utf-8", errors="replace")
-    try:
-        return status, json.loads(text)
-    except ValueError:
-        return status, text
-
-
-class Dockerfile:
-    """What a Dockerfile declares for the image's configuration (CMD, USER, EXPOSE, LABEL,
-    HEALTHCHECK), read from its text, to compare with an image built from it."""
-
-    def __init__(self, path):
-        from pathlib import Path
-
-        self.path = Path(path)
-        self.instructions = _instructions(self.path.read_text(encoding="utf-8"))
-
-    def _all(self, keyword: str) -> list[str]:
-        return [args for word, args in self.instructions if word == keyword]
-
-    @property
-    def cmd(self) -> list[str]:
-        found = self._all("CMD")
-        return _exec_form(found[-1]) if found else []
-
-    @property
-    def user(self) -> str:
-        found = self._all("USER")
-        return found[-1].strip() if found else ""
-
-    @property
-    def exposed_ports(self) -> set[str]:
-        ports = set()
-        for args in self._all("EXPOSE"):
-            for port in args.split():
-                ports.add(port if "/" in port else f"{port}/tcp")
-        return ports
-
-    @property
-    def labels(self) -> dict[str, str]:
-        import shlex
-
-        labels = {}
-        for args in self._all("LABEL"):
-            for pair in shlex.split(args):
-                key, _, value = pair.partition("=")
-                labels[key] = value
-        return labels
-
-    @property
-    def healthcheck(self) -> list[str]:
-        found = self._all("HEALTHCHECK")
-        if not found:
-            return []
-        match = re.match(r"^(?:--\S+\s+)*(CMD|NONE)\b\s*(.*)$", found[-1].strip(), re.S)
-        if not match or match[1] == "NONE":
-            return ["NONE"]
-        argv = _exec_form(match[2])
-        return ["CMD-SHELL", argv[2]] if argv[:2] == ["/bin/sh", "-c"] else ["CMD", *argv]
-
-    def differences(self, image: Image) -> list[str]:
-        """How the image's configuration differs from what this Dockerfile declares."""
-
-        def shown(argv: list[str]) -> str:
-            return " ".join(argv) or "nothing"
-
-        found = []
-        if image.cmd != self.cmd:
-            found.append(f"its CMD is `{shown(image.cmd)}`, not `{shown(self.cmd)}`")
-        if image.user != self.user:
-            found.append(f"its USER is {image.user or 'unset (root)'!r}, not {self.user!r}")
-        if not self.exposed_ports <= image.exposed_ports:
-            found.append(
-                f"it exposes {', '.join(sorted(image.exposed_ports)) or 'no port'}, not "
-                f"{', '.join(sorted(self.exposed_ports))}"
-            )
-        labels = image.labels
-        for key, value in self.labels.items():
-            if labels.get(key) != value:
-                found.append(f"its label {key} is {labels.get(key)!r}, not {value!r}")
-        if image.healthcheck != self.healthcheck:
-            found.append("its HEALTHCHECK differs")
-        return found
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    """(KEYWORD, arguments) per instruction: comments dropped, `\\` continuations joined."""
-    found, pending = [], ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#") or (not line and not pending):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        whole = (pending + line).strip()
-        pending = ""
-        if whole:
-            word, _, args = whole.partition(" ")
-            found.append((word.upper(), args.strip()))
-    if pending.strip():
-        word, _, args = pending.strip().partition(" ")
-        found.append((word.upper(), args.strip()))
-    return found
-
-
-def _exec_form(args: str) -> list[str]:
-    """`["a", "b"]` (exec form) as a list; anything else is shell form, run by /bin/sh -c."""
-    import json
-
-    text = args.strip()
-    if text.startswith("["):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-    return ["/bin/sh", "-c", text]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from workshop.engine import parse_time
 from workshop.labs import Lab
-from workshop.probes import Image, Learner, _same_image
+from workshop.probes import Image, Learner, same_image
 from workshop.state import Progress
 
 ORDER = {"container": 0, "tag": 1, "image": 2, "edit": 3}  # containers hold images: first
@@ -45,7 +45,7 @@ def _containers(engine, lab: Lab, since, until) -> list[Doomed]:
     for container in Learner(engine, since).containers():
         if until is not None and container.created > until:
             continue  # made after the lab was finished: the learner's own
-        if any(_same_image(container.image, name) for name in names):
+        if any(same_image(container.image, name) for name in names):
             status = container.attrs["State"].get("Status", "")
             state = f"exited {container.exit_code}" if status == "exited" else status
             doomed.append(
@@ -68,7 +68,7 @@ def _images(engine, lab: Lab, since) -> list[Doomed]:
             if Image(engine, image.attrs).built_since(since)
         ]
         for image in built:
-            mine = [tag for tag in image.tags if _same_image(tag, name)]
+            mine = [tag for tag in image.tags if same_image(tag, name)]
             others = [tag for tag in image.tags if tag not in mine]
             keeps = f" (the image stays: it is also {', '.join(others)})" if others else ""
             doomed += [

@@ -19,19 +19,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from workshop.probes import (
-    Container,
+from workshop.probes import Container, Image, Learner, image_named, images_labelled, missing
+from workshop.services import (
     Dockerfile,
-    Image,
     Inside,
-    Learner,
     access_log,
     get_json,
-    image_named,
-    images_labelled,
     log_gist,
     logs,
-    missing,
     published,
     published_ports,
 )

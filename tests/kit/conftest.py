@@ -6,6 +6,7 @@ test ran, found by comparing the engine before and after.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -67,16 +68,25 @@ def engine():
     return client()
 
 
+@contextlib.contextmanager
+def no_trace(engine):
+    """On leaving: remove the containers and tags that appeared inside the block."""
+    containers = {c["Id"] for c in engine.api.containers(all=True)}
+    tags = {t for image in engine.images.list() for t in image.tags}
+    try:
+        yield
+    finally:
+        for summary in engine.api.containers(all=True):
+            if summary["Id"] not in containers:
+                engine.api.remove_container(summary["Id"], force=True)
+        for image in engine.images.list():
+            for tag in image.tags:
+                if tag not in tags:
+                    engine.images.remove(tag, force=True)  # untags; containers keep theirs
+
+
 @pytest.fixture
 def leave_no_trace(engine):
     """Remove, after the test, the containers and tags that appeared while it ran."""
-    containers = {c["Id"] for c in engine.api.containers(all=True)}
-    tags = {t for image in engine.images.list() for t in image.tags}
-    yield
-    for summary in engine.api.containers(all=True):
-        if summary["Id"] not in containers:
-            engine.api.remove_container(summary["Id"], force=True)
-    for image in engine.images.list():
-        for tag in image.tags:
-            if tag not in tags:
-                engine.images.remove(tag, force=True)  # untags; containers keep theirs
+    with no_trace(engine):
+        yield

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.kit.conftest import KIT, no_trace
 from workshop.labs import Command, find_lab, load_labs
 from workshop.solve import run_command
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 
 LAB = find_lab(load_labs(), "mysfits")
-KIT = Path(__file__).resolve().parents[2]
 IMAGE = "mythicalmysfits/service"
 BASE = "python:3.12-slim"
 CACHE = "workshop-selftest/mysfits-cache:latest"  # keeps the legacy builder's cache warm
@@ -183,27 +183,18 @@ def cache(ready, clone):
 
 
 @pytest.fixture
-def robot(engine, ready, clone, workshop, leave_no_trace):
+def robot(engine, ready, clone, workshop):
     """A fresh learner in the clone. Afterwards: the clone's data file put back, and what the
-    test made removed (containers, tags, and the untagged images its builds left) before
-    `leave_no_trace` looks, which then finds nothing."""
+    test made removed: containers and tags, then the untagged images its builds left."""
     workshop.env["WORKSHOP_LABS"] = str(clone / "labs")
     robot = Robot(clone, workshop)
     data = robot.data.read_bytes()
-    containers = {c["Id"] for c in engine.api.containers(all=True)}
-    tags = {t for image in engine.images.list() for t in image.tags}
     images = _image_ids(engine)
     try:
-        yield robot
+        with no_trace(engine):
+            yield robot
     finally:
         robot.data.write_bytes(data)
-        for summary in engine.api.containers(all=True):
-            if summary["Id"] not in containers:
-                engine.api.remove_container(summary["Id"], force=True)
-        for image in engine.images.list():
-            for tag in image.tags:
-                if tag not in tags:
-                    engine.images.remove(tag, force=True)
         _remove_new_dangling(engine, images)
 
 
