@@ -1,9 +1,15 @@
-"""Runs step checks and collects one verdict each, fast enough for `workshop next` to feel instant.
+"""The one check runtime: `workshop next`, `workshop check` and `make test` all judge a step here.
 
-A lab's checks are pytest tests (plain functions in `tests/checks/test_<lab>.py`), and `make test`
-runs them under pytest. The runner calls the same functions directly, giving each the arguments
-it names (`engine`, `learner`) from the providers below, which the checks' conftest also uses:
-starting pytest would cost more than the whole check.
+A lab's checks are plain functions in `tests/checks/test_<lab>.py` that ask for `engine` and/or
+`learner` by argument name; the runtime gives every check the same inputs (the engine client,
+and one `Learner` that brought the kit's journal up to date once for the whole command) and
+turns its outcome into a `Verdict`. `make test` collects the same functions with pytest and
+calls `evaluate` (tests/checks/conftest.py), so the two can never disagree.
+
+Outcomes: the check returns (done); it calls `missing(...)` (not done, with the sentence); or
+the engine fails under it (an engine error, never "not done"). A step the learner's progress
+records as done stays done: if the engine no longer shows it, the verdict says so ("done
+earlier") instead of asking a finished learner to do it again.
 """
 
 from __future__ import annotations
@@ -14,44 +20,80 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
-from workshop.errors import WorkshopError
+from workshop.errors import EngineUnavailable, WorkshopError
 from workshop.labs import Lab, Step
 from workshop.probes import Missing
+from workshop.state import Progress
+
+
+class LookInsideFailed(WorkshopError):
+    """The kit could not look inside a container (the docker CLI failed, not the learner)."""
 
 
 @dataclass(frozen=True)
 class Verdict:
     step: str
     passed: bool
-    message: str = ""
+    message: str = ""  # why not done; for a step done earlier, what the engine shows now
+    earlier: str = ""  # when a step recorded done was seen done, if the engine no longer shows it
+
+    @property
+    def state(self) -> str:
+        if not self.passed:
+            return "not-done"
+        return "done-earlier" if self.earlier else "done"
 
 
-def provide_engine():
-    """The docker-py client; EngineUnavailable (one sentence with the fix) if none answers."""
-    from workshop.engine import client
+class Inputs:
+    """What checks may ask for, made once per command and shared by every check in it."""
 
-    return client()
+    names = ("engine", "learner")
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self._engine = None
+        self._learner = None
+
+    def engine(self):
+        """The docker-py client; EngineUnavailable (one sentence with the fix) if none answers."""
+        if self._engine is None:
+            from workshop.engine import client
+
+            self._engine = client()
+        return self._engine
+
+    def learner(self):
+        """What the learner did since they began the workshop, with the kit's journal."""
+        if self._learner is None:
+            from workshop.engine import parse_time
+            from workshop.journal import Journal
+            from workshop.probes import Learner
+            from workshop.state import home
+
+            began = self.progress.began()
+            if began is None:
+                raise Missing("You have not begun the workshop yet: run `workshop next`.")
+            engine = self.engine()
+            info = engine.info()
+            learner = Learner(engine, parse_time(began), Journal(home(), info.get("ID") or ""))
+            learner.__dict__["_info"] = info
+            learner.record  # noqa: B018 -- every look feeds the journal, whatever is checked
+            self._learner = learner
+        return self._learner
+
+    def give(self, lab: Lab, function) -> dict:
+        arguments = {}
+        for name in inspect.signature(function).parameters:
+            if name not in self.names:
+                raise WorkshopError(
+                    f"{function.__name__} in {lab.checks} asks for {name!r}; checks may ask "
+                    f"for {' and '.join(self.names)}."
+                )
+            arguments[name] = getattr(self, name)()
+        return arguments
 
 
-def provide_learner(lab_id: str):
-    """What the learner made since they started `lab_id`."""
-    from workshop.engine import parse_time
-    from workshop.probes import Learner
-    from workshop.state import Store
-
-    started = Store().read().lab(lab_id)
-    if started is None or not started.started_at:
-        raise Missing(f"You have not started the {lab_id!r} lab yet: run `workshop next`.")
-    return Learner(provide_engine(), parse_time(started.started_at))
-
-
-PROVIDERS = {
-    "engine": lambda lab: provide_engine(),
-    "learner": lambda lab: provide_learner(lab.id),
-}
-
-
-def _load(lab: Lab) -> ModuleType:
+def load(lab: Lab) -> ModuleType:
     name = f"workshop_checks_{lab.id.replace('-', '_')}"
     if name in sys.modules:
         return sys.modules[name]
@@ -73,72 +115,94 @@ def _load(lab: Lab) -> ModuleType:
     return module
 
 
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, Missing):
-        return str(exc)
-    if isinstance(exc, AssertionError):
-        text = str(exc).split("\nassert ", 1)[0].strip()
-        return text or "a check assertion failed without a message (a bug in the kit's checks)"
-    if type(exc).__module__.split(".")[0] in ("docker", "requests", "urllib3"):
-        return (
-            f"The Docker engine stopped answering during the check ({type(exc).__name__}); "
-            "make sure Docker is running (`workshop doctor`), then try again."
+def engine_fault(exc: BaseException) -> bool:
+    """An error from talking to the engine (docker-py, requests, urllib3), not from a check."""
+    return type(exc).__module__.split(".")[0] in ("docker", "requests", "urllib3")
+
+
+def engine_error(exc: BaseException) -> WorkshopError:
+    """The engine failed under a command: one sentence, as an error (exit 1)."""
+    from workshop.engine import explain, target
+
+    refusal = getattr(exc, "explanation", None)  # the engine answered, and said no
+    if refusal:
+        return WorkshopError(
+            f"The Docker engine refused a request ({refusal}); `workshop doctor` checks the "
+            "engine, and running the command again often helps."
         )
-    return (
-        f"The check itself broke ({type(exc).__name__}: {exc}); this is a bug in the kit, "
-        "please tell your instructor."
-    )
+    return EngineUnavailable(explain(target(), exc))
 
 
-def _call(lab: Lab, function):
-    arguments = {}
-    for name in inspect.signature(function).parameters:
-        if name not in PROVIDERS:
-            raise WorkshopError(
-                f"{function.__name__} in {lab.checks} asks for {name!r}; checks may ask for "
-                f"{', '.join(PROVIDERS)}."
-            )
-        arguments[name] = PROVIDERS[name](lab)
-    return function(**arguments)
-
-
-def prober(lab: Lab):
-    """For solutions: `probe(name)` calls the checks module's function `name` (which may say,
-    for instance, which container holds the learner's file) and returns its answer."""
-
-    def probe(name: str) -> str:
-        function = getattr(_load(lab), name, None)
-        if not callable(function):
-            raise WorkshopError(f"{lab.checks} has no probe {name!r}; run `workshop lint`.")
-        try:
-            return str(_call(lab, function))
-        except Missing as exc:
-            raise WorkshopError(f"{exc} (do the earlier steps first: `workshop goto`)") from None
-
-    return probe
-
-
-def run_one(lab: Lab, step: Step) -> Verdict:
-    function = getattr(_load(lab), step.check, None)
+def _check_function(lab: Lab, step: Step):
+    function = getattr(load(lab), step.check, None)
     if not callable(function):
         raise WorkshopError(
             f"{lab.manifest}:{step.line}: step {step.id!r} names check {step.check!r}, which "
             f"{lab.checks} does not define; run `workshop lint`."
         )
+    return function
+
+
+def evaluate(lab: Lab, step: Step, inputs: Inputs) -> Verdict:
+    """Judge one step. Raises WorkshopError when the engine (or the kit) fails under it."""
+    function = _check_function(lab, step)
     try:
-        _call(lab, function)
+        function(**inputs.give(lab, function))
+    except Missing as exc:
+        seen = inputs.progress.lab(lab.id)
+        when = seen.done.get(step.id) if seen else None
+        if when:
+            return Verdict(step.id, True, str(exc), earlier=when)
+        return Verdict(step.id, False, str(exc))
     except WorkshopError:
         raise
-    except Exception as exc:  # a check's verdict, or its failure, becomes one sentence
-        return Verdict(step.id, False, _message(exc))
+    except AssertionError as exc:
+        text = str(exc).split("\nassert ", 1)[0].strip()
+        return Verdict(
+            step.id,
+            False,
+            text or "a check assertion failed without a message (a bug in the kit's checks)",
+        )
+    except Exception as exc:
+        if engine_fault(exc):
+            raise engine_error(exc) from None
+        raise WorkshopError(
+            f"The check of step {step.id} broke ({type(exc).__name__}: {exc}); this is a bug "
+            "in the kit: please tell your instructor."
+        ) from exc
     return Verdict(step.id, True)
 
 
-def run(lab: Lab, steps: list[Step], stop_at_first_failure: bool = False) -> list[Verdict]:
+def prober(lab: Lab, inputs: Inputs | None = None):
+    """For solutions: `probe(name)` calls the checks module's function `name` (which may say,
+    for instance, which container holds the learner's file) and returns its answer."""
+
+    def probe(name: str) -> str:
+        from workshop.state import Store
+
+        function = getattr(load(lab), name, None)
+        if not callable(function):
+            raise WorkshopError(f"{lab.checks} has no probe {name!r}; run `workshop lint`.")
+        given = inputs or Inputs(Store().read())
+        try:
+            return str(function(**given.give(lab, function)))
+        except Missing as exc:
+            raise WorkshopError(f"{exc} (do the earlier steps first: `workshop goto`)") from None
+        except Exception as exc:
+            if engine_fault(exc):
+                raise engine_error(exc) from None
+            raise
+
+    return probe
+
+
+def run(
+    lab: Lab, steps: list[Step], inputs: Inputs, stop_at_first_failure: bool = False
+) -> list[Verdict]:
     """Check `steps` of `lab` in order, stopping at the first undone one if asked."""
     verdicts = []
     for step in steps:
-        verdicts.append(run_one(lab, step))
+        verdicts.append(evaluate(lab, step, inputs))
         if stop_at_first_failure and not verdicts[-1].passed:
             break
     return verdicts

@@ -87,16 +87,27 @@ class Course:
         return here.lab, here.step
 
     def start(self, lab: Lab) -> None:
-        """Record when the learner started `lab` (the engine's clock), if not yet recorded."""
+        """Record when the learner started `lab` (the engine's clock), if not yet recorded,
+        and note in the journal which images were on the engine then (was alpine here
+        already?), so later checks need not rely on the engine's short event log."""
         known = self.progress().lab(lab.id)
         if known is not None and known.started_at:
             return
         from workshop.engine import client, engine_time
+        from workshop.journal import Journal
+        from workshop.probes import snapshot
+        from workshop.state import home
 
-        now = engine_time(client()).isoformat()
+        engine = client()
+        now = engine_time(engine)
         with self.store.update() as progress:
-            lab_progress = progress.labs.setdefault(lab.id, LabProgress(started_at=now))
-            lab_progress.started_at = lab_progress.started_at or now
+            lab_progress = progress.labs.setdefault(lab.id, LabProgress(started_at=""))
+            if lab_progress.started_at:
+                return
+            lab_progress.started_at = now.isoformat()
+        line = snapshot(engine)
+        line.update(time=int(now.timestamp() * 1e9), why=f"lab {lab.id} started")
+        Journal(home(), engine.info().get("ID") or "").append([line])
 
     def open(self, lab: Lab) -> None:
         """The learner has seen the lab's first step; start it now if an engine answers (its
@@ -127,9 +138,12 @@ class Course:
     def check(
         self, lab: Lab, steps: list[Step], stop_at_first_failure=False, record=True
     ) -> list[checks.Verdict]:
-        """Check `steps` on the engine; record those done unless `record` is False."""
-        self.start(lab)
-        verdicts = checks.run(lab, steps, stop_at_first_failure=stop_at_first_failure)
+        """Check `steps` on the engine; with `record`, start the lab if needed and record the
+        steps done. Without it nothing is written to the learner's progress."""
+        if record:
+            self.start(lab)
+        inputs = checks.Inputs(self.progress())
+        verdicts = checks.run(lab, steps, inputs, stop_at_first_failure=stop_at_first_failure)
         if record:
             self.record(lab, verdicts)
         return verdicts

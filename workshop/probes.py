@@ -1,20 +1,28 @@
-"""Nouns with predicates for step checks: what the learner made on the engine since they started.
+"""Nouns with predicates for step checks: what the learner made on the engine since they began.
 
-Checks read like `assert container.ran("ls", "-l")`. Everything here only reads the engine.
-A check that finds a step undone calls `missing(...)` with one sentence that names what is
-missing (or the mistake) and the fix; the runner shows that sentence and nothing else.
+Checks read like `assert container.runs("ls")`. Everything here only reads the engine (and
+appends what it saw to the kit's journal, see `workshop.journal`). A check that finds a step
+undone calls `missing(...)` with one sentence that names what is missing (or the mistake) and the
+fix; the runner shows that sentence and nothing else.
+
+Commands are compared by meaning, not spelling: `/bin/ls -la /`, `busybox ls -l` and
+`sh -c "ls -l"` all run `ls` in long form (see `simple_commands`).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
 from workshop.engine import parse_time
+from workshop.journal import KIT_MARK, Event, Journal, Record, container_summary, image_summary
 
 _WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
+SHELLS = {"sh", "ash", "bash", "dash", "zsh", "hush"}
+_OPERATORS = {";", "&&", "||", "|", "&"}
 
 
 class Missing(Exception):
@@ -27,8 +35,102 @@ def missing(sentence: str):
     raise Missing(sentence)
 
 
-def short(container_id: str) -> str:
-    return container_id[:12]
+def short(identifier: str) -> str:
+    return identifier.removeprefix("sha256:")[:12]
+
+
+# --- commands, by meaning --------------------------------------------------------------------
+
+
+def program_name(word: str) -> str:
+    """`/bin/ls` -> `ls`; `//bin/sh` (Git Bash's escape) -> `sh`."""
+    return word.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def simple_commands(argv: list[str], depth: int = 0) -> list[list[str]]:
+    """The simple commands `argv` runs, each as [program, args...] with the program's path
+    dropped: `busybox ls -l` is `ls -l`; `sh -c "cd / && ls -l"` is `cd /` and `ls -l`;
+    `env X=1 ls` is `ls`. A plain command is itself."""
+    if not argv or depth > 3:
+        return []
+    name = program_name(argv[0])
+    args = list(argv[1:])
+    if name == "busybox" and args:
+        return simple_commands(args, depth + 1)
+    if name in ("env", "exec", "nice", "nohup", "time", "timeout") and args:
+        rest = [a for a in args if not (a.startswith("-") or "=" in a)]
+        if name == "timeout" and rest:
+            rest = rest[1:]
+        return simple_commands(rest, depth + 1) if rest else [[name, *args]]
+    if name in SHELLS:
+        script = _script(args)
+        if script is not None:
+            return [
+                command
+                for words in _split_script(script)
+                for command in simple_commands(words, depth + 1)
+            ] or [[name, *args]]
+    return [[name, *args]]
+
+
+def _script(args: list[str]) -> str | None:
+    """The script of `sh -c SCRIPT` (options such as `-e`, `-x`, `-ec` allowed before it)."""
+    for n, arg in enumerate(args):
+        if not arg.startswith("-"):
+            return None
+        if "c" in arg[1:]:
+            return args[n + 1] if n + 1 < len(args) else ""
+    return None
+
+
+def _split_script(script: str) -> list[list[str]]:
+    try:
+        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|")
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:  # an unbalanced quote: the shell would have failed too
+        return []
+    commands, current = [], []
+    for word in words:
+        if word in _OPERATORS or set(word) <= set(";&|"):
+            if current:
+                commands.append(current)
+            current = []
+        elif not (not current and "=" in word and not word.startswith("=")):
+            current.append(word)  # leading VAR=value assignments are not the program
+    if current:
+        commands.append(current)
+    return commands
+
+
+def short_options(args: list[str]) -> tuple[set[str], dict[str, str | None], list[str]]:
+    """(single-letter options, long options with their values, operands) as a POSIX/GNU
+    program reads them: `-la` is `-l -a`, `--format=long`, `--` ends the options."""
+    letters: set[str] = set()
+    longs: dict[str, str | None] = {}
+    operands: list[str] = []
+    ended = False
+    for arg in args:
+        if ended or arg == "-" or not arg.startswith("-"):
+            operands.append(arg)
+        elif arg == "--":
+            ended = True
+        elif arg.startswith("--"):
+            key, eq, value = arg[2:].partition("=")
+            longs[key] = value if eq else None
+        else:
+            letters.update(arg[1:])
+    return letters, longs, operands
+
+
+def lists_long(args: list[str]) -> bool:
+    """Do these `ls` arguments ask for the long format (`-l`, `-la`, `-n`, `-o`, `-g`,
+    `--format=long`, `--format=verbose`)?"""
+    letters, longs, _ = short_options(args)
+    return bool(letters & set("lnog")) or longs.get("format") in ("long", "verbose")
+
+
+# --- things the engine describes -------------------------------------------------------------
 
 
 class _Inspected:
@@ -44,11 +146,17 @@ class _Inspected:
 
     @property
     def short_id(self) -> str:
-        return short(self.id.removeprefix("sha256:"))
+        return short(self.id)
 
 
 class Container(_Inspected):
-    """A container as `docker container inspect` sees it."""
+    """A container as `docker container inspect` sees it, or as the kit's journal last saw it
+    before it was removed (`gone`)."""
+
+    def __init__(self, engine, attrs: dict, gone: bool = False, exit_code: int | None = None):
+        super().__init__(engine, attrs)
+        self.gone = gone
+        self._exit_code = exit_code
 
     @property
     def name(self) -> str:
@@ -56,8 +164,12 @@ class Container(_Inspected):
 
     @property
     def image(self) -> str:
-        """The image as the learner named it (`alpine`, `alpine:latest`, ...)."""
+        """The image as the learner named it (`alpine`, `alpine:latest`, an ID, ...)."""
         return self.attrs["Config"]["Image"]
+
+    @property
+    def image_id(self) -> str:
+        return self.attrs.get("Image", "")
 
     @property
     def command(self) -> list[str]:
@@ -66,16 +178,32 @@ class Container(_Inspected):
         return list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
 
     @property
+    def shown(self) -> str:
+        """The command as a learner would type it."""
+        return shlex.join(self.command) if self.command else "(no command)"
+
+    @property
     def created(self) -> datetime:
         return parse_time(self.attrs["Created"])
 
     @property
     def running(self) -> bool:
-        return bool(self.attrs["State"]["Running"])
+        return not self.gone and bool(self.attrs["State"]["Running"])
 
     @property
     def exit_code(self) -> int | None:
-        return None if self.running else self.attrs["State"]["ExitCode"]
+        if self.running:
+            return None
+        if self._exit_code is not None:
+            return self._exit_code
+        state = self.attrs["State"]
+        if state.get("Status") == "created":
+            return None
+        return state.get("ExitCode")
+
+    @property
+    def never_started(self) -> bool:
+        return self.attrs["State"].get("Status") == "created"
 
     @property
     def tty(self) -> bool:
@@ -90,12 +218,26 @@ class Container(_Inspected):
         """Started with `-it`: input kept open and a terminal attached."""
         return self.tty and self.stdin_open
 
-    def ran(self, *argv: str) -> bool:
-        return self.command == list(argv)
+    @property
+    def started_at(self) -> datetime | None:
+        stamp = self.attrs["State"].get("StartedAt") or ""
+        return None if not stamp or stamp.startswith("0001-") else parse_time(stamp)
 
-    def ran_program(self, program: str) -> bool:
-        """Ran `program`, written as `ls` or as `/bin/ls`."""
-        return bool(self.command) and self.command[0].rsplit("/", 1)[-1] == program
+    @property
+    def auto_remove(self) -> bool:
+        return bool((self.attrs.get("HostConfig") or {}).get("AutoRemove"))
+
+    def commands(self) -> list[list[str]]:
+        """The simple commands it ran (`simple_commands`)."""
+        return simple_commands(self.command)
+
+    def runs(self, program: str) -> list[list[str]]:
+        """The argument lists with which it ran `program` (empty if it never did)."""
+        return [command[1:] for command in self.commands() if command[0] == program]
+
+    def ran(self, *argv: str) -> bool:
+        """Ran exactly `argv` (spelled any way: `/bin/ls -l` is `ls -l`)."""
+        return [program_name(argv[0]), *argv[1:]] in self.commands()
 
     @property
     def windows_path_in_command(self) -> str | None:
@@ -109,6 +251,8 @@ class Container(_Inspected):
         """The container's filesystem changes (`docker container diff`); none if it is gone."""
         from docker.errors import NotFound
 
+        if self.gone:
+            return []
         try:
             return self._engine.api.diff(self.id) or []
         except NotFound:
@@ -121,26 +265,71 @@ class Container(_Inspected):
                 return change["Path"]
         return None
 
+    def read(self, path: str) -> bytes | None:
+        """A file's bytes from the container's filesystem, running or stopped (`docker cp`);
+        None if there is no such file or the container is gone."""
+        import io
+        import tarfile
+
+        from docker.errors import NotFound
+
+        if self.gone:
+            return None
+        try:
+            stream, _ = self._engine.api.get_archive(self.id, path)
+            data = b"".join(stream)
+        except NotFound:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            member = next((m for m in archive.getmembers() if m.isfile()), None)
+            handle = archive.extractfile(member) if member else None
+            return handle.read() if handle else None
+
     def __repr__(self) -> str:
         return f"<Container {self.short_id} {self.image} {self.command}>"
 
 
 @dataclass(frozen=True)
 class Exec:
+    """A command run with `docker container exec` (the engine joins its words with spaces)."""
+
     container_id: str
-    argv: list[str]
+    command: str
     time: datetime
+
+    @property
+    def argv(self) -> list[str]:
+        return self.command.split()
+
+
+def _event_time(event: Event) -> datetime:
+    return datetime.fromtimestamp(event.time / 1e9).astimezone()
 
 
 class Learner:
-    """What the learner did on the engine since `since` (when they started the lab)."""
+    """What the learner did on the engine since `since` (when they began the workshop).
 
-    def __init__(self, engine, since: datetime):
+    The first question asked looks at the engine once: the containers made since, and the events
+    since the kit last looked, all added to the journal; later questions read that record.
+    """
+
+    def __init__(self, engine, since: datetime, journal: Journal | None = None):
         self.engine = engine
         self.since = since
+        self.journal = journal
+        self._since_ns = int(since.timestamp() * 1e9)
 
-    def containers(self, image: str | None = None) -> list[Container]:
-        """Containers made since the lab started, oldest first; `image` as the learner named it."""
+    # -- looking ------------------------------------------------------------------------------
+
+    @cached_property
+    def _info(self) -> dict:
+        return self.engine.info()
+
+    def engine_now(self) -> datetime:
+        return parse_time(self._info["SystemTime"])
+
+    @cached_property
+    def _live(self) -> list[Container]:
         from docker.errors import NotFound
 
         api = self.engine.api
@@ -154,74 +343,219 @@ class Learner:
             except NotFound:  # gone since the listing (a `--rm` container that just exited)
                 continue
             container = Container(self.engine, attrs)
-            if container.created < self.since:
-                continue
-            if image is not None and not same_image(container.image, image):
-                continue
-            found.append(container)
+            if container.created >= self.since:
+                found.append(container)
         found.sort(key=lambda c: c.created)
         return found
 
+    @cached_property
+    def record(self) -> Record:
+        """The journal brought up to date with what the engine shows now."""
+        record = self.journal.read() if self.journal else Record()
+        lines: list[dict] = []
+        for container in self._live:
+            summary = container_summary(container.attrs)
+            record.containers[container.id] = summary
+            if self.journal and not self.journal.unchanged(summary):
+                lines.append({"k": "container", "attrs": summary})
+        now = int(self.engine_now().timestamp() * 1e9)
+        start = max(record.cursor, self._since_ns)
+        known = {event.key for event in record.events}
+        fresh = []
+        for raw in self.engine.events(
+            since=start / 1e9,
+            until=now / 1e9,
+            filters={"type": ["container", "image"]},
+            decode=True,
+        ):
+            event = Event.from_engine(raw)
+            if event.key in known or not _keep_event(raw, event, record):
+                continue
+            known.add(event.key)
+            fresh.append(event)
+        record.events.extend(fresh)
+        record.events.sort(key=lambda e: e.time)
+        record.cursor = max(record.cursor, now)
+        if self.journal:
+            lines += [event.to_json() for event in fresh]
+            lines.append({"k": "cursor", "time": now})
+            self.journal.append(lines)
+        return record
+
+    def note_image(self, image: Image) -> None:
+        """Keep an image the checks met in the journal (its layers outlive its tag), with when
+        the kit saw it under which tags."""
+        summary = image_summary(image.attrs)
+        record = self.record
+        now = int(self.engine_now().timestamp() * 1e9)
+        record.images[image.id] = summary
+        record.tagged.setdefault(image.id, set()).update(image.tags)
+        fresh = not any(ident == image.id and when >= self._since_ns
+                        for when, ident, _ in record.sightings)  # fmt: skip
+        record.sightings.append((now, image.id, tuple(image.tags)))
+        if self.journal and (fresh or not self.journal.unchanged(summary)):
+            self.journal.append([{"k": "image", "seen": now, "attrs": summary}])
+
+    def seen_under(self, reference: str) -> set[str]:
+        """Ids of images the kit saw carrying the tag `reference` since the workshop began."""
+        return {
+            ident
+            for when, ident, tags in self.record.sightings
+            if when >= self._since_ns and any(same_image(tag, reference) for tag in tags)
+        }
+
+    # -- containers -----------------------------------------------------------------------------
+
+    def containers(self, image: str | None = None, gone: bool = False) -> list[Container]:
+        """Containers made since the workshop began, oldest first: those on the engine, and
+        with `gone` also those the kit saw before they were removed. `image` names a
+        repository (`alpine`, any tag) or a tag (`mythicalmysfits/service:latest`)."""
+        found = list(self._live)
+        if gone:
+            live = {c.id for c in found}
+            record = self.record
+            for ident, summary in record.containers.items():
+                if ident in live or parse_time(summary["Created"]) < self.since:
+                    continue
+                died = [e for e in record.events if e.actor == ident and e.verb == "die"]
+                said = died[-1].attrs.get("exitCode", "") if died else ""
+                code = int(said) if said.lstrip("-").isdigit() else None
+                found.append(Container(self.engine, summary, gone=True, exit_code=code))
+            found.sort(key=lambda c: c.created)
+        if image is None:
+            return found
+        return [c for c in found if self.is_from(c, image)]
+
+    def is_from(self, container: Container, image: str) -> bool:
+        """Made from `image`, however the learner named it (tag, ID, digest)."""
+        return same_repo(container.image, image) or container.image_id in self.image_ids(image)
+
+    def image_ids(self, image: str) -> set[str]:
+        """Ids the engine or the journal knows under `image` (a repository, or a tag)."""
+        cache = self.__dict__.setdefault("_ids", {})
+        if image not in cache:
+            cache[image] = self._image_ids(image)
+        return cache[image]
+
+    def _image_ids(self, image: str) -> set[str]:
+        ids = set()
+        for summary in self.engine.api.images(name=_repository(image)):
+            if any(_matches(tag, image) for tag in summary.get("RepoTags") or []):
+                ids.add(summary["Id"])
+        for ident, tags in self.record.tagged.items():
+            if any(_matches(tag, image) for tag in tags):
+                ids.add(ident)
+        return ids
+
+    def removed_unseen(self, image: str, after: datetime | None = None) -> list[Event]:
+        """`destroy` events of containers from `image` (named by repository) that the kit
+        never saw while they existed: what they ran is unknown (a `--rm` run, say)."""
+        seen = self.record.containers
+        return [
+            event
+            for event in self.events("container", "destroy")
+            if event.actor not in seen
+            and same_repo(event.attrs.get("image", ""), image)
+            and (after is None or _event_time(event) >= after)
+        ]
+
+    def events(self, kind: str | None = None, verb: str | None = None) -> list[Event]:
+        """Events since the workshop began, from the journal and the engine's log."""
+        return [
+            event
+            for event in self.record.events
+            if event.time >= self._since_ns
+            and (kind is None or event.kind == kind)
+            and (verb is None or event.verb == verb)
+        ]
+
+    def events_of(self, container: Container, verb: str) -> list[datetime]:
+        return [_event_time(e) for e in self.events("container", verb) if e.actor == container.id]
+
+    def execs(self) -> list[Exec]:
+        """Commands run with `docker container exec` since the workshop began (the kit's own
+        looks and healthchecks left out)."""
+        return [
+            Exec(event.actor, event.command, _event_time(event))
+            for event in self.events("container", "exec_start")
+        ]
+
+    # -- images ---------------------------------------------------------------------------------
+
     def image(self, reference: str) -> Image | None:
         """The image with that exact tag, or None."""
-        return image_named(self.engine, reference)
+        found = image_named(self.engine, reference)
+        if found is not None:
+            self.note_image(found)
+        return found
 
     def tags_of(self, repository: str) -> list[str]:
         """Every local tag of `repository` (`alpine:3.20`, ...)."""
         return sorted(
             tag
-            for image in self.engine.images.list(name=repository)
-            for tag in image.tags
-            if tag.rsplit(":", 1)[0] == repository
+            for summary in self.engine.api.images(name=repository)
+            for tag in summary.get("RepoTags") or []
+            if _repository(tag) == _repository(repository)
         )
-
-    def events(self, **filters) -> list[dict]:
-        """The engine's recent events since the lab started (kept in memory by the engine)."""
-        until = self.engine_now()  # a future `until` would make the engine wait for it
-        return list(
-            self.engine.events(
-                since=self.since.timestamp(), until=until.timestamp(), filters=filters, decode=True
-            )
-        )
-
-    def engine_now(self) -> datetime:
-        from workshop.engine import engine_time
-
-        return engine_time(self.engine)
-
-    def execs(self) -> list[Exec]:
-        """Commands run with `docker container exec` since the lab started."""
-        found = []
-        for event in self.events(type="container", event="exec_start"):
-            _, _, command = event.get("Action", "").partition(":")
-            found.append(
-                Exec(
-                    container_id=event["Actor"]["ID"],
-                    argv=command.split(),
-                    time=datetime.fromtimestamp(event["timeNano"] / 1e9).astimezone(),
-                )
-            )
-        return found
 
     def pulled(self, reference: str) -> bool:
-        """The engine's event log shows a pull of `reference` since the lab started."""
+        """A pull of `reference` (any spelling, the tag defaulting to latest) since the start."""
         return any(
-            same_image(event["Actor"]["ID"], reference)
-            for event in self.events(type="image", event="pull")
+            same_image(event.actor, reference) or same_image(event.attrs.get("name", ""), reference)
+            for event in self.events("image", "pull")
         )
 
-    def removed(self, image: str) -> list[str]:
-        """Ids of containers from `image` that were created and then removed since the start."""
-        return [
-            event["Actor"]["ID"]
-            for event in self.events(type="container", event="destroy")
-            if same_image(event["Actor"].get("Attributes", {}).get("image", ""), image)
-        ]
+    def tagged_since(self, reference: str) -> set[str]:
+        """Ids of images the engine put `reference` on since the workshop began (a build's
+        `-t`, or `docker image tag`)."""
+        return {
+            event.actor
+            for event in self.events("image", "tag")
+            if same_image(event.attrs.get("name", ""), reference)
+        }
+
+    def at_start(self, reference: str) -> str | None:
+        """The image id `reference` named when the workshop began ("" if it named nothing);
+        None if the kit took no snapshot then."""
+        snapshots = [s for s in self.record.snapshots if s.get("time", 0) <= self._since_ns + 5e9]
+        if not snapshots:
+            return None
+        tags = snapshots[0].get("tags") or {}
+        return next((ident for tag, ident in tags.items() if same_image(tag, reference)), "")
 
 
-def same_image(named: str, wanted: str) -> bool:
-    """`alpine`, `alpine:latest` and `docker.io/library/alpine` all name alpine:latest."""
-    return _normal(named) == _normal(wanted)
+def _keep_event(raw: dict, event: Event, record: Record) -> bool:
+    """Keep the learner's events; drop healthcheck execs (the kit's own are dropped by mark)."""
+    from workshop.journal import _keep
+
+    if not _keep(raw):
+        return False
+    if event.verb == "exec_start":
+        summary = record.containers.get(event.actor) or {}
+        test = ((summary.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+        if test and _healthcheck_command(test) == event.command:
+            return False
+    return True
+
+
+def _healthcheck_command(test: list[str]) -> str:
+    if test[0] == "CMD-SHELL":
+        return " ".join(["/bin/sh", "-c", *test[1:]])
+    return " ".join(test[1:])
+
+
+def snapshot(engine) -> dict:
+    """Every local tag and the image it names, as a journal line (taken when a lab starts)."""
+    tags = {
+        tag: summary["Id"]
+        for summary in engine.api.images()
+        for tag in summary.get("RepoTags") or []
+        if tag != "<none>:<none>"
+    }
+    return {"k": "snapshot", "tags": tags}
+
+
+# --- names of images ---------------------------------------------------------------------------
 
 
 def _normal(reference: str) -> str:
@@ -232,9 +566,35 @@ def _normal(reference: str) -> str:
     return name if ":" in last else f"{name}:latest"
 
 
-# --- Images ----------------------------------------------------------------------------------
+def _repository(reference: str) -> str:
+    return _normal(reference).rsplit(":", 1)[0]
 
-_NEVER = "0001-01-01T00:00:00Z"  # how the engine writes "never" (an image never tagged)
+
+def _has_tag(reference: str) -> bool:
+    return ":" in reference.split("@", 1)[0].rsplit("/", 1)[-1]
+
+
+def _matches(tag: str, image: str) -> bool:
+    """`tag` is `image` (a tag), or any tag of `image` (a repository)."""
+    return same_image(tag, image) if _has_tag(image) else same_repo(tag, image)
+
+
+def same_image(named: str, wanted: str) -> bool:
+    """`alpine`, `alpine:latest` and `docker.io/library/alpine` all name alpine:latest."""
+    return bool(named) and _normal(named) == _normal(wanted)
+
+
+def same_repo(named: str, wanted: str) -> bool:
+    """`alpine:3.20`, `alpine@sha256:...` and `docker.io/library/alpine` are all alpine; a
+    bare image ID names no repository. `wanted` with a tag compares whole tags."""
+    if not named or named.startswith("sha256:"):
+        return False
+    if _has_tag(wanted):
+        return same_image(named, wanted)
+    return _repository(named) == _repository(wanted)
+
+
+# --- Images ----------------------------------------------------------------------------------
 
 
 class Image(_Inspected):
@@ -247,17 +607,6 @@ class Image(_Inspected):
     @property
     def created(self) -> datetime:
         return parse_time(self.attrs["Created"])
-
-    @property
-    def last_tagged(self) -> datetime | None:
-        """When a tag last moved onto this image: `docker build -t` sets it, even when every
-        step came from the cache and the image itself is an old one."""
-        stamp = (self.attrs.get("Metadata") or {}).get("LastTagTime") or _NEVER
-        return None if stamp.startswith("0001-") else parse_time(stamp)
-
-    def built_since(self, since: datetime) -> bool:
-        """Built, or rebuilt from the cache under its tag, at or after `since`."""
-        return self.created >= since or (self.last_tagged is not None and self.last_tagged >= since)
 
     @property
     def config(self) -> dict:
@@ -321,3 +670,6 @@ def images_labelled(engine, label: str, value: str, intermediate: bool = False) 
             continue
     found.sort(key=lambda image: image.created)
     return found
+
+
+__all__ = ["KIT_MARK", "Container", "Image", "Learner", "Missing", "missing", "snapshot"]

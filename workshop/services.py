@@ -9,7 +9,24 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from workshop.journal import KIT_MARK
 from workshop.probes import Container, Image
+
+
+def _exec_failed(stderr: str) -> bool:
+    """Did `docker exec` fail (rather than the command it ran)?"""
+    return any(
+        sign in stderr
+        for sign in (
+            "Error response from daemon",
+            "docker: not found",
+            "docker: command not found",
+            "Cannot connect to the Docker daemon",
+            "No such container",
+            "is not running",
+            "error during connect",
+        )
+    )
 
 
 def published(container: Container, port: str) -> list[tuple[str, str]]:
@@ -109,8 +126,11 @@ class Process:
 class Inside:
     """A running container seen from inside, through testinfra's docker backend (`docker exec`).
 
-    It needs only `sh`, `grep` and `cat` in the image: no `ps`, `ss` or `netstat`, which slim
-    images lack (testinfra's own Socket and Process modules need them).
+    It needs only `sh`, `grep`, `cat` and `test` in the image: no `ps`, `ss` or `netstat`, which
+    slim images lack (testinfra's own Socket and Process modules need them). Every command
+    carries the kit's mark, so the kit's own looks never count as the learner's execs. When the
+    look itself fails (the docker CLI missing, or talking to another engine), that is said as
+    such: it is never the learner's mistake.
     """
 
     def __init__(self, container: Container):
@@ -119,15 +139,38 @@ class Inside:
         self.container = container
         self.host = testinfra.get_host(f"docker://{container.id}")
 
+    def run(self, command: str, *args: str):
+        """Run a shell command inside; raise LookInsideFailed if docker exec itself failed."""
+        result = self.host.run(f": {KIT_MARK}; {command}", *args)
+        if result.rc in (125, 126, 127) and _exec_failed(result.stderr):
+            from workshop.checks import LookInsideFailed
+
+            said = " ".join(result.stderr.split())[:200]
+            hint = (
+                " Your docker command may talk to another engine than the kit: "
+                "`workshop doctor` compares them."
+                if "No such container" in said
+                else ""
+            )
+            raise LookInsideFailed(
+                f"The kit could not look inside container {self.container.short_id} with "
+                f"`docker exec` ({said}): make sure the docker command works in this terminal "
+                f"(`docker container ls`), then try again.{hint}"
+            )
+        return result
+
     def read(self, path: str) -> bytes | None:
         """The bytes of a file in the container, or None if it cannot be read."""
-        result = self.host.run("cat -- %s", path)
+        result = self.run("cat -- %s", path)
         return result.stdout_bytes if result.rc == 0 else None
+
+    def exists(self, path: str) -> bool:
+        return self.run("test -e %s", path).rc == 0
 
     @cached_property
     def processes(self) -> list[Process]:
         """Every process in the container, from /proc (the probe's own included)."""
-        out = self.host.run("grep -H -e '^Name:' -e '^Uid:' /proc/[0-9]*/status").stdout
+        out = self.run("grep -H -e '^Name:' -e '^Uid:' /proc/[0-9]*/status").stdout
         fields: dict[int, dict[str, str]] = {}
         for line in out.splitlines():
             where, _, rest = line.partition(":")

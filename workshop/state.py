@@ -46,6 +46,16 @@ class Progress:
     def lab(self, lab_id: str) -> LabProgress | None:
         return self.labs.get(lab_id)
 
+    def began(self) -> str | None:
+        """When the learner began the workshop: the earliest lab start (the engine's clock).
+        What was made since is theirs to count, in any lab; what was there before is not."""
+        starts = [lab.started_at for lab in self.labs.values() if lab.started_at]
+        if not starts:
+            return None
+        from workshop.engine import parse_time
+
+        return min(starts, key=parse_time)
+
     def is_done(self, lab_id: str, step_id: str) -> bool:
         lab = self.labs.get(lab_id)
         return bool(lab and step_id in lab.done)

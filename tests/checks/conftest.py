@@ -1,7 +1,14 @@
-"""Runs the step checks under pytest for `make test`: every step the learner has reached is
-checked, steps not reached yet are reported as skipped, and a step not done shows one sentence.
+"""`make test`: every step the learner has reached, judged by the kit's one check runtime.
 
-`workshop next` and `workshop check` call the same check functions with the same providers.
+pytest collects one item per step of each lab (in the lab's order) from the lab's checks module,
+and each item calls `workshop.checks.evaluate`: the very code and inputs `workshop next` and
+`workshop check` use. Outcomes:
+- done now: passed;
+- seen done earlier and recorded, though the engine no longer shows it (a later step removed
+  what it made, or the engine forgot): passed, and listed at the end as done earlier;
+- not done: failed, with the one sentence that says what is missing and the fix;
+- not reached yet: skipped, saying so;
+- the engine failing under the check: failed as an engine error, with its own sentence.
 """
 
 from __future__ import annotations
@@ -10,23 +17,80 @@ import pytest
 
 from workshop import checks, course, labs, state
 from workshop.errors import WorkshopError
-from workshop.probes import Missing
-
-# Steps recorded done: checked again, and if the engine no longer shows them (a later step undid
-# them on purpose, as the Mysfits cleanup does, or the engine's short in-memory event log has
-# moved on), reported as skipped with the reason rather than failed. nodeid -> the reason.
-_DONE_EARLIER: dict[str, str] = {}
-
 
 _SUMMARY: list[str] = []
+_EARLIER: list[str] = []
+_CONTEXT: dict = {}
 
 
-def pytest_collection_modifyitems(config, items):
-    try:
-        all_labs = labs.load_labs()
-        progress = state.Store().read()
-    except WorkshopError as exc:
-        raise pytest.UsageError(str(exc)) from None
+def _context() -> dict:
+    if not _CONTEXT:
+        try:
+            all_labs = labs.load_labs()
+            progress = state.Store().read()
+        except WorkshopError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        _CONTEXT.update(labs=all_labs, progress=progress, inputs=checks.Inputs(progress))
+    return _CONTEXT
+
+
+class StepFailed(Exception):
+    """A step not done, or an engine error: its sentence is the whole report."""
+
+
+class StepItem(pytest.Item):
+    def __init__(self, *, lab, step, **kwargs):
+        super().__init__(**kwargs)
+        self.lab = lab
+        self.step = step
+        self.add_marker(pytest.mark.step(step.id))
+
+    def runtest(self):
+        context = _context()
+        state_now = course.state_of(context["labs"], context["progress"], self.lab, self.step)
+        if state_now == "todo":
+            pytest.skip(f"step {self.step.id!r} not reached yet (`workshop next`)")
+        try:
+            verdict = checks.evaluate(self.lab, self.step, context["inputs"])
+        except WorkshopError as exc:
+            raise StepFailed(str(exc)) from None
+        if not verdict.passed:
+            raise StepFailed(verdict.message)
+        if verdict.earlier:
+            _EARLIER.append(
+                f"{self.step.id}: done earlier (seen done at {verdict.earlier}); the engine no "
+                f"longer shows it: {verdict.message}"
+            )
+
+    def repr_failure(self, excinfo):
+        if excinfo.errisinstance(StepFailed):
+            return f"{self.step.id}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.lab.id}/{self.step.id}"
+
+
+class LabChecks(pytest.File):
+    """A lab's checks module, collected as its lab's steps, in order."""
+
+    def collect(self):
+        context = _context()
+        for lab in context["labs"]:
+            if lab.checks.resolve() == self.path.resolve():
+                for step in lab.steps:
+                    yield StepItem.from_parent(self, name=step.check, lab=lab, step=step)
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    if any(lab.checks.resolve() == module_path.resolve() for lab in _context()["labs"]):
+        return LabChecks.from_parent(parent, path=module_path)
+    return None
+
+
+def pytest_collection_finish(session):
+    context = _context()
+    all_labs, progress = context["labs"], context["progress"]
     total = sum(len(lab.steps) for lab in all_labs)
     done = sum(progress.is_done(lab.id, s.id) for lab in all_labs for s in lab.steps)
     here = course.position(all_labs, progress)
@@ -39,56 +103,11 @@ def pytest_collection_modifyitems(config, items):
             else "Every step of every lab is done."
         )
     )
-    for item in items:
-        lab_id = getattr(item.module, "LAB", None)
-        lab = next((lab for lab in all_labs if lab.id == lab_id), None)
-        step = next((s for s in lab.steps if s.check == item.originalname), None) if lab else None
-        if step is None:
-            continue
-        state_now = course.state_of(all_labs, progress, lab, step)
-        if state_now == "todo":
-            item.add_marker(
-                pytest.mark.skip(reason=f"step {step.id!r} not reached yet (`workshop next`)")
-            )
-        if state_now == "done":
-            when = progress.lab(lab.id).done[step.id]
-            _DONE_EARLIER[item.nodeid] = (
-                f"step {step.id!r} was seen done at {when}; the engine no longer shows it"
-            )
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(Missing):
-        if report.when == "call" and item.nodeid in _DONE_EARLIER:
-            report.outcome = "skipped"  # done earlier, undone on purpose later: not a failure
-            reason = f"{_DONE_EARLIER[item.nodeid]} (now: {call.excinfo.value})"
-            report.longrepr = (str(item.path), item.location[1], f"Skipped: {reason}")
-        else:
-            report.longrepr = f"{item.name}: {call.excinfo.value}"  # the sentence, no traceback
-    return report
-
-
-@pytest.fixture(scope="session")
-def engine():
-    """The docker-py client for the learner's engine."""
-    try:
-        return checks.provide_engine()
-    except WorkshopError as exc:  # no engine: one sentence, as for a step not done
-        raise Missing(str(exc)) from None
-
-
-@pytest.fixture
-def learner(request):
-    """What the learner made since they started this module's lab."""
-    try:
-        return checks.provide_learner(request.module.LAB)
-    except WorkshopError as exc:  # no engine: one sentence, as for a step not done
-        raise Missing(str(exc)) from None
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter):
+    for line in _EARLIER:
+        terminalreporter.write_line(line)
     for line in _SUMMARY:
         terminalreporter.write_line(line, bold=True)

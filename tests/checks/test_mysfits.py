@@ -19,7 +19,17 @@ import subprocess
 import time
 from pathlib import Path
 
-from workshop.probes import Container, Image, Learner, image_named, images_labelled, missing
+from workshop.engine import parse_time
+from workshop.probes import (
+    Container,
+    Image,
+    Learner,
+    Missing,
+    image_named,
+    images_labelled,
+    missing,
+    same_repo,
+)
 from workshop.services import (
     Dockerfile,
     Inside,
@@ -65,13 +75,9 @@ def _replace(container: Container) -> str:
 
 
 def test_build(learner: Learner):
-    """Step `build`: mythicalmysfits/service:latest, built from images/mysfits since the lab began.
-
-    "Since": the image was created after the start, or `docker build -t` moved the tag onto it
-    after the start (an unchanged Dockerfile builds entirely from the cache and yields the old
-    image again; the engine records the tagging in the image's Metadata.LastTagTime).
-    "From images/mysfits": its configuration equals what the Dockerfile there declares.
-    """
+    """Step `build`: mythicalmysfits/service:latest, built from images/mysfits since the
+    workshop began (see `_built_in_workshop`); "from images/mysfits": its configuration equals
+    what the Dockerfile there declares."""
     dockerfile = _dockerfile()
     image = image_named(learner.engine, TAG)
     if image is None:
@@ -84,10 +90,11 @@ def test_build(learner: Learner):
             f"`{BUILD}`: the last argument is the build context, the folder whose Dockerfile and "
             "files Docker uses."
         )
-    if not image.built_since(learner.since):
+    learner.note_image(image)
+    if not _built_in_workshop(learner, image):
         missing(
-            f"{TAG} ({image.short_id}) was built before you started this lab: build it again "
-            f"now with `{BUILD}` (if every step says 'Using cache', that is fine)."
+            f"{TAG} ({image.short_id}) was built before you began the workshop: build it again "
+            f"now with `{BUILD}` (if every step comes from the cache, that is fine)."
         )
     if image.runs_as_root:
         missing(
@@ -102,6 +109,18 @@ def test_build(learner: Learner):
         )
 
 
+def _built_in_workshop(learner: Learner, image: Image) -> bool:
+    """Was `image` put under the lab's tag since the workshop began? It was created since; or
+    the engine logged the tag moving onto it (a build's `-t`, or `docker image tag`: an
+    unchanged Dockerfile builds entirely from the cache and yields the old image again); or
+    the tag named nothing (or another image) when the workshop began; or the kit saw it under
+    the tag earlier. (An image's Metadata.LastTagTime is no evidence: it is not per tag.)"""
+    if image.created >= learner.since or image.id in learner.tagged_since(TAG):
+        return True
+    before = learner.at_start(TAG)
+    return before is not None and before != image.id
+
+
 def _no_image(learner: Learner, dockerfile: Dockerfile):
     __tracebackhide__ = True
     other_tags = learner.tags_of(IMAGE)
@@ -114,15 +133,16 @@ def _no_image(learner: Learner, dockerfile: Dockerfile):
     ours = [
         image
         for image in images_labelled(learner.engine, TITLE, title)
-        if image.built_since(learner.since)
+        if image.created >= learner.since
+        or any(image.id in learner.tagged_since(tag) for tag in image.tags)
     ]
     present = {tag for image in ours for tag in image.tags}
     # the names the learner gave since the start (the engine logs each tag it applies); an image
     # from the cache may carry older names too
     applied = [
-        event["Actor"]["Attributes"].get("name")
-        for event in learner.events(type="image", event="tag")
-        if event["Actor"]["Attributes"].get(TITLE) == title
+        event.attrs.get("name")
+        for event in learner.events("image", "tag")
+        if event.attrs.get(TITLE) == title
     ]
     named = [tag for tag in applied if tag in present] or sorted(present)
     if named:
@@ -175,20 +195,53 @@ def _service(learner: Learner) -> Container:
     image = image_named(learner.engine, TAG)
     if image is not None and last.command and last.command != image.cmd:
         cause = (
-            f" It ran `{' '.join(last.command)}` instead of the image's own command: put nothing "
+            f" It ran `{last.shown}` instead of the image's own command: put nothing "
             "after the image name."
         )
-    elif image is not None and DATA.stat().st_mtime > image.created.timestamp():
-        cause = (
-            " images/mysfits/mysfits.json changed after the image was built, and a container "
-            f"runs the image it was made from: fix the file if needed and rebuild (`{BUILD}`)."
-        )
     else:
-        cause = f" Fix that; if the fix is in images/mysfits, rebuild first (`{BUILD}`)."
+        cause = _data_cause(last) or (
+            f" Fix that; if the fix is in images/mysfits, rebuild first (`{BUILD}`)."
+        )
     missing(
         f"Your container {name} ({last.short_id}) stopped with exit code {last.exit_code}{said}."
         f"{cause} Then {again}."
     )
+
+
+def _data_cause(container: Container) -> str:
+    """If the data the container's image holds is broken, say so (compared by content: the
+    file in the image, read from the stopped container, against the kit's file now)."""
+    inside = container.read("/app/mysfits.json")
+    if inside is None:
+        return ""
+    try:
+        json.loads(inside)
+    except ValueError as exc:
+        where = f"line {exc.lineno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else exc
+        try:
+            on_disk = DATA.read_bytes()
+        except OSError:
+            on_disk = None
+        fixed = on_disk is not None and on_disk != inside and _valid_json(on_disk)
+        return (
+            f" The mysfits.json inside its image is not valid JSON ({where}), so the service "
+            "cannot start"
+            + (
+                ": you have fixed the file since, and an image keeps the files it was built "
+                f"with, so rebuild (`{BUILD}`)."
+                if fixed
+                else f": fix images/mysfits/mysfits.json, then rebuild (`{BUILD}`)."
+            )
+        )
+    return ""
+
+
+def _valid_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
 
 
 def _host_port(container: Container) -> int:
@@ -336,6 +389,26 @@ def test_call(learner: Learner):
     gets the JSON list of mysfits."""
     container = _service(learner)
     port = _host_port(container)
+    try:
+        _called(learner, container, port)
+    except Missing as exc:
+        if port == PORT:
+            raise
+        wanted = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
+        asked = [b.get("HostPort") for b in wanted.get(f"{PORT}/tcp") or []]
+        how = (
+            f"with `-p {PORT}` and no host port, Docker picked a free one"
+            if not any(asked)
+            else f"`-p {port}:{PORT}` publishes it there"
+        )
+        missing(
+            f"{exc} (You published the service's port {PORT} on host port {port}: {how}. The "
+            f"lab's text says 8080 because its command publishes `-p {PORT}:{PORT}`; use "
+            f"{port}, or replace the container with the lab's command.)"
+        )
+
+
+def _called(learner: Learner, container: Container, port: int) -> None:
     call = f"curl localhost:{port}/mysfits"
     requests = [r for r in access_log(logs(container)) if AGENT not in r.agent]
     outside = [r for r in requests if not r.from_loopback]
@@ -444,37 +517,50 @@ def _original_data() -> bytes | None:
     return found.stdout if found.returncode == 0 else None
 
 
-def _dependencies_reused(learner: Learner, image: Image) -> bool:
-    """Was the dependency layer (`RUN pip install`) reused from the cache?
-
-    In images/mysfits/Dockerfile the last instruction that makes a layer copies the app files,
-    and the layer just under it is pip install's. Layers are named by content digests, so the
-    layer was reused if another image built from images/mysfits (tagged, dangling, or a step image
-    of the legacy builder's cache) has exactly the same layers up to and including it, with
-    different files on top: one pip install layer under two builds. Else, if pip install's step
-    in the image's history is older than the lab, it came from the cache too. (A rerun of pip
-    install writes new files, with new times, so its layer gets a new digest.)
-    """
-    layers = image.layers
-    below = layers[:-1]
+def _builds(learner: Learner) -> dict[str, tuple[list[str], bool]]:
+    """Every build of images/mysfits the engine or the journal knows: id -> (its layers,
+    whether it was built in this workshop). The legacy builder's step images count too; with
+    the containerd image store an untagged earlier build may be gone from the engine, and the
+    journal remembers its layers from when the kit saw it."""
     title = _dockerfile().labels.get(TITLE, "mysfits")
-    for other in images_labelled(learner.engine, TITLE, title, intermediate=True):
+    found: dict[str, tuple[list[str], bool]] = {}
+    ours = learner.tagged_since(TAG) | learner.seen_under(TAG)
+    for image in images_labelled(learner.engine, TITLE, title, intermediate=True):
+        found[image.id] = (image.layers, image.created >= learner.since or image.id in ours)
+    for ident, summary in learner.record.images.items():
+        labels = (summary.get("Config") or {}).get("Labels") or {}
+        if ident not in found and labels.get(TITLE) == title:
+            created = summary.get("Created") or ""
+            recent = bool(created) and parse_time(created) >= learner.since
+            found[ident] = (list(summary["RootFS"]["Layers"]), recent or ident in ours)
+    return found
+
+
+def _earlier(learner: Learner, image: Image) -> tuple[bool, bool]:
+    """(an earlier build of this workshop shares the layers under the app files of `image`
+    with other files on top, one from before the workshop does). In images/mysfits/Dockerfile
+    the last layer copies the app files, and the one under it is pip install's; layers are
+    named by content digests, so sharing the lower layers means pip install's layer was
+    reused from the cache, and a different top means other data: a rebuild."""
+    layers = image.layers
+    in_workshop = before = False
+    for ident, (others, recent) in _builds(learner).items():
         if (
-            other.id != image.id
-            and len(other.layers) >= len(layers)
-            and other.layers[: len(below)] == below
-            and other.layers[len(below)] != layers[-1]
+            ident != image.id
+            and len(others) == len(layers)
+            and others[:-1] == layers[:-1]
+            and others[-1] != layers[-1]
         ):
-            return True
-    steps = learner.engine.api.history(image.id)
-    pip = [s for s in steps if "pip install" in (s.get("CreatedBy") or "")]
-    return bool(pip) and pip[0].get("Created", 0) < learner.since.timestamp()
+            in_workshop = in_workshop or recent
+            before = before or not recent
+    return in_workshop, before
 
 
 def test_rebuild(learner: Learner):
     """Step `rebuild`: the learner added a mysfit to images/mysfits/mysfits.json, rebuilt, and
     replaced the container: it runs the newest image, serves the file as it is now (more mysfits
-    than the kit's original, which git keeps), and the dependency layer came from the cache."""
+    than the kit's original, which git keeps), and an earlier build of this workshop shares the
+    image's dependency layer (reused from the cache) under other data (see `_earlier`)."""
     current = _data_on_disk()
     original = _original_data()
     if original is not None:
@@ -501,8 +587,7 @@ def test_rebuild(learner: Learner):
             f"the new {TAG} ({image.short_id}): a container keeps the image it was made from. "
             f"Replace it: {_replace(container)}."
         )
-    if not image.built_since(learner.since):
-        missing(f"{TAG} was built before you started this lab: run `{BUILD}`.")
+    learner.note_image(image)
     port = _host_port(container)
     served = Inside(container).read("/app/mysfits.json")
     if served != DATA.read_bytes():
@@ -522,23 +607,24 @@ def test_rebuild(learner: Learner):
             f"The service serves {len(mysfits)} mysfits, but mysfits.json holds {len(current)}: "
             f"replace the container ({_replace(container)})."
         )
-    if _dependencies_reused(learner, image):
+    rebuilt, before = _earlier(learner, image)
+    if rebuilt:
         return
-    if original is None:
+    if before:
         missing(
-            "The kit cannot compare mysfits.json with the kit's original (git is not available "
-            "here), and sees no earlier build of images/mysfits with other data under the same "
-            f"dependency layer: add a mysfit to the file, run `{BUILD}`, then replace the "
-            f"container ({_replace(container)})."
+            f"The build you ran already held your edit of mysfits.json, so there has been no "
+            f"rebuild yet: change mysfits.json again (add another mysfit), run `{BUILD}` (the "
+            "pip install step should come from the cache), then replace the container "
+            f"({_replace(container)})."
         )
     missing(
-        f"Your rebuild ran `pip install` again instead of reusing its cached layer (no earlier "
-        f"build of images/mysfits shares the layers under the app files of {image.short_id}): "
-        "that happens when requirements.txt or the Dockerfile changed, with --no-cache, or when "
-        "the first build's image was removed. Restore them (`git checkout -- "
-        "images/mysfits/Dockerfile images/mysfits/requirements.txt`), change mysfits.json again, "
-        f"and run `{BUILD}`: the pip install step should say 'Using cache'. Then replace the "
-        f"container ({_replace(container)})."
+        f"Your image {image.short_id} holds your change, but its pip install layer was made "
+        "anew instead of reused from your earlier build (a build with --no-cache, a changed "
+        "requirements.txt or Dockerfile, or the earlier build removed), and reusing it is "
+        "what this step shows. Restore the Dockerfile and requirements.txt if you changed "
+        "them (`git checkout -- images/mysfits/Dockerfile images/mysfits/requirements.txt`), "
+        f"change mysfits.json again (add another mysfit), run `{BUILD}` without --no-cache, "
+        f"then replace the container ({_replace(container)})."
     )
 
 
@@ -570,7 +656,13 @@ def test_cleanup(learner: Learner):
             f"The image {TAG} is gone too: this step removes the container only, and the image "
             f"should stay (a new container starts from it in a second). Build it again: `{BUILD}`."
         )
-    if not learner.removed(IMAGE) and not image.built_since(learner.since):
+    removed = [
+        event
+        for event in learner.events("container", "destroy")
+        if same_repo(event.attrs.get("image", ""), IMAGE)
+    ]
+    learner.note_image(image)
+    if not removed and not _built_in_workshop(learner, image):
         missing(
             f"You have not built or run the service in this lab yet, so there is nothing to "
             f"clean up: start with step build, `{BUILD}`."
