@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 def test_reset_removes_only_the_labs_containers_and_keeps_the_rest(workshop, engine):
     type_("docker image pull alpine")
     mine_before = engine.containers.create("alpine", ["true"], name="kit-selftest-before")
-    workshop("check", "engine")  # the learner starts now
+    workshop("next")  # the learner starts now
     existing = {c["Id"] for c in engine.api.containers(all=True)}
     type_solution("run-ls")
     engine.images.get("alpine").tag("kit-selftest-other", "1")
@@ -117,7 +117,7 @@ def test_reset_removes_the_images_a_lab_built_and_its_earlier_builds(workshop, e
     if engine.images.list(name="mythicalmysfits/service"):
         pytest.skip("mythicalmysfits/service exists already: it may be the learner's")
     kept = engine.images.list()
-    workshop("check", "build")  # the learner starts the Mysfits lab
+    workshop("next")  # the learner begins the workshop
     type_("docker image build -t mythicalmysfits/service images/mysfits")
     changed = tmp_path / "mysfits"
     shutil.copytree(KIT / "images" / "mysfits", changed)
