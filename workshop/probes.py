@@ -613,6 +613,17 @@ class Image(_Inspected):
         return self.attrs.get("Config") or {}
 
     @property
+    def last_tagged(self) -> datetime | None:
+        """When any tag last moved onto this image (not per tag: checks do not rely on it)."""
+        stamp = (self.attrs.get("Metadata") or {}).get("LastTagTime") or ""
+        return None if not stamp or stamp.startswith("0001-") else parse_time(stamp)
+
+    def built_since(self, since: datetime) -> bool:
+        """Built, or tagged (a build served from the cache), at or after `since`: what `reset`
+        takes as a lab's build."""
+        return self.created >= since or (self.last_tagged is not None and self.last_tagged >= since)
+
+    @property
     def user(self) -> str:
         return self.config.get("User") or ""
 

@@ -30,12 +30,16 @@ class Doomed:
 
 
 def _since(progress: Progress, lab: Lab):
+    """When the learner started the lab; work done ahead of it counts from the workshop's
+    beginning (the learner built the Mysfits image while still in the beginners lab)."""
     started = progress.lab(lab.id)
-    return parse_time(started.started_at) if started and started.started_at else None
+    stamp = started.started_at if started and started.started_at else progress.began()
+    return parse_time(stamp) if stamp else None
 
 
 def _until(progress: Progress, lab: Lab):
-    finished = progress.lab(lab.id).finished_at
+    known = progress.lab(lab.id)
+    finished = known.finished_at if known else ""
     return parse_time(finished) if finished else None
 
 

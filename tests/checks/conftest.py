@@ -59,7 +59,8 @@ class StepItem(pytest.Item):
         if verdict.earlier:
             _EARLIER.append(
                 f"{self.step.id}: done earlier (seen done at {verdict.earlier}); the engine no "
-                f"longer shows it: {verdict.message}"
+                "longer shows all of it (a later step, or you, removed what it made): it stays "
+                "done."
             )
 
     def repr_failure(self, excinfo):

@@ -379,7 +379,7 @@ def test_start_exec(learner: Learner):
             f"which has no hello.txt; the one that has it is {ident}: {start}"
             f"`docker container exec {ident} ls`."
         )
-    attached = [t for t in learner.events_of(holder, "attach") if again and t >= again]
+    attached = [t for t in learner.events_of(holder, "attach") if t > made]
     if attached:
         missing(
             f"You attached to container {ident} (`start -a`/`-i`, or `attach`), so you typed "
