@@ -118,9 +118,6 @@ class Word:
     def __len__(self) -> int:
         return sum(len(text) for text, _ in self.parts)
 
-    def show(self, colour: bool) -> str:
-        return "".join(style(text, *looks, colour=colour) for text, looks in self.parts)
-
 
 BREAK = None  # a hard line break among the words
 
@@ -160,6 +157,25 @@ class _Words:
         return self.words
 
 
+def _show(line: list[Word], colour: bool) -> str:
+    """One line of words; neighbours in the same looks share one colour code, the space between
+    them included, so a phrase in one style is one unbroken run of text."""
+    runs: list[tuple[str, tuple[str, ...]]] = []
+    for n, word in enumerate(line):
+        for i, (text, looks) in enumerate(word.parts):
+            if n and not i:  # the space before a word: styled only between two alike
+                space_looks = looks if runs and runs[-1][1] == looks else ()
+                runs.append((" ", space_looks))
+            runs.append((text, looks))
+    merged: list[tuple[str, tuple[str, ...]]] = []
+    for text, looks in runs:
+        if merged and merged[-1][1] == looks:
+            merged[-1] = (merged[-1][0] + text, looks)
+        else:
+            merged.append((text, looks))
+    return "".join(style(text, *looks, colour=colour) for text, looks in merged)
+
+
 def wrap(words: list[Word | None], width: int | None, colour: bool) -> list[str]:
     """Fill lines with whole words, at most `width` long where the words allow (a word longer
     than the width gets a line of its own, unbroken); `None` fills one line per hard break."""
@@ -168,17 +184,17 @@ def wrap(words: list[Word | None], width: int | None, colour: bool) -> list[str]
     used = 0
     for word in words:
         if word is BREAK:
-            lines.append(" ".join(w.show(colour) for w in line))
+            lines.append(_show(line, colour))
             line, used = [], 0
             continue
         size = len(word)
         if line and width is not None and used + 1 + size > width:
-            lines.append(" ".join(w.show(colour) for w in line))
+            lines.append(_show(line, colour))
             line, used = [], 0
         used += size + (1 if line else 0)
         line.append(word)
     if line or not lines:
-        lines.append(" ".join(w.show(colour) for w in line))
+        lines.append(_show(line, colour))
     return lines
 
 
