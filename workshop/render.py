@@ -13,6 +13,7 @@ imports this module and must stay instant.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -74,6 +75,7 @@ def columns(stream: TextIO | None = None) -> int | None:
         return 80
 
 
+@functools.cache
 def _windows_ansi() -> bool:
     """Windows consoles show colour codes only once asked to (Windows 10 and later)."""
     if sys.platform != "win32":
@@ -144,9 +146,13 @@ class _Words:
             else:
                 self.word.parts.append((piece, looks))
 
+    def unit(self, text: str, looks: tuple[str, ...] = ()) -> None:
+        """`text` joins the current word whole, spaces and all."""
+        self.word.parts.append((text, looks))
+
     def code(self, code: str, looks: tuple[str, ...] = ()) -> None:
         """One unbreakable unit: coloured, or between backticks when there is no colour."""
-        self.word.parts.append((code if self.colour else f"`{code}`", (*looks, *CODE)))
+        self.unit(code if self.colour else f"`{code}`", (*looks, *CODE))
 
     def hard_break(self) -> None:
         self.end()
@@ -396,7 +402,7 @@ def heading(title: str, tag: str, width: int | None, colour: bool) -> str:
     words = _Words(colour)
     words.text(f"{title} —", ("bold",))
     words.end()
-    words.word.parts.append((tag, ("bold",)))
+    words.unit(tag, ("bold",))
     lines = wrap(words.done(), width, colour)
     return "\n".join([*lines, style("─" * width, "dim", colour=colour)]) + "\n"
 

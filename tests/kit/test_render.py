@@ -281,3 +281,12 @@ def test_in_a_terminal_text_wraps_at_its_width_and_commands_stay_whole(demo):
     assert f"  $ {long} --and-more-words-to-pass-eighty-columns" in out  # the code line, whole
     for line in out:
         assert len(line) <= 50 or long in line, line
+
+
+def test_the_step_heading_keeps_step_and_id_on_one_line():
+    title, tag = "First containers with alpine", "step 7 of 7: start-exec"
+    assert render.heading(title, tag, 80, colour=False) == f"── {title} — {tag} {'─' * 22}\n"
+    assert render.heading(title, tag, None, colour=False) == f"── {title} — {tag} ──\n"
+    for width in (10, 20, 30, 40, 56):
+        out = lines_of(render.heading(title, tag, width, colour=False))
+        assert any(line.endswith(tag) for line in out) and out[-1] == "─" * width, (width, out)
