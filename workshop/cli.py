@@ -1,7 +1,9 @@
 """The `workshop` command: each command parses, calls one plain function, and prints.
 
-Only this module imports click. Heavy modules (docker, pytest, rich) are imported inside the
-commands that need them, so `workshop --help` stays instant.
+Only this module imports click. Heavy modules (docker, pytest, the Markdown parser) are
+imported inside the commands that need them, so `workshop --help` stays instant. What is printed
+goes through `workshop.render`: wrapped on word boundaries, commands never broken, colour only on
+a terminal without NO_COLOR.
 """
 
 from __future__ import annotations
@@ -12,16 +14,15 @@ import sys
 
 import click
 
-from workshop import __version__
+from workshop import __version__, render
 from workshop.errors import Exit, WorkshopError
 
+_passed = render.passed
+_failed = render.failed
 
-def _passed(text: str) -> None:
-    click.echo(click.style("✔", fg="green") + f" {text}")
 
-
-def _failed(text: str) -> None:
-    click.echo(click.style("✘", fg="red") + f" {text}")
+def _error(text: str) -> None:
+    render.say(f"Error: {text}", looks=("red",), err=True)
 
 
 def _engine_fault(exc: BaseException) -> bool:
@@ -36,15 +37,15 @@ def _boundary(command):
         try:
             return command(*args, **kwargs)
         except WorkshopError as exc:
-            click.secho(f"Error: {exc}", err=True, fg="red")
+            _error(str(exc))
             sys.exit(exc.exit_code)
         except Exception as exc:
             if isinstance(exc, OSError) and not _engine_fault(exc):  # docker's errors are OSErrors
                 where = f" ({exc.filename})" if exc.filename else ""
-                click.secho(
-                    f"Error: {exc.strerror or exc}{where}: check that the file exists and is "
-                    "yours, then run the command again.", err=True, fg="red",
-                )  # fmt: skip
+                _error(
+                    f"{exc.strerror or exc}{where}: check that the file exists and is yours, "
+                    "then run the command again."
+                )
                 sys.exit(Exit.ERROR)
             if not _engine_fault(exc):
                 raise  # a bug in the kit: its traceback is what its authors need
@@ -57,14 +58,14 @@ def _boundary(command):
                 if refusal
                 else explain(target(), exc)
             )
-            click.secho(f"Error: {message}", err=True, fg="red")
+            _error(message)
             sys.exit(Exit.ERROR)
         except KeyboardInterrupt:
-            click.secho(
+            render.say(
                 "\nInterrupted. Every step recorded so far is kept; run the command again "
                 "when you are ready.",
+                looks=("yellow",),
                 err=True,
-                fg="yellow",
             )
             sys.exit(Exit.INTERRUPTED)
 
@@ -77,6 +78,19 @@ def _course():
     return Course()
 
 
+def _all_done(course, ref: str | None, message: str) -> bool:
+    """With no STEP and every step of every lab done: say so (exit 0), as there is no current
+    step."""
+    if ref:
+        return False
+    from workshop.course import position
+
+    if position(course.labs, course.progress()).step is not None:
+        return False
+    _passed(message)
+    return True
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="workshop")
 def cli():
@@ -87,7 +101,7 @@ def cli():
     """
 
 
-@cli.command("next")
+@cli.command("next", short_help="Check the current step; when done, show the next one.")
 @_boundary
 def next_():
     """Check the current step; when it is done, record it and show the next one.
@@ -96,8 +110,6 @@ def next_():
 
     Example: workshop next
     """
-    from workshop import render
-
     course = _course()
     advance = course.advance()
     for step_id in advance.recorded:
@@ -106,7 +118,7 @@ def next_():
         _passed(f"Lab complete: {advance.finished.title}. Well done!")
     if advance.failed is not None and not advance.recorded:
         _failed(f"Step {advance.failed.step} is not done yet: {advance.failed.message}")
-        render.note("[dim]Fix it, then run `workshop next` again (`workshop hint` helps).[/]")
+        render.say("Fix it, then run `workshop next` again (`workshop hint` helps).", ("dim",))
         sys.exit(Exit.NOT_DONE)
     if advance.now.step is None:
         _passed("Every lab is done. Well played! `workshop status` shows your progress.")
@@ -114,16 +126,22 @@ def next_():
     render.step(advance.now.lab, advance.now.step)
 
 
-@cli.command()
+@cli.command(short_help="Check a step against the engine; records nothing.")
 @click.argument("step", required=False)
 @_boundary
 def check(step):
     """Check one step against the engine (the current step by default); records nothing.
 
+    STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
+    step's number in the current lab, such as 3.
+
     Example: workshop check run-ls
     """
-
     course = _course()
+    if _all_done(
+        course, step, "Every step of every lab is done: there is no current step to check."
+    ):
+        return
     lab, chosen = course.find(step)
     verdict = course.check(lab, [chosen], record=False)[0]  # `next` records and moves on
     if verdict.earlier:
@@ -140,23 +158,27 @@ def check(step):
     sys.exit(Exit.NOT_DONE)
 
 
-@cli.command()
+@cli.command(short_help="Show a step's instructions again; checks nothing.")
 @click.argument("step", required=False)
 @_boundary
 def show(step):
-    """Show a step's instructions (the current step by default); checks nothing.
+    """Show a step's instructions (the current step by default); checks and records nothing.
+
+    STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
+    step's number in the current lab, such as 3.
 
     Example: workshop show
     """
-    from workshop import render
-
     course = _course()
+    if _all_done(
+        course, step, "Every step of every lab is done: `workshop show STEP` shows any step again."
+    ):
+        return
     lab, chosen = course.find(step)
-    course.open(lab)  # seeing a lab's text starts it, as with `next`
     render.step(lab, chosen)
 
 
-@cli.command()
+@cli.command(short_help="Show every lab's steps: done, current or to do.")
 @click.option("--json", "as_json", is_flag=True, help="Print the progress as JSON.")
 @_boundary
 def status(as_json):
@@ -171,27 +193,31 @@ def status(as_json):
     if as_json:
         click.echo(json.dumps(table))
         return
-    from workshop import render
-
     render.status(table)
 
 
-@cli.command()
+@cli.command(short_help="Show a hint for the current step.")
 @_boundary
 def hint():
     """Show a hint for the current step.
 
     Example: workshop hint
     """
-    lab, step = _course().find(None)
-    click.echo(f"Hint for {lab.id}/{step.id}: {step.hint}")
+    course = _course()
+    if _all_done(course, None, "Every step of every lab is done: no hint needed."):
+        return
+    lab, step = course.find(None)
+    render.say(f"Hint for {lab.id}/{step.id}: {step.hint}")
 
 
-@cli.command()
+@cli.command(short_help="Run a step's solution for real (for live demos).")
 @click.argument("step", required=False)
 @_boundary
 def solve(step):
     """Run a step's solution for real, printing each command first (for live demos).
+
+    STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
+    step's number in the current lab, such as 3; the current step by default.
 
     Example: workshop solve run-ls
     """
@@ -206,22 +232,24 @@ def solve(step):
     _passed(f"Step {chosen.id} is done.")
 
 
-@cli.command()
+@cli.command(short_help="Catch up: solve every earlier step, then show STEP.")
 @click.argument("step")
 @_boundary
 def goto(step):
     """Catch up: solve every earlier step not yet done, then show STEP.
 
+    STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
+    step's number in the current lab, such as 3.
+
     Example: workshop goto isolation
     """
-    from workshop import render
     from workshop.checks import prober
     from workshop.solve import solve as run_solution
 
     course = _course()
     lab, target = course.find(step)
     for earlier_lab, earlier in course.catch_up(lab, target):
-        render.note(f"[bold]Catching up: {earlier_lab.id}/{earlier.id}[/]")
+        render.say(f"Catching up: {earlier_lab.id}/{earlier.id}", ("bold",))
         run_solution(earlier, probe=prober(earlier_lab), cwd=earlier_lab.root)
         course.require_done(earlier_lab, earlier)
         _passed(f"Step {earlier.id} is done.")
@@ -229,7 +257,7 @@ def goto(step):
     render.step(lab, target)
 
 
-@cli.command()
+@cli.command(short_help="Undo what the labs did and start afresh.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before removing.")
 @_boundary
@@ -243,7 +271,6 @@ def reset(dry_run, yes):
 
     Example: workshop reset --dry-run
     """
-    from workshop import render
     from workshop import reset as resetting
     from workshop.engine import client
 
@@ -256,15 +283,17 @@ def reset(dry_run, yes):
     engine = client()
     doomed = resetting.plan(engine, course.labs, course.progress())
     if not doomed:
-        render.note("The labs created nothing that is still on the engine.")
+        render.say("The labs created nothing that is still on the engine.")
     for item in doomed:
         verb = "restore" if item.kind == "edit" else "remove"
-        line = f"  would {verb} {item.description}" if dry_run else f"  {verb} {item.description}"
-        render.note(line, markup=False)  # commands may hold brackets: not markup
+        render.say(
+            f"would {verb} {item.description}" if dry_run else f"{verb} {item.description}",
+            indent=2,
+        )
     if dry_run:
         return
     if not yes and not click.confirm("Undo these and reset your progress?", default=False):
-        render.note("Nothing removed.")
+        render.say("Nothing removed.")
         return
     problems = resetting.apply(engine, doomed)
     for problem in problems:
@@ -277,30 +306,28 @@ def reset(dry_run, yes):
         )
     backup = course.store.reset()
     if backup:
-        render.note(f"Progress reset; the old file is kept as {backup}.", markup=False)
+        render.say(f"Progress reset; the old file is kept as {backup}.")
 
 
-@cli.command()
+@cli.command(short_help="Say which Docker engine the kit uses, and what may go wrong.")
 @_boundary
 def doctor():
     """Say which Docker engine the kit talks to and why, and what may stop the labs.
 
     Example: workshop doctor
     """
-    from rich.markup import escape
-
-    from workshop import render
     from workshop.doctor import FAIL, diagnose
 
     findings = diagnose()
-    marks = {"ok": "[green]ok  [/]", "warn": "[yellow]note[/]", "fail": "[red]FAIL[/]"}
+    marks = {"ok": ("ok  ", "green"), "warn": ("note", "yellow"), "fail": ("FAIL", "red")}
     for finding in findings:
-        render.note(f"{marks[finding.status]} {escape(f'{finding.topic}: {finding.detail}')}")
+        mark, look = marks[finding.status]
+        render.say(f"{finding.topic}: {finding.detail}", mark=mark, mark_looks=(look,))
     if any(f.status == FAIL for f in findings):
         sys.exit(Exit.ERROR)
 
 
-@cli.command()
+@cli.command(short_help="List the labs and how far you are in each.")
 @_boundary
 def labs():
     """List the labs, in order, with how far you are in each.
@@ -313,10 +340,10 @@ def labs():
         done = sum(progress.is_done(lab.id, s.id) for s in lab.steps)
         click.echo(f"{lab.id:<12} {done}/{len(lab.steps)} steps  {lab.title}")
         if lab.summary:
-            click.echo(f"{'':<12} {lab.summary}")
+            render.say(lab.summary, indent=13)
 
 
-@cli.command()
+@cli.command(short_help="Check lab content (for lab authors).")
 @click.argument("labs_dir", required=False, type=click.Path(file_okay=False))
 @_boundary
 def lint(labs_dir):
@@ -332,7 +359,7 @@ def lint(labs_dir):
     loaded = load_labs(Path(labs_dir) if labs_dir else None)
     problems = lint_labs(loaded)
     for problem in problems:
-        click.echo(problem)
+        render.say(problem)
     if problems:
         sys.exit(Exit.ERROR)
     click.echo(f"{len(loaded)} lab(s), {sum(len(lab.steps) for lab in loaded)} steps: all sound.")

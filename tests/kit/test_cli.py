@@ -279,3 +279,92 @@ def test_an_engine_fault_mid_command_is_one_sentence(fault, words, capsys, monke
     assert exited.value.code == Exit.ERROR
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def test_the_command_list_is_not_cut_off_at_80_columns(workshop):
+    result = workshop("--help", env={"COLUMNS": "80"})
+    assert result.code == 0, result
+    listed = result.out.split("Commands:\n", 1)[1].splitlines()
+    assert len(listed) == len(cli.commands) and not any("..." in line for line in listed), result
+    for line in listed:
+        name, summary = line.split(maxsplit=1)
+        assert summary == cli.commands[name].short_help and summary.endswith("."), line
+
+
+@pytest.mark.parametrize("name", ["check", "show", "solve", "goto"])
+def test_step_forms_are_documented(name):
+    said = " ".join(CliRunner().invoke(cli, [name, "--help"]).output.split())
+    for form in ("a step id such as run-ls", "lab/id such as beginners/run-ls", "(any case)"):
+        assert form in said, name
+    assert "number in the current lab, such as 3" in said, name
+
+
+def everything_done(home):
+    from workshop.state import LabProgress, Store
+
+    with Store(home).update() as progress:
+        progress.labs["demo"] = LabProgress(
+            started_at="2026-11-24T15:00:00+00:00",
+            done={"first": "2026-11-24T15:01:00+00:00", "second": "2026-11-24T15:02:00+00:00"},
+            finished_at="2026-11-24T15:02:00+00:00",
+        )
+    return (home / "progress.json").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        ("hint", "Every step of every lab is done: no hint needed."),
+        ("show", "Every step of every lab is done: `workshop show STEP` shows any step again."),
+        ("check", "Every step of every lab is done: there is no current step to check."),
+    ],
+)
+def test_when_everything_is_done_hint_show_and_check_say_so(demo, workshop, home, command, words):
+    recorded = everything_done(home)
+    result = workshop(command, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.code == 0 and result.out == f"✔ {words}\n", result
+    assert (home / "progress.json").read_bytes() == recorded
+
+
+NOWHERE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+LOOKS = [("show",), ("show", "2"), ("status",), ("status", "--json"), ("labs",), ("hint",)]
+
+
+def test_looking_records_nothing_for_a_new_learner(demo, workshop, home):
+    for args in [*LOOKS, ("check", "first"), ("check",)]:
+        workshop(*args, env=NOWHERE)
+        assert not (home / "progress.json").exists(), args
+
+
+def test_looking_changes_no_progress(demo, workshop, home):
+    from workshop.state import LabProgress, Store
+
+    with Store(home).update() as progress:
+        progress.labs["demo"] = LabProgress(
+            started_at="2026-11-24T15:00:00+00:00", done={"first": "2026-11-24T15:01:00+00:00"}
+        )
+    recorded = (home / "progress.json").read_bytes()
+    for args in LOOKS:
+        assert workshop(*args, env=NOWHERE).code == 0, args
+        assert (home / "progress.json").read_bytes() == recorded, args
+
+
+@pytest.mark.engine
+def test_check_changes_no_progress_of_a_started_lab(demo, workshop, home):
+    assert workshop("next").code == 0  # shows the first step and starts the lab
+    recorded = (home / "progress.json").read_bytes()
+    (demo / "flags" / "first").touch()
+    for args in (("check",), ("check", "first"), ("check", "second")):
+        workshop(*args)
+        assert (home / "progress.json").read_bytes() == recorded, args
+
+
+@pytest.mark.engine
+@pytest.mark.xfail(
+    strict=False,
+    reason="course.check(record=False) still starts the lab (writes started_at); its change to "
+    "write nothing is landing separately",
+)
+def test_check_records_nothing_for_a_new_learner_even_with_an_engine(demo, workshop, home):
+    workshop("check", "first")
+    assert not (home / "progress.json").exists()

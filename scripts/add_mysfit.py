@@ -1,0 +1,49 @@
+"""Add the example mysfit to the Mysfits data, with a fresh mysfitId: the rebuild step's shortcut.
+
+From the kit's folder: python3 scripts/add_mysfit.py
+
+It appends the entry in labs/mysfits/quillby.json to images/mysfits/mysfits.json (the files of
+the kit this script belongs to, wherever it is run from). Each run adds one more, with its own
+uuid4 mysfitId: the service refuses two mysfits with the same id.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent
+ENTRY = KIT / "labs" / "mysfits" / "quillby.json"
+DATA = KIT / "images" / "mysfits" / "mysfits.json"
+SHOWN = "images/mysfits/mysfits.json"
+
+
+def _load(path: Path):
+    """The JSON in `path`; a problem is one sentence on stderr and exit status 1."""
+    shown = path.relative_to(KIT).as_posix()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        sys.exit(f"Cannot read {shown} ({exc.strerror}): restore it, `git checkout -- {shown}`.")
+    except json.JSONDecodeError as exc:
+        sys.exit(
+            f"{shown} is not valid JSON (line {exc.lineno}: {exc.msg}): fix that line, or start "
+            f"again from the kit's copy with `git checkout -- {shown}`."
+        )
+
+
+def main() -> None:
+    mysfits = _load(DATA)
+    if not isinstance(mysfits, list):
+        sys.exit(f"{SHOWN} must be one JSON list, [ ... ], of mysfits.")
+    entry = _load(ENTRY)
+    entry["mysfitId"] = str(uuid.uuid4())  # stays the first field
+    mysfits.append(entry)
+    DATA.write_text(json.dumps(mysfits, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"Added {entry['name']} (mysfitId {entry['mysfitId']}) to {SHOWN}.")
+
+
+if __name__ == "__main__":
+    main()
