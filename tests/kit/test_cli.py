@@ -360,11 +360,6 @@ def test_check_changes_no_progress_of_a_started_lab(demo, workshop, home):
 
 
 @pytest.mark.engine
-@pytest.mark.xfail(
-    strict=False,
-    reason="course.check(record=False) still starts the lab (writes started_at); its change to "
-    "write nothing is landing separately",
-)
 def test_check_records_nothing_for_a_new_learner_even_with_an_engine(demo, workshop, home):
     workshop("check", "first")
     assert not (home / "progress.json").exists()

@@ -126,7 +126,7 @@ def clone(tmp_path_factory) -> Path:
     if shutil.which("git") is None:
         pytest.skip("git is not installed: the rebuild step compares with the committed data")
     root = tmp_path_factory.mktemp("clone")
-    for part in ("labs", "images", "tests/checks"):
+    for part in ("labs", "images", "tests/checks", "scripts"):
         shutil.copytree(KIT / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
     for command in (
         ["git", "init", "-q"],
