@@ -100,6 +100,12 @@ def explain(target: Target, exc: BaseException) -> str:
         return f"No Docker engine answers at {where}: nothing is listening there; {fix}."
     if ConnectionRefusedError in kinds or "Connection refused" in text:
         return f"No Docker engine answers at {where}: the connection was refused; {fix}."
+    if "Connection aborted" in text or "RemoteDisconnected" in text or "reset by peer" in text:
+        return (
+            f"The Docker engine at {where} stopped answering in the middle of the command (it "
+            f"closed the connection): make sure it is running (`workshop doctor`; {fix}), then "
+            "run the command again."
+        )
     if "timed out" in text.lower():
         return f"The Docker engine at {where} did not answer in time; {fix}."
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

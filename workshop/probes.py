@@ -58,9 +58,12 @@ def simple_commands(argv: list[str], depth: int = 0) -> list[list[str]]:
     if name == "busybox" and args:
         return simple_commands(args, depth + 1)
     if name in ("env", "exec", "nice", "nohup", "time", "timeout") and args:
-        rest = [a for a in args if not (a.startswith("-") or "=" in a)]
-        if name == "timeout" and rest:
-            rest = rest[1:]
+        skip = 0  # the wrapper's own options (and env's VAR=value), then the command
+        while skip < len(args) and (args[skip].startswith("-") or "=" in args[skip]):
+            skip += 1
+        if name == "timeout":
+            skip += 1  # the duration
+        rest = args[skip:]
         return simple_commands(rest, depth + 1) if rest else [[name, *args]]
     if name in SHELLS:
         script = _script(args)

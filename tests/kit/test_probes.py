@@ -1,0 +1,87 @@
+"""Pure logic of the checks' nouns: commands compared by meaning, images by name, the journal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workshop.journal import KIT_MARK, Event, Journal, _keep
+from workshop.probes import lists_long, same_image, same_repo, simple_commands
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ls", "-l"], [["ls", "-l"]]),
+        (["/bin/ls", "-la", "/"], [["ls", "-la", "/"]]),
+        (["busybox", "ls", "-l"], [["ls", "-l"]]),
+        (["sh", "-c", "ls -l /etc"], [["ls", "-l", "/etc"]]),
+        (["/bin/sh", "-ec", "cd / && ls -l | head"], [["cd", "/"], ["ls", "-l"], ["head"]]),
+        (["env", "A=1", "ls", "-l"], [["ls", "-l"]]),
+        (["sh", "-c", "X=1 echo hi"], [["echo", "hi"]]),
+        (["sh"], [["sh"]]),
+        (["sh", "-l"], [["sh", "-l"]]),
+        (["echo hello"], [["echo hello"]]),  # one quoted word is no program
+        ([], []),
+    ],
+)
+def test_simple_commands_unwrap_paths_busybox_and_shells(argv, expected):
+    assert simple_commands(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "long"),
+    [
+        (["-l"], True),
+        (["-la"], True),
+        (["-al", "/"], True),
+        (["-a", "-l"], True),
+        (["-n"], True),
+        (["--format=long"], True),
+        ([], False),
+        (["-a"], False),
+        (["/"], False),
+        (["--", "-l"], False),  # after --, `-l` is a file name
+    ],
+)
+def test_long_form_is_read_as_ls_reads_options(args, long):
+    assert lists_long(args) is long
+
+
+def test_images_are_named_any_way():
+    assert same_image("alpine", "alpine:latest")
+    assert same_image("docker.io/library/alpine", "alpine:latest")
+    assert not same_image("alpine:3.20", "alpine:latest")
+    assert same_repo("alpine:3.20", "alpine")
+    assert same_repo("alpine@sha256:abc", "alpine")
+    assert not same_repo("sha256:abc", "alpine")  # an ID names no repository
+    assert not same_repo("myalpine", "alpine")
+    assert same_repo("mythicalmysfits/service", "mythicalmysfits/service:latest")
+    assert not same_repo("mythicalmysfits/service:v1", "mythicalmysfits/service:latest")
+
+
+def test_the_kits_own_looks_and_noise_are_not_kept():
+    look = {"Type": "container", "Action": f"exec_start: /bin/sh -c : {KIT_MARK}; cat x"}
+    assert not _keep(look)
+    assert _keep({"Type": "container", "Action": "exec_start: ls"})
+    assert not _keep({"Type": "container", "Action": "exec_create: ls"})
+    assert not _keep({"Type": "network", "Action": "connect"})
+    assert _keep({"Type": "image", "Action": "pull"})
+
+
+def test_the_journal_survives_a_torn_line_and_two_writers(tmp_path):
+    journal = Journal(tmp_path, "engine-1")
+    first = Event("image", "pull", "alpine:latest", 5, {"name": "alpine"})
+    journal.append([first.to_json(), {"k": "cursor", "time": 9}])
+    with open(journal.path, "a") as handle:
+        handle.write('{"k": "event", "type": "cont')  # a crash mid-line
+    other = Journal(tmp_path, "engine-1")
+    other.append([first.to_json()])  # the same event seen by a second command
+    record = Journal(tmp_path, "engine-1").read()
+    assert [e.key for e in record.events] == [first.key]
+    assert record.cursor == 9
+    assert Journal(tmp_path, "engine-2").read().events == []  # another engine, another file
+    lines = journal.path.read_text().splitlines()
+    assert sum(1 for line in lines if line.startswith("{") and line.endswith("}")) >= 2
+    json.loads(lines[0])
