@@ -73,6 +73,11 @@ def _removed(learner: Learner, what: str, fix: str, after=None):
         )
 
 
+def _newest(containers: list[Container]):
+    """When the newest of these was made (None for none): a removal after it is newer news."""
+    return max((c.created for c in containers), default=None)
+
+
 def _exited_well(container: Container, what: str, command: str):
     __tracebackhide__ = True
     if container.running:
@@ -109,10 +114,11 @@ def test_run_ls(learner: Learner):
     good = [c for c in long_form if not c.running and c.exit_code == 0]
     if good:
         return
-    if long_form:
-        _exited_well(long_form[-1], "ls in long form", RUN_LS)
     quoted = [c for c in runs if (_quoted_whole(c) or "").split()[:1] == ["ls"]]
     plain = [c for c in runs if c.runs("ls")]
+    _removed(learner, "what they ran", f"Run `{RUN_LS}` again.", after=_newest(plain + quoted))
+    if long_form:
+        _exited_well(long_form[-1], "ls in long form", RUN_LS)
     if plain and (not quoted or plain[-1].created > quoted[-1].created):
         missing(
             f"You ran `{plain[-1].shown}`, which lists names only: `-l` asks ls for the long "
@@ -123,7 +129,6 @@ def test_run_ls(learner: Learner):
             f"You put the whole command in quotes, so Docker looked for a program named "
             f"`{quoted[-1].command[0]}`: write the words apart, `{RUN_LS}`."
         )
-    _removed(learner, "what they ran", f"Run `{RUN_LS}` again.")
     missing(f"No container from alpine has run `ls -l` since you began: run `{RUN_LS}`.")
 
 
@@ -154,6 +159,7 @@ def test_run_echo(learner: Learner):
         c for c in runs if c.runs("echo") or (_quoted_whole(c) or "").split()[:1] == ["echo"]
     ]
     latest = attempts[-1] if attempts else None  # the newest attempt is the one to talk about
+    _removed(learner, "what they ran", f"Run `{RUN_ECHO}` again.", after=_newest(attempts))
     if latest is not None and _quoted_whole(latest):
         missing(
             "You put the whole command in quotes, so Docker looked for a program named "
@@ -166,7 +172,6 @@ def test_run_echo(learner: Learner):
             f"Your container ran `{latest.shown}`, which has nothing to say: give echo some "
             f"words, `{RUN_ECHO}`."
         )
-    _removed(learner, "what they ran", f"Run `{RUN_ECHO}` again.")
     missing(f"No container from alpine has run echo since you began: run `{RUN_ECHO}`.")
 
 
@@ -233,6 +238,8 @@ def test_interactive_shell(learner: Learner):
     ]
     if tried and tried[-1] not in shells:  # bash, or a path Git Bash rewrote
         _not_in_alpine(tried[-1:])
+    again = f"Run `{RUN_SHELL}` again, then type `exit`."
+    _removed(learner, "how they were run", again, after=_newest(shells))
     if shells:
         latest = shells[-1]  # the newest attempt is the one to talk about
         if latest.interactive:
@@ -255,7 +262,6 @@ def test_interactive_shell(learner: Learner):
             "Your shell exited at once: with no terminal attached, sh read the end of its "
             f"input and quit. Now give it one: `{RUN_SHELL}`, look around, then type `exit`."
         )
-    _removed(learner, "how they were run", f"Run `{RUN_SHELL}` again, then type `exit`.")
     missing(
         f"No shell has run in alpine yet: run `docker container run alpine /bin/sh`, then "
         f"`{RUN_SHELL}`."
