@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.kit import curriculum
+from tests.kit.conftest import ROBOT
 from workshop.cli import cli
 from workshop.errors import Exit
 
@@ -206,11 +207,9 @@ def test_show_repeats_the_current_steps_text_and_takes_numbers(demo, workshop):
     assert "has steps 1 to 2, not 7" in workshop("show", "7").out
 
 
-@pytest.mark.engine
-@pytest.mark.destructive
-@pytest.mark.usefixtures("leave_no_trace")
-@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
-def test_ctrl_c_in_an_interactive_solution_stops_the_container_it_started(demo, workshop, engine):
+def _interrupt_an_interactive_solution(demo, workshop, while_it_runs=lambda: None) -> int:
+    """`workshop solve` of a step whose solution is an interactive shell; Ctrl-C in the middle
+    (after `while_it_runs()`). Returns its exit status."""
     import subprocess
 
     import pexpect
@@ -233,18 +232,58 @@ def test_ctrl_c_in_an_interactive_solution_stops_the_container_it_started(demo, 
         encoding="utf-8",
         timeout=30,
     )
+    child.expect_exact("$ docker container run -it alpine /bin/sh\r\n")  # as the lab shows it
     child.expect_exact("sleep 60")
+    while_it_runs()
     time.sleep(1)
     child.sendintr()
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == Exit.INTERRUPTED, child.before
-    running = [
+    return child.exitstatus
+
+
+def _robots_shells(engine, **filters) -> list[dict]:
+    """The robot's `/bin/sh` containers (not docker's `ancestor` filter: while others' tests run,
+    the alpine tag may be away for a moment)."""
+    return [
         c
-        for c in engine.api.containers(filters={"ancestor": "alpine", "status": "running"})
-        if c["Command"] == "/bin/sh"
+        for c in engine.api.containers(all=True, filters={**ROBOT, **filters})
+        if c["Image"] == "alpine" and c["Command"] == "/bin/sh"
     ]
-    assert running == []
+
+
+@pytest.mark.engine
+@pytest.mark.destructive
+@pytest.mark.usefixtures("leave_no_trace")
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
+def test_ctrl_c_in_an_interactive_solution_stops_the_container_it_started(demo, workshop, engine):
+    assert _interrupt_an_interactive_solution(demo, workshop) == Exit.INTERRUPTED
+    assert _robots_shells(engine, status="running") == []
+    assert len(_robots_shells(engine)) == 1  # stopped, not removed
+
+
+@pytest.mark.engine
+@pytest.mark.destructive
+@pytest.mark.usefixtures("leave_no_trace")
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
+def test_ctrl_c_in_an_interactive_solution_leaves_other_shells_running(demo, workshop, engine):
+    """A learner's own interactive container, started while the solution ran, runs on."""
+    theirs = []
+
+    def a_learner_starts_a_shell():  # no selftest label: as a learner's own would be
+        theirs.append(
+            engine.containers.run("alpine", ["/bin/sh"], tty=True, stdin_open=True, detach=True)
+        )
+
+    try:
+        code = _interrupt_an_interactive_solution(demo, workshop, a_learner_starts_a_shell)
+        assert code == Exit.INTERRUPTED
+        assert _robots_shells(engine, status="running") == []
+        theirs[0].reload()
+        assert theirs[0].status == "running"
+    finally:
+        for container in theirs:
+            container.remove(force=True)  # the test made it: the test removes it
 
 
 @pytest.mark.parametrize(
