@@ -10,8 +10,8 @@ same label (`Trace.labels`).
 `Trace.no_trace(engine)` then removes, on leaving its block, exactly:
 - the containers carrying the session's label that were made inside the block (with their
   anonymous volumes);
-- the images carrying the label that were made inside the block (their new tags first); an image
-  something else now builds on (a learner's `FROM`) is left;
+- the images carrying the label (or logged by id) that were made inside the block (their new
+  tags first); an image something else now builds on (a learner's `FROM`) is left;
 - the tags the log names that did not exist before the block (an image goes with its last tag,
   unless a container of someone else's uses it); a tag that existed before and that the robot
   moved or removed is put back on its old image;
@@ -25,6 +25,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -108,7 +109,8 @@ class Trace:
 
     def record(self, what: str, reference: str) -> None:
         """Log what a test did with docker-py as the shim logs the robot's commands: "tag" (a
-        tag it applied), "pull" (an image it pulled) or "untag" (a tag it removed)."""
+        tag it applied), "pull" (an image it pulled) or "untag" (a tag it removed); or "image",
+        the id of an image it built without the label."""
         with self.log.open("a", encoding="utf-8") as log:
             log.write(f"{what} {reference}\n")
 
@@ -151,23 +153,25 @@ class Trace:
         api = engine.api
         entries = self._entries(before.offset)
         pulled: set[str] = set()  # ids of images the robot's commands brought in by themselves
-        for summary in self.containers(engine):
-            if summary["Id"] in before.containers:
-                continue
+        mine = [c for c in self.containers(engine) if c["Id"] not in before.containers]
+        for summary in mine:
             pulled.add(summary.get("ImageID", ""))
-            with contextlib.suppress(docker.errors.NotFound):
+            with contextlib.suppress(docker.errors.APIError):  # e.g. already being removed
                 api.remove_container(summary["Id"], force=True, v=True)
+        _until_gone(engine, [summary["Id"] for summary in mine])  # they hold their images
+        logged = {reference for what, reference in entries if what == "image"}
         built = [
             summary
-            for summary in api.images(all=True, filters={"label": self.selector})
+            for summary in api.images(all=True)
             if summary["Id"] not in before.images
+            and (summary["Id"] in logged or _label(summary) == self.session)
         ]
         for summary in built:  # the bases they were built from (a `FROM` the build pulled)
-            with contextlib.suppress(docker.errors.NotFound):
+            with contextlib.suppress(docker.errors.APIError):
                 pulled.update(step["Id"] for step in api.history(summary["Id"]))
         pulled -= before.images | {summary["Id"] for summary in built}
 
-        named = [normal_tag(reference) for _, reference in entries]
+        named = [normal_tag(reference) for what, reference in entries if what != "image"]
         named += [tag for tag, image in _tags(engine).items() if image in pulled]
         for summary in sorted(built, key=lambda s: s["Created"], reverse=True):
             named += [normal_tag(tag) for tag in summary.get("RepoTags") or []]
@@ -176,11 +180,28 @@ class Trace:
         for tag in restore:
             _put_back(engine, tag, before.tags[tag])
         for tag in drop:
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            with contextlib.suppress(docker.errors.APIError):
                 api.remove_image(tag)  # untags; the image goes with its last tag, if unused
         for summary in sorted(built, key=lambda s: s["Created"], reverse=True):  # children first
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            with contextlib.suppress(docker.errors.APIError):
                 api.remove_image(summary["Id"])  # its untagged parents go with it
+
+
+def _until_gone(engine, container_ids: list[str], seconds: float = 20) -> None:
+    import docker.errors
+
+    deadline = time.monotonic() + seconds
+    for container_id in container_ids:
+        while time.monotonic() < deadline:
+            try:
+                engine.api.inspect_container(container_id)
+            except docker.errors.NotFound:
+                break
+            time.sleep(0.1)
+
+
+def _label(summary: dict) -> str | None:
+    return (summary.get("Labels") or {}).get(LABEL)
 
 
 def _tags(engine) -> dict[str, str]:
@@ -200,5 +221,5 @@ def _put_back(engine, tag: str, image_id: str) -> None:
         if engine.api.inspect_image(tag)["Id"] == image_id:
             return
     repository, _, name = tag.rpartition(":")
-    with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+    with contextlib.suppress(docker.errors.APIError):
         engine.api.tag(image_id, repository, name, force=True)
