@@ -317,3 +317,35 @@ def test_an_engine_fault_mid_command_is_one_sentence(fault, words, capsys, monke
     assert exited.value.code == Exit.ERROR
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+@pytest.mark.engine
+def test_reset_restores_a_kit_file_the_learner_deleted(demo, workshop):
+    """A lab asks the learner to edit a kit file, and they delete it (its folder too): reset
+    restores it from git. There is no copy to keep, and reset does not fail over it."""
+    import shutil
+    import subprocess
+
+    manifest = demo / "labs" / "demo" / "lab.toml"
+    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/mysfits.json"]')
+    manifest.write_text(text)
+    data = demo / "data" / "mysfits.json"
+    data.parent.mkdir()
+    data.write_text('[{"name": "Twilight Glitter"}]\n')
+    for command in (
+        ["git", "init", "-q"],
+        ["git", "add", "data/mysfits.json"],
+        ["git", "-c", "user.name=robot", "-c", "user.email=robot@example.invalid", "commit",
+         "-q", "-m", "the kit"],
+    ):  # fmt: skip
+        subprocess.run(command, cwd=demo, check=True, capture_output=True)
+    original = data.read_bytes()
+    assert workshop("next").code == 0  # the learner starts the lab
+    shutil.rmtree(data.parent)
+
+    dry = " ".join(workshop("reset", "--dry-run").out.split())
+    assert "would restore data/mysfits.json, which you deleted" in dry, dry
+    done = workshop("reset", "--yes")
+    assert done.code == 0 and "Progress reset" in done.out, done
+    assert data.read_bytes() == original
+    assert list(data.parent.iterdir()) == [data]  # no copy of a file that was not there
