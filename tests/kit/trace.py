@@ -4,14 +4,15 @@ The engine is shared: a learner (or another run of the suite) may make container
 the robot works, and those are theirs. So the robot's docker carries a mark: `bin/docker`, first
 on PATH, runs the real docker with `--label io.workshop.selftest=<session>` added to every
 container the robot runs or creates and every image it builds, and logs every tag it applies,
-every pull and every tag it removes. Containers and images the tests make with docker-py carry the
-same label (`Trace.labels`).
+every pull and every tag it removes. Containers the tests make with docker-py carry the same
+label (`Trace.labels`); tags and images they make otherwise are logged (`Trace.record`).
 
 `Trace.no_trace(engine)` then removes, on leaving its block, exactly:
 - the containers carrying the session's label that were made inside the block (with their
   anonymous volumes);
-- the images carrying the label (or logged by id) that were made inside the block (their new
-  tags first); an image something else now builds on (a learner's `FROM`) is left;
+- the images carrying the label (or logged by id) that were made inside the block, once the
+  tags the robot gave them are gone; one that someone else has since tagged or built on (a
+  learner's `FROM`) is left;
 - the tags the log names that did not exist before the block (an image goes with its last tag,
   unless a container of someone else's uses it); a tag that existed before and that the robot
   moved or removed is put back on its old image;
@@ -173,8 +174,6 @@ class Trace:
 
         named = [normal_tag(reference) for what, reference in entries if what != "image"]
         named += [tag for tag, image in _tags(engine).items() if image in pulled]
-        for summary in sorted(built, key=lambda s: s["Created"], reverse=True):
-            named += [normal_tag(tag) for tag in summary.get("RepoTags") or []]
         restore = [t for t in dict.fromkeys(named) if t in before.tags]  # first: a tag removed
         drop = [t for t in dict.fromkeys(named) if t and t not in before.tags]  # may hold the image
         for tag in restore:
@@ -182,9 +181,33 @@ class Trace:
         for tag in drop:
             with contextlib.suppress(docker.errors.APIError):
                 api.remove_image(tag)  # untags; the image goes with its last tag, if unused
-        for summary in sorted(built, key=lambda s: s["Created"], reverse=True):  # children first
-            with contextlib.suppress(docker.errors.APIError):
-                api.remove_image(summary["Id"])  # its untagged parents go with it
+        _remove_images(engine, [summary["Id"] for summary in built])
+
+
+def _remove_images(engine, image_ids: list[str]) -> None:
+    """Remove these images, children before parents (their untagged parents go with them); one
+    that someone else has tagged, or built on, meanwhile stays."""
+    import docker.errors
+
+    pending = list(image_ids)
+    while pending:
+        left = []
+        for image_id in pending:
+            try:
+                if _tagged(engine.api.inspect_image(image_id)):
+                    continue  # a tag the robot did not apply: not ours to take
+                engine.api.remove_image(image_id)
+            except docker.errors.NotFound:
+                continue
+            except docker.errors.APIError:  # a child first, or someone else's child
+                left.append(image_id)
+        if len(left) == len(pending):
+            return
+        pending = left
+
+
+def _tagged(attrs: dict) -> bool:
+    return any(tag != "<none>:<none>" for tag in attrs.get("RepoTags") or [])
 
 
 def _until_gone(engine, container_ids: list[str], seconds: float = 20) -> None:
