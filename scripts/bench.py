@@ -2,7 +2,10 @@
 
 Every command runs ROUNDS times, interleaved (A B C A B C ...) so a noisy machine slows them
 alike; the median of each is compared as a ratio against its goal. Creates a few containers
-(the robot solves the beginners lab in a scratch state folder) and removes exactly those.
+(the robot solves the beginners lab in a scratch state folder) and images, and removes exactly
+those: the robot types through the suite's docker shim (tests/kit/trace.py), which labels what
+it makes and logs the tags it applies; the bench labels its own containers and logs its builds'
+tags and ids. A learner's containers and images made meanwhile stay.
 """
 
 from __future__ import annotations
@@ -45,10 +48,10 @@ def measure(commands: dict[str, list[str]], env: dict[str, str]) -> dict[str, fl
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def prepare(env: dict[str, str]) -> None:
-    """Solve the beginners lab up to its last step in a scratch state folder."""
+def prepare(home: str) -> None:
+    """Solve the beginners lab up to its last step in the scratch state folder `home`."""
     sys.path.insert(0, str(KIT))
-    os.environ.update(env)
+    os.environ["WORKSHOP_HOME"] = home
     from workshop.checks import prober
     from workshop.course import Course
     from workshop.labs import find_lab
@@ -61,19 +64,26 @@ def prepare(env: dict[str, str]) -> None:
         solve(step, io.StringIO(), prober(lab), cwd=lab.root)
 
 
-def build(tag: str, context: Path, no_cache: bool) -> float:
-    argv = ["docker", "image", "build", "-q", "-t", tag, str(context)]
+def build(tag: str, context: Path, no_cache: bool, trace) -> float:
+    """Time one build. What it makes is logged for `trace` to remove: the tag, and the image by
+    the id `-q` prints (no label: a LABEL step would be timed too); --force-rm: a failed build
+    leaves no step container behind."""
+    argv = ["docker", "image", "build", "-q", "--force-rm", "-t", tag, str(context)]
     if no_cache:
         argv.insert(3, "--no-cache")
+    trace.record("tag", tag)
     start = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         argv,
         check=True,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    trace.record("image", done.stdout.strip())
+    return seconds
 
 
 def load(port: int, requests: int = 1500, workers: int = 4) -> tuple[float, float]:
@@ -125,54 +135,41 @@ def wait_for(port: int, seconds: float = 30) -> None:
             time.sleep(0.2)
 
 
-def mysfits(engine) -> None:
+def mysfits(engine, trace) -> None:
     """Issue 4's figures: image size over its base, cold build, data-only rebuild, and gunicorn
-    beside Flask's development server (the classic way) under the same bounded load."""
-    import contextlib
+    beside Flask's development server (the classic way) under the same bounded load. Removes
+    its containers, its builds and tag, and the base image if its build pulled it."""
     import shutil
-
-    import docker.errors
 
     tag = "workshop-bench/mysfits:latest"
     base = "python:3.12-slim"
-    before = {image.id for image in engine.images.list(all=True)}  # remove only what we add
-    containers: list = []
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, trace.no_trace(engine):
         context = Path(scratch) / "mysfits"
         shutil.copytree(KIT / "images" / "mysfits", context)
-        try:
-            cold = build(tag, context, no_cache=True)
-            data = context / "mysfits.json"
-            data.write_text(data.read_text().replace('"likes": 0', '"likes": 1', 1) + "\n")
-            warm = build(tag, context, no_cache=False)
-            image = engine.images.get(tag)
-            added = (image.attrs["Size"] - engine.images.get(base).attrs["Size"]) / 1e6
-            gunicorn = engine.containers.run(
-                tag, detach=True, ports={"8080/tcp": ("127.0.0.1", 18080)}
-            )
-            classic = engine.containers.run(
-                tag,
-                detach=True,
-                ports={"8080/tcp": ("127.0.0.1", 18081)},
-                command=[
-                    "python",
-                    "-c",
-                    "from app import create_app; create_app().run(host='0.0.0.0', port=8080)",
-                ],
-            )
-            containers += [gunicorn, classic]
-            wait_for(18080)
-            wait_for(18081)
-            g_rps, g_p99 = load(18080)
-            c_rps, c_p99 = load(18081)
-        finally:
-            for container in containers:
-                container.remove(force=True)
-            engine.images.remove(tag, force=True)
-            for image in engine.images.list(all=True):
-                if image.id not in before:
-                    with contextlib.suppress(docker.errors.APIError):  # a child went first
-                        engine.images.remove(image.id, force=True)
+        cold = build(tag, context, no_cache=True, trace=trace)
+        data = context / "mysfits.json"
+        data.write_text(data.read_text().replace('"likes": 0', '"likes": 1', 1) + "\n")
+        warm = build(tag, context, no_cache=False, trace=trace)
+        image = engine.images.get(tag)
+        added = (image.attrs["Size"] - engine.images.get(base).attrs["Size"]) / 1e6
+        engine.containers.run(
+            tag, detach=True, ports={"8080/tcp": ("127.0.0.1", 18080)}, labels=trace.labels
+        )
+        engine.containers.run(
+            tag,
+            detach=True,
+            ports={"8080/tcp": ("127.0.0.1", 18081)},
+            command=[
+                "python",
+                "-c",
+                "from app import create_app; create_app().run(host='0.0.0.0', port=8080)",
+            ],
+            labels=trace.labels,
+        )
+        wait_for(18080)
+        wait_for(18081)
+        g_rps, g_p99 = load(18080)
+        c_rps, c_p99 = load(18081)
     print()
     print("Mythical Mysfits image")
     print(
@@ -190,37 +187,34 @@ def mysfits(engine) -> None:
 
 def main() -> int:
     sys.path.insert(0, str(KIT))
+    from tests.kit.trace import Trace
     from workshop.engine import client
 
     engine = client()  # the kit's own discovery: the engine the learner's docker uses
-    before = {c["Id"] for c in engine.api.containers(all=True)}
-    had_alpine = bool(engine.images.list(name="alpine"))
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "WORKSHOP_HOME": home}
-        try:
-            prepare(env)
-            workshop = [PY, "-m", "workshop"]
-            results = measure(
-                {
-                    "python -c pass": [PY, "-c", "pass"],
-                    "workshop --help": [*workshop, "--help"],
-                    "floor: import docker; ping": [
-                        PY,
-                        "-c",
-                        "import docker; docker.from_env().ping()",
-                    ],
-                    "workshop check run-ls (docker-py)": [*workshop, "check", "run-ls"],
-                    "workshop check start-exec (testinfra)": [*workshop, "check", "start-exec"],
-                    "workshop status": [*workshop, "status"],
-                },
-                env,
-            )
-        finally:
-            for summary in engine.api.containers(all=True):
-                if summary["Id"] not in before:
-                    engine.api.remove_container(summary["Id"], force=True)
-            if not had_alpine:
-                engine.images.remove("alpine:latest", force=True)
+    trace = Trace()  # this run's mark: what it makes, it removes, and nothing else
+    try:
+        run(engine, trace)
+    finally:
+        trace.close()
+    return 0
+
+
+def run(engine, trace) -> None:
+    workshop = [PY, "-m", "workshop"]
+    with tempfile.TemporaryDirectory() as home, trace.no_trace(engine):
+        with trace.on_path():  # the robot types its solutions through the shim
+            prepare(home)
+        results = measure(  # with the real docker on PATH, as a learner has it
+            {
+                "python -c pass": [PY, "-c", "pass"],
+                "workshop --help": [*workshop, "--help"],
+                "floor: import docker; ping": [PY, "-c", "import docker; docker.from_env().ping()"],
+                "workshop check run-ls (docker-py)": [*workshop, "check", "run-ls"],
+                "workshop check start-exec (testinfra)": [*workshop, "check", "start-exec"],
+                "workshop status": [*workshop, "status"],
+            },
+            {**os.environ, "WORKSHOP_HOME": home},
+        )
 
     print(f"median of {ROUNDS} interleaved runs each")
     for name, seconds in results.items():
@@ -240,8 +234,7 @@ def main() -> int:
     )
     print(f"  check on a testinfra step / floor:   {infra_ratio:.2f}x    (no goal; for the record)")
     if os.environ.get("BENCH_SKIP_MYSFITS") != "1":
-        mysfits(engine)
-    return 0
+        mysfits(engine, trace)
 
 
 if __name__ == "__main__":

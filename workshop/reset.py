@@ -79,13 +79,16 @@ def _images(engine, lab: Lab, since) -> list[Doomed]:
                 Doomed("tag", tag, f"image {tag}, built by lab {lab.id}{keeps}") for tag in mine
             ]
         # Earlier builds the learner's rebuilds left untagged (<none>): dangling images made
-        # since the start that carry exactly the labels of the lab's image.
+        # since the start that carry exactly the labels of the lab's image, and are not built
+        # on it (an image built `FROM` the lab's image inherits its labels too).
         signatures = [image.labels for image in built if image.labels]
+        lab_built = [Image(engine, image.attrs) for image in built]
         for image in engine.images.list(filters={"dangling": True}):
             if (
                 image.labels
                 and image.labels in signatures
                 and (parse_time(image.attrs["Created"]) >= since)
+                and not any(_built_on(engine, Image(engine, image.attrs), b) for b in lab_built)
             ):
                 doomed.append(
                     Doomed(
@@ -96,6 +99,22 @@ def _images(engine, lab: Lab, since) -> list[Doomed]:
                     )
                 )
     return doomed
+
+
+def _built_on(engine, image: Image, base: Image) -> bool:
+    """`image` was built on `base` (`FROM` it, directly or not). An earlier build of the lab's
+    image has as many filesystem layers as a build of its Dockerfile and shares only the lower
+    ones; an image built on one has all of its layers and more. An image that adds no layer
+    (only `ENV`, `CMD`, ...) is told by its history, where the legacy builder names its parents."""
+    import docker.errors
+
+    if len(image.layers) > len(base.layers) and image.layers[: len(base.layers)] == base.layers:
+        return True
+    try:
+        steps = engine.api.history(image.id)
+    except docker.errors.NotFound:
+        return False
+    return any(step.get("Id") == base.id for step in steps[1:])
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
@@ -114,9 +133,12 @@ def _edits(lab: Lab) -> list[Doomed]:
         changed = _git(lab.root, "diff", "--quiet", "HEAD", "--", relative)
         if changed is None or changed.returncode != 1:  # 0: unchanged; other: not a clone
             continue
-        doomed.append(
-            Doomed("edit", str(lab.root / relative), f"your edits to {relative} (kept as a copy)")
-        )
+        path = lab.root / relative
+        if path.exists():
+            said = f"your edits to {relative} (kept as a copy)"
+        else:
+            said = f"{relative}, which you deleted"
+        doomed.append(Doomed("edit", str(path), said))
     return doomed
 
 
@@ -147,9 +169,14 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
                 engine.images.remove(item.id, force=False)
             else:
                 path = Path(item.id)
-                copy = path.with_name(f"{path.name}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}")
-                copy.write_bytes(path.read_bytes())
-                restored = _git(path.parent, "checkout", "HEAD", "--", path.name)
+                if path.exists():  # the learner may have deleted it: then there is nothing to keep
+                    stamp = time.strftime("%Y%m%d-%H%M%S")
+                    copy = path.with_name(f"{path.name}.before-reset-{stamp}")
+                    copy.write_bytes(path.read_bytes())
+                folder = path.parent
+                while not folder.exists():  # its folder may be gone too
+                    folder = folder.parent
+                restored = _git(folder, "checkout", "HEAD", "--", str(path.relative_to(folder)))
                 if restored is None or restored.returncode != 0:
                     problems.append(f"{item.description}: git could not restore it")
         except docker.errors.NotFound:

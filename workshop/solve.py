@@ -2,15 +2,19 @@
 
 Interactive commands (`docker container run -it ...`) get a real pseudo-terminal through pexpect,
 and the lines the lab lists are typed at the container's prompt, as a learner would type them.
+Ctrl-C then stops the one container that command started: the kit adds `--cidfile` to the run it
+types (the command shown stays as the lab shows it), so docker says which container that is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -105,60 +109,79 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO, cwd) 
         ) from None
     if out is sys.stdout:  # a real terminal would answer the cursor query into the user's shell
         out = _WithoutCursorQueries(out)
-    began = _engine_now()
-    child = pexpect.spawn(
-        argv[0], argv[1:], encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 100), cwd=cwd
-    )
-    child.logfile_read = out
-    try:
-        for line in lines:
-            _await_prompt(child)
-            child.sendline(line)
-        child.expect(pexpect.EOF)
-    except pexpect.TIMEOUT:
-        child.terminate(force=True)
-        raise WorkshopError(
-            f"`{shlex.join(argv)}` showed no prompt within {TIMEOUT} s; is the engine busy? "
-            "Try again, or type the commands yourself."
-        ) from None
-    except pexpect.EOF:
-        child.close()
-        raise WorkshopError(
-            f"`{shlex.join(argv)}` ended before all its lines were typed (exit code "
-            f"{child.exitstatus}); its output is above."
-        ) from None
-    except KeyboardInterrupt:
-        _stop_interactive_since(began)  # the container this command started: stopped, kept
-        raise
-    finally:
-        out.write("\n")
-        if child.isalive():  # Ctrl-C or an error above: leave no docker client behind
+    with tempfile.TemporaryDirectory(prefix="workshop-") as scratch:
+        cidfile = Path(scratch) / "cid"  # docker writes the id of the container it makes there
+        spawned = _with_cidfile(argv, cidfile)
+        child = pexpect.spawn(
+            spawned[0],
+            spawned[1:],
+            encoding="utf-8",
+            timeout=TIMEOUT,
+            dimensions=(24, 100),
+            cwd=cwd,
+        )
+        child.logfile_read = out
+        try:
+            for line in lines:
+                _await_prompt(child)
+                child.sendline(line)
+            child.expect(pexpect.EOF)
+        except pexpect.TIMEOUT:
             child.terminate(force=True)
-    child.close()
+            raise WorkshopError(
+                f"`{shlex.join(argv)}` showed no prompt within {TIMEOUT} s; is the engine busy? "
+                "Try again, or type the commands yourself."
+            ) from None
+        except pexpect.EOF:
+            child.close()
+            raise WorkshopError(
+                f"`{shlex.join(argv)}` ended before all its lines were typed (exit code "
+                f"{child.exitstatus}); its output is above."
+            ) from None
+        except KeyboardInterrupt:
+            child.terminate(force=True)  # the client first, so that it makes nothing more
+            _stop_container_in(cidfile)  # the container this command started: stopped, kept
+            raise
+        finally:
+            out.write("\n")
+            if child.isalive():  # an error above: leave no docker client behind
+                child.terminate(force=True)
+        child.close()
     return child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
 
 
-def _engine_now():
-    from workshop.engine import client, engine_time
+def _with_cidfile(argv: list[str], cidfile: Path) -> list[str]:
+    """`docker [container] run ...` with `--cidfile FILE` added after `run` (what the learner sees
+    stays as the lab shows it), so that Ctrl-C stops exactly the container it started. Any other
+    command is returned as it is."""
+    if not argv or Path(argv[0]).name not in ("docker", "docker.exe"):
+        return argv
+    words = argv[1:3]
+    if words[:1] == ["run"]:
+        at = 2
+    elif words == ["container", "run"]:
+        at = 3
+    else:
+        return argv
+    if any(word == "--cidfile" or word.startswith("--cidfile=") for word in argv):
+        return argv
+    return [*argv[:at], "--cidfile", str(cidfile), *argv[at:]]
 
-    return engine_time(client())
 
-
-def _stop_interactive_since(began) -> None:
-    """Stop (not remove) the interactive containers started since `began`: the command the kit
-    typed made them, and with its terminal gone they would idle on."""
+def _stop_container_in(cidfile: Path) -> None:
+    """Stop (not remove) the container whose id docker wrote to `cidfile`, if it made one: with
+    its terminal gone it would idle on. Any other container is left alone."""
     from docker.errors import NotFound
 
-    from workshop.engine import client, parse_time
+    from workshop.engine import client
 
-    engine = client()
-    for summary in engine.api.containers(filters={"status": "running"}):
-        try:
-            attrs = engine.api.inspect_container(summary["Id"])
-            if attrs["Config"].get("Tty") and parse_time(attrs["Created"]) >= began:
-                engine.api.stop(summary["Id"], timeout=1)
-        except NotFound:
-            continue
+    try:
+        container_id = cidfile.read_text().strip()
+    except OSError:  # Ctrl-C came before docker made the container
+        return
+    if container_id:
+        with contextlib.suppress(NotFound):
+            client().api.stop(container_id, timeout=1)
 
 
 def _await_prompt(child) -> None:

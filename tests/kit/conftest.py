@@ -1,12 +1,14 @@
 """Fixtures for the kit's own suite: a fresh learner (state folder), the real engine, cleanup.
 
-Tests that touch the engine remove only what they created: containers and tags made while the
-test ran, found by comparing the engine before and after.
+Tests that touch the engine remove exactly what they created, and nothing a learner (or another
+run of the suite) makes on the same engine meanwhile: for the whole session a `docker` shim is
+first on PATH (in this process and in every `workshop` it runs), which labels the robot's
+containers and builds with this session's `io.workshop.selftest` label and logs the tags it
+applies (tests/kit/trace.py). Containers a test makes with docker-py carry `LABELS` too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -15,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.kit.trace import Trace
+
 KIT = Path(__file__).resolve().parents[2]
+TRACE = Trace()  # this session's mark
+LABELS = TRACE.labels  # for containers.create/run(..., labels=LABELS)
+ROBOT = {"label": TRACE.selector}  # filters={**ROBOT, ...}: only the robot's containers
 
 
 @dataclass
@@ -47,6 +54,14 @@ class Workshop:
         return Result(done.returncode, done.stdout)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _docker_shim():
+    """The robot's `docker` (and that of every `workshop` it runs) is the labelling shim."""
+    with TRACE.on_path():
+        yield
+    TRACE.close()
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
     """A brand-new learner: an empty state folder, in this process and in every child."""
@@ -68,25 +83,14 @@ def engine():
     return client()
 
 
-@contextlib.contextmanager
 def no_trace(engine):
-    """On leaving: remove the containers and tags that appeared inside the block."""
-    containers = {c["Id"] for c in engine.api.containers(all=True)}
-    tags = {t for image in engine.images.list() for t in image.tags}
-    try:
-        yield
-    finally:
-        for summary in engine.api.containers(all=True):
-            if summary["Id"] not in containers:
-                engine.api.remove_container(summary["Id"], force=True)
-        for image in engine.images.list():
-            for tag in image.tags:
-                if tag not in tags:
-                    engine.images.remove(tag, force=True)  # untags; containers keep theirs
+    """On leaving the block: remove exactly what the robot made inside it: its containers, its
+    images and the tags it applied; a learner's containers and tags made meanwhile stay."""
+    return TRACE.no_trace(engine)
 
 
 @pytest.fixture
 def leave_no_trace(engine):
-    """Remove, after the test, the containers and tags that appeared while it ran."""
+    """Remove, after the test, exactly what the robot made while it ran (see `no_trace`)."""
     with no_trace(engine):
         yield

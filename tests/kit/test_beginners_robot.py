@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from tests.kit.conftest import ROBOT, TRACE
 from workshop.checks import prober
 from workshop.errors import Exit
 from workshop.labs import Command, find_lab, load_labs
@@ -55,6 +56,7 @@ def without_local_alpine(engine) -> bool:
     if STANDIN not in image.labels:
         return False
     engine.images.remove("alpine:latest", force=True)  # untags; containers keep their image
+    TRACE.record("untag", "alpine:latest")  # `no_trace` puts it back
     return True
 
 
@@ -216,8 +218,8 @@ def test_pulled_another_tag_only_is_named(workshop, engine):
 
 
 def _holder(engine) -> str:
-    """The newest container with hello.txt (made by the robot in this test)."""
-    for summary in engine.api.containers(all=True):
+    """The robot's newest container with hello.txt (made in this test)."""
+    for summary in engine.api.containers(all=True, filters=ROBOT):
         if any(c["Path"].endswith("hello.txt") for c in engine.api.diff(summary["Id"]) or []):
             return summary["Id"][:12]
     raise AssertionError("the robot made no hello.txt")
@@ -239,7 +241,7 @@ def test_exec_on_the_wrong_container_is_named(workshop, engine):
     workshop("next")
     type_("docker image pull alpine")
     type_("docker container run -it alpine /bin/sh", "exit")
-    other = engine.api.containers(all=True, limit=1)[0]["Id"][:12]
+    other = engine.api.containers(all=True, limit=1, filters=ROBOT)[0]["Id"][:12]
     type_solution("isolation")
     holder = _holder(engine)
     type_(f"docker container start {other}")

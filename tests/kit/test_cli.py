@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.kit import curriculum
+from tests.kit.conftest import ROBOT
 from workshop.cli import cli
 from workshop.errors import Exit
 
@@ -207,11 +208,9 @@ def test_show_repeats_the_current_steps_text_and_takes_numbers(demo, workshop):
     assert "has steps 1 to 2, not 7" in workshop("show", "7").out
 
 
-@pytest.mark.engine
-@pytest.mark.destructive
-@pytest.mark.usefixtures("leave_no_trace")
-@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
-def test_ctrl_c_in_an_interactive_solution_stops_the_container_it_started(demo, workshop, engine):
+def _interrupt_an_interactive_solution(demo, workshop, while_it_runs=lambda: None) -> int:
+    """`workshop solve` of a step whose solution is an interactive shell; Ctrl-C in the middle
+    (after `while_it_runs()`). Returns its exit status."""
     import subprocess
 
     import pexpect
@@ -234,18 +233,58 @@ def test_ctrl_c_in_an_interactive_solution_stops_the_container_it_started(demo, 
         encoding="utf-8",
         timeout=30,
     )
+    child.expect_exact("$ docker container run -it alpine /bin/sh\r\n")  # as the lab shows it
     child.expect_exact("sleep 60")
+    while_it_runs()
     time.sleep(1)
     child.sendintr()
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == Exit.INTERRUPTED, child.before
-    running = [
+    return child.exitstatus
+
+
+def _robots_shells(engine, **filters) -> list[dict]:
+    """The robot's `/bin/sh` containers (not docker's `ancestor` filter: while others' tests run,
+    the alpine tag may be away for a moment)."""
+    return [
         c
-        for c in engine.api.containers(filters={"ancestor": "alpine", "status": "running"})
-        if c["Command"] == "/bin/sh"
+        for c in engine.api.containers(all=True, filters={**ROBOT, **filters})
+        if c["Image"] == "alpine" and c["Command"] == "/bin/sh"
     ]
-    assert running == []
+
+
+@pytest.mark.engine
+@pytest.mark.destructive
+@pytest.mark.usefixtures("leave_no_trace")
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
+def test_ctrl_c_in_an_interactive_solution_stops_the_container_it_started(demo, workshop, engine):
+    assert _interrupt_an_interactive_solution(demo, workshop) == Exit.INTERRUPTED
+    assert _robots_shells(engine, status="running") == []
+    assert len(_robots_shells(engine)) == 1  # stopped, not removed
+
+
+@pytest.mark.engine
+@pytest.mark.destructive
+@pytest.mark.usefixtures("leave_no_trace")
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals")
+def test_ctrl_c_in_an_interactive_solution_leaves_other_shells_running(demo, workshop, engine):
+    """A learner's own interactive container, started while the solution ran, runs on."""
+    theirs = []
+
+    def a_learner_starts_a_shell():  # no selftest label: as a learner's own would be
+        theirs.append(
+            engine.containers.run("alpine", ["/bin/sh"], tty=True, stdin_open=True, detach=True)
+        )
+
+    try:
+        code = _interrupt_an_interactive_solution(demo, workshop, a_learner_starts_a_shell)
+        assert code == Exit.INTERRUPTED
+        assert _robots_shells(engine, status="running") == []
+        theirs[0].reload()
+        assert theirs[0].status == "running"
+    finally:
+        for container in theirs:
+            container.remove(force=True)  # the test made it: the test removes it
 
 
 @pytest.mark.parametrize(
@@ -363,3 +402,35 @@ def test_check_changes_no_progress_of_a_started_lab(demo, workshop, home):
 def test_check_records_nothing_for_a_new_learner_even_with_an_engine(demo, workshop, home):
     workshop("check", "first")
     assert not (home / "progress.json").exists()
+
+
+@pytest.mark.engine
+def test_reset_restores_a_kit_file_the_learner_deleted(demo, workshop):
+    """A lab asks the learner to edit a kit file, and they delete it (its folder too): reset
+    restores it from git. There is no copy to keep, and reset does not fail over it."""
+    import shutil
+    import subprocess
+
+    manifest = demo / "labs" / "demo" / "lab.toml"
+    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/mysfits.json"]')
+    manifest.write_text(text)
+    data = demo / "data" / "mysfits.json"
+    data.parent.mkdir()
+    data.write_text('[{"name": "Twilight Glitter"}]\n')
+    for command in (
+        ["git", "init", "-q"],
+        ["git", "add", "data/mysfits.json"],
+        ["git", "-c", "user.name=robot", "-c", "user.email=robot@example.invalid", "commit",
+         "-q", "-m", "the kit"],
+    ):  # fmt: skip
+        subprocess.run(command, cwd=demo, check=True, capture_output=True)
+    original = data.read_bytes()
+    assert workshop("next").code == 0  # the learner starts the lab
+    shutil.rmtree(data.parent)
+
+    dry = " ".join(workshop("reset", "--dry-run").out.split())
+    assert "would restore data/mysfits.json, which you deleted" in dry, dry
+    done = workshop("reset", "--yes")
+    assert done.code == 0 and "Progress reset" in done.out, done
+    assert data.read_bytes() == original
+    assert list(data.parent.iterdir()) == [data]  # no copy of a file that was not there

@@ -5,9 +5,10 @@ mistakes and reads what the checks say about them.
 The lab has the learner edit the kit's images/mysfits/mysfits.json. The robot does that in a
 scratch clone of the kit (its labs, checks and images, committed to a fresh git repository, as a
 learner's clone is), never in this working tree, where someone may be committing meanwhile; each
-test puts the clone's file back, in a `finally`. Besides the containers and tags
-`leave_no_trace` removes, the tests remove the untagged images their builds left, and the module
-removes its build cache (and the python base image, if it pulled it).
+test puts the clone's file back, in a `finally`. `no_trace` removes what each test made (its
+containers, its builds, tagged or left untagged, and its tags: the robot's docker labels and logs
+them), and, for the module, the build cache and the python base image if it pulled it; a
+learner's containers and images made meanwhile stay.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.conftest import KIT, no_trace
+from tests.kit.conftest import KIT, TRACE, no_trace
 from workshop.labs import Command, find_lab, load_labs
 from workshop.solve import run_command
 
@@ -105,20 +106,6 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def _image_ids(engine) -> set[str]:
-    return {summary["Id"] for summary in engine.api.images(all=True)}
-
-
-def _remove_new_dangling(engine, before: set[str]) -> None:
-    """Remove the untagged images made since `before` (their untagged parents go with them)."""
-    import docker.errors
-
-    for summary in engine.api.images(filters={"dangling": True}):
-        if summary["Id"] not in before:
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                engine.api.remove_image(summary["Id"])
-
-
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory) -> Path:
     """A learner's clone of the kit: its labs, checks and images, committed to a new repository
@@ -141,7 +128,8 @@ def clone(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ready(engine):
     """The engine is fit for the robot: port 8080, the name `mysfits` and the image name are
-    free, and the base image is there (pulled from the mirror if needed, removed afterwards)."""
+    free, and the base image is there (pulled from the mirror if needed). Afterwards, what the
+    module made is removed: the build cache, and the base image if it pulled it."""
     import docker.errors
 
     if not port_is_free(PORT):
@@ -150,24 +138,13 @@ def ready(engine):
         pytest.skip("a container named mysfits already exists on this engine")
     if engine.api.images(name=IMAGE):
         pytest.skip(f"{IMAGE} already exists on this engine: the robot would move its tag")
-    before = _image_ids(engine)
-    containers = {c["Id"] for c in engine.api.containers(all=True)}
-    pulled = False
-    try:
-        engine.images.get(BASE)
-    except docker.errors.ImageNotFound:
-        engine.images.pull(BASE)
-        pulled = True
-    yield
-    for summary in engine.api.containers(all=True):  # e.g. a failed build's step container
-        if summary["Id"] not in containers:
-            engine.api.remove_container(summary["Id"], force=True)
-    with contextlib.suppress(docker.errors.NotFound):
-        engine.images.remove(CACHE)
-    _remove_new_dangling(engine, before)
-    if pulled:
-        with contextlib.suppress(docker.errors.APIError):
-            engine.images.remove(BASE)
+    with no_trace(engine):
+        try:
+            engine.images.get(BASE)
+        except docker.errors.ImageNotFound:
+            engine.images.pull(BASE)
+            TRACE.record("pull", BASE)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -185,17 +162,15 @@ def cache(ready, clone):
 @pytest.fixture
 def robot(engine, ready, clone, workshop):
     """A fresh learner in the clone. Afterwards: the clone's data file put back, and what the
-    test made removed: containers and tags, then the untagged images its builds left."""
+    test made removed: containers, tags, and the images its builds made, tagged or not."""
     workshop.env["WORKSHOP_LABS"] = str(clone / "labs")
     robot = Robot(clone, workshop)
     data = robot.data.read_bytes()
-    images = _image_ids(engine)
     try:
         with no_trace(engine):
             yield robot
     finally:
         robot.data.write_bytes(data)
-        _remove_new_dangling(engine, images)
 
 
 # --- the whole lab, each check both ways ---------------------------------------------------------
