@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+from tests.kit.conftest import ROBOT
 from tests.kit.test_beginners_robot import not_done, type_, type_solution
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
@@ -163,7 +164,7 @@ def _reach(step: str) -> None:
 
 def _holder_and_other(engine, since_ids: set[str]) -> dict[str, str]:
     holder = other = ""
-    for summary in engine.api.containers(all=True):
+    for summary in engine.api.containers(all=True, filters=ROBOT):
         if summary["Id"] in since_ids:
             continue
         changes = engine.api.diff(summary["Id"]) or []
@@ -218,7 +219,7 @@ def _type(command, names: dict[str, str]) -> None:
     ids=[f"{step}: {case}" for step, case, _, _ in CASES],
 )
 def test_verdict(workshop, engine, step, case, commands, said):
-    existing = {c["Id"] for c in engine.api.containers(all=True)}
+    existing = {c["Id"] for c in engine.api.containers(all=True, filters=ROBOT)}
     workshop("next")  # the learner begins the workshop
     _reach(step)
     names = _holder_and_other(engine, existing)
@@ -265,12 +266,10 @@ def test_what_the_kit_saw_outlives_the_ring(workshop, engine):
     type_solution("start-exec")
     assert workshop("check", "start-exec").code == 0  # the kit sees the exec now
     assert workshop("check", "run-ls").code == 0  # ... and the `ls -l` container
-    for summary in engine.api.containers(all=True, filters={"status": "running"}):
+    for summary in engine.api.containers(filters={**ROBOT, "status": "running"}):
         if summary["Command"] == "/bin/ash":
             engine.api.stop(summary["Id"], timeout=1)
-        if summary["Command"] == "ls -l":
-            pass
-    for summary in engine.api.containers(all=True):
+    for summary in engine.api.containers(all=True, filters=ROBOT):
         if summary["Command"] == "ls -l":
             engine.api.remove_container(summary["Id"])  # the learner tidies up
     _fill_the_ring(engine)
@@ -292,7 +291,7 @@ def test_a_step_done_earlier_stays_done(workshop, engine):
     for step in ("run-ls", "run-echo", "shell", "isolation", "start-exec"):
         type_solution(step)
     assert "Lab complete" in workshop("next").out
-    for summary in engine.api.containers(all=True):
+    for summary in engine.api.containers(all=True, filters=ROBOT):
         if summary["Command"] == "/bin/ash":
             engine.api.remove_container(summary["Id"], force=True)
     again = workshop("check", "start-exec")
