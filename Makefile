@@ -3,6 +3,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# make engine ENGINE=26: Docker 26 (BuildKit, containerd image store); default: 20.10, or ours already up
+ENGINE ?=
+# make selftest PYTEST_ARGS="-k cli": passed to pytest on each engine
+PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup start test selftest engine engine-down bench lint clean-venv
@@ -25,14 +29,14 @@ start: setup ## set up, then show the first (or current) step
 test: setup ## learner: check every step reached so far against your Docker engine
 	@$(BIN)/pytest tests/checks -q -p no:randomly -p no:unraisableexception -W ignore
 
-engine: ## bring up a local Docker engine + offline registry mirror (Linux, root) if none answers
-	scripts/engine up
+engine: ## bring up a local Docker engine + offline registry mirror (Linux, root) if none answers; ENGINE=26 for Docker 26
+	scripts/engine up $(if $(ENGINE),--engine $(ENGINE))
 
 engine-down: ## stop only the engine processes `make engine` started
 	scripts/engine down
 
-selftest: setup engine ## the kit's own suite, on a real Docker engine
-	$(BIN)/pytest tests/kit
+selftest: setup ## the kit's own suite on Docker 20.10 (legacy builder), then Docker 26 (BuildKit)
+	scripts/selftest $(PYTEST_ARGS)
 
 bench: setup engine ## time the kit against its floors, side by side (prints ratios)
 	$(BIN)/python scripts/bench.py
