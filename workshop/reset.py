@@ -130,8 +130,11 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
 def _edits(lab: Lab) -> list[Doomed]:
     doomed = []
     for relative in lab.edits:
+        tracked = _git(lab.root, "ls-files", "--error-unmatch", "--", relative)
+        if tracked is None or tracked.returncode != 0:  # no git, not a clone, or not in it
+            continue  # (outside a repository `git diff` compares files, and says 1 as well)
         changed = _git(lab.root, "diff", "--quiet", "HEAD", "--", relative)
-        if changed is None or changed.returncode != 1:  # 0: unchanged; other: not a clone
+        if changed is None or changed.returncode != 1:  # 0: unchanged
             continue
         path = lab.root / relative
         if path.exists():

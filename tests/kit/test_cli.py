@@ -434,3 +434,20 @@ def test_reset_restores_a_kit_file_the_learner_deleted(demo, workshop):
     assert done.code == 0 and "Progress reset" in done.out, done
     assert data.read_bytes() == original
     assert list(data.parent.iterdir()) == [data]  # no copy of a file that was not there
+
+
+@pytest.mark.engine
+def test_reset_of_a_kit_that_is_no_git_clone_restores_nothing_and_succeeds(demo, workshop):
+    """A kit from a zip has no git: its edited files cannot be restored, so reset lists none
+    (outside a repository `git diff` would call every file changed) and resets progress."""
+    manifest = demo / "labs" / "demo" / "lab.toml"
+    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/mysfits.json"]')
+    manifest.write_text(text)
+    data = demo / "data" / "mysfits.json"
+    data.parent.mkdir()
+    data.write_text("[]\n")
+    assert workshop("next").code == 0  # the learner starts the lab
+    data.write_text('[{"name": "Mine"}]\n')
+    done = workshop("reset", "--yes")
+    assert done.code == 0 and "Progress reset" in done.out, done
+    assert "restore" not in done.out and data.read_text() == '[{"name": "Mine"}]\n'
