@@ -26,7 +26,9 @@ def _error(text: str) -> None:
 
 
 def _engine_fault(exc: BaseException) -> bool:
-    return type(exc).__module__.split(".")[0] in ("docker", "requests", "urllib3")
+    from workshop.checks import engine_fault
+
+    return engine_fault(exc)
 
 
 def _boundary(command):
@@ -49,16 +51,9 @@ def _boundary(command):
                 sys.exit(Exit.ERROR)
             if not _engine_fault(exc):
                 raise  # a bug in the kit: its traceback is what its authors need
-            from workshop.engine import explain, target
+            from workshop.checks import engine_error
 
-            refusal = getattr(exc, "explanation", None)  # the engine answered, and said no
-            message = (
-                f"The Docker engine refused a request ({refusal}); `workshop doctor` checks the "
-                "engine, and running the command again often helps."
-                if refusal
-                else explain(target(), exc)
-            )
-            _error(message)
+            _error(str(engine_error(exc)))
             sys.exit(Exit.ERROR)
         except KeyboardInterrupt:
             render.say(

@@ -110,15 +110,22 @@ def container_summary(attrs: dict) -> dict:
     }
 
 
-def image_summary(attrs: dict) -> dict:
+def image_summary(attrs: dict, history: list[dict] | None = None) -> dict:
+    """The parts of `docker image inspect` the checks read; with `history` (`docker image
+    history`), when each build step was made and by what, which outlive the image."""
     config = attrs.get("Config") or {}
-    return {
+    summary = {
         "Id": attrs.get("Id", ""),
         "RepoTags": attrs.get("RepoTags") or [],
         "Created": attrs.get("Created", ""),
         "Config": {"Labels": config.get("Labels") or {}, "Cmd": config.get("Cmd")},
         "RootFS": {"Layers": (attrs.get("RootFS") or {}).get("Layers") or []},
     }
+    if history is not None:
+        summary["Steps"] = [
+            [int(step.get("Created") or 0), (step.get("CreatedBy") or "")[:120]] for step in history
+        ]
+    return summary
 
 
 @dataclass

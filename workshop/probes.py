@@ -385,10 +385,10 @@ class Learner:
             self.journal.append(lines)
         return record
 
-    def note_image(self, image: Image) -> None:
+    def note_image(self, image: Image, history: bool = False) -> None:
         """Keep an image the checks met in the journal (its layers outlive its tag), with when
-        the kit saw it under which tags."""
-        summary = image_summary(image.attrs)
+        the kit saw it under which tags; with `history`, its build steps' times too."""
+        summary = image_summary(image.attrs, image.history if history else None)
         record = self.record
         now = int(self.engine_now().timestamp() * 1e9)
         record.images[image.id] = summary
@@ -398,6 +398,23 @@ class Learner:
         record.sightings.append((now, image.id, tuple(image.tags)))
         if self.journal and (fresh or not self.journal.unchanged(summary)):
             self.journal.append([{"k": "image", "seen": now, "attrs": summary}])
+
+    def new_since_start(self, image_id: str) -> bool:
+        """No tag named this image when the workshop began (the kit's snapshot then says so)."""
+        near = [s for s in self.record.snapshots if abs(s.get("time", 0) - self._since_ns) < 5e9]
+        return bool(near) and all(image_id not in (s.get("tags") or {}).values() for s in near)
+
+    def steps_of(self, image_id: str) -> list[tuple[int, str]]:
+        """(when, made by) of each build step of an image, newest first: from the engine's
+        history, or from the journal once the image is gone."""
+        import docker.errors
+
+        try:
+            history = self.engine.api.history(image_id)
+        except docker.errors.NotFound:
+            summary = self.record.images.get(image_id) or {}
+            return [(int(when), by) for when, by in summary.get("Steps") or []]
+        return [(int(s.get("Created") or 0), s.get("CreatedBy") or "") for s in history]
 
     def seen_under(self, reference: str) -> set[str]:
         """Ids of images the kit saw carrying the tag `reference` since the workshop began."""
@@ -520,10 +537,11 @@ class Learner:
     def at_start(self, reference: str) -> str | None:
         """The image id `reference` named when the workshop began ("" if it named nothing);
         None if the kit took no snapshot then."""
-        snapshots = [s for s in self.record.snapshots if s.get("time", 0) <= self._since_ns + 5e9]
-        if not snapshots:
+        near = [s for s in self.record.snapshots if abs(s.get("time", 0) - self._since_ns) < 5e9]
+        if not near:  # none taken when this workshop began (an earlier one's are older)
             return None
-        tags = snapshots[0].get("tags") or {}
+        taken = min(near, key=lambda s: abs(s.get("time", 0) - self._since_ns))
+        tags = taken.get("tags") or {}
         return next((ident for tag, ident in tags.items() if same_image(tag, reference)), "")
 
 
@@ -656,6 +674,11 @@ class Image(_Inspected):
     def layers(self) -> list[str]:
         """The content digests of its filesystem layers, bottom first (`RootFS.Layers`)."""
         return list((self.attrs.get("RootFS") or {}).get("Layers") or [])
+
+    @cached_property
+    def history(self) -> list[dict]:
+        """Its build steps, newest first (`docker image history`)."""
+        return self._engine.api.history(self.id)
 
     def __repr__(self) -> str:
         return f"<Image {self.short_id} {self.tags}>"

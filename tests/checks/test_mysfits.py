@@ -90,7 +90,7 @@ def test_build(learner: Learner):
             f"`{BUILD}`: the last argument is the build context, the folder whose Dockerfile and "
             "files Docker uses."
         )
-    learner.note_image(image)
+    learner.note_image(image, history=True)
     if not _built_in_workshop(learner, image):
         missing(
             f"{TAG} ({image.short_id}) was built before you began the workshop: build it again "
@@ -134,6 +134,7 @@ def _no_image(learner: Learner, dockerfile: Dockerfile):
         image
         for image in images_labelled(learner.engine, TITLE, title)
         if image.created >= learner.since
+        or learner.new_since_start(image.id)
         or any(image.id in learner.tagged_since(tag) for tag in image.tags)
     ]
     present = {tag for image in ours for tag in image.tags}
@@ -517,50 +518,54 @@ def _original_data() -> bytes | None:
     return found.stdout if found.returncode == 0 else None
 
 
-def _builds(learner: Learner) -> dict[str, tuple[list[str], bool]]:
-    """Every build of images/mysfits the engine or the journal knows: id -> (its layers,
-    whether it was built in this workshop). The legacy builder's step images count too; with
-    the containerd image store an untagged earlier build may be gone from the engine, and the
-    journal remembers its layers from when the kit saw it."""
-    title = _dockerfile().labels.get(TITLE, "mysfits")
-    found: dict[str, tuple[list[str], bool]] = {}
-    ours = learner.tagged_since(TAG) | learner.seen_under(TAG)
-    for image in images_labelled(learner.engine, TITLE, title, intermediate=True):
-        found[image.id] = (image.layers, image.created >= learner.since or image.id in ours)
-    for ident, summary in learner.record.images.items():
-        labels = (summary.get("Config") or {}).get("Labels") or {}
-        if ident not in found and labels.get(TITLE) == title:
-            created = summary.get("Created") or ""
-            recent = bool(created) and parse_time(created) >= learner.since
-            found[ident] = (list(summary["RootFS"]["Layers"]), recent or ident in ours)
-    return found
+def _step_times(steps: list[tuple[int, str]]) -> tuple[int | None, int | None]:
+    """(when pip install's step was made, when the app files' COPY was made) in an image's
+    history: a step the builder took from its cache keeps the time it was first made."""
+    pip = next((when for when, by in steps if "pip install" in by), None)
+    app = next((when for when, by in steps if "COPY" in by), None)  # the last COPY: the app's
+    return pip, app
 
 
 def _earlier(learner: Learner, image: Image) -> tuple[bool, bool]:
-    """(an earlier build of this workshop shares the layers under the app files of `image`
-    with other files on top, one from before the workshop does). In images/mysfits/Dockerfile
-    the last layer copies the app files, and the one under it is pip install's; layers are
-    named by content digests, so sharing the lower layers means pip install's layer was
-    reused from the cache, and a different top means other data: a rebuild."""
-    layers = image.layers
-    in_workshop = before = False
-    for ident, (others, recent) in _builds(learner).items():
-        if (
-            ident != image.id
-            and len(others) == len(layers)
-            and others[:-1] == layers[:-1]
-            and others[-1] != layers[-1]
-        ):
-            in_workshop = in_workshop or recent
-            before = before or not recent
-    return in_workshop, before
+    """(`image` was rebuilt reusing pip install's layer, it holds the only build of this
+    workshop). Rebuilt: an earlier build of this workshop was made before `image`'s app files
+    were copied (so it is another build), and pip install's step of `image` was made before that
+    build, or before the workshop began (so the step was not run again: it came from the
+    cache). Both builders keep a cached step's first
+    time in the history; layer digests are no proof under BuildKit, which may export a cached
+    step anew. Earlier builds are the engine's images from images/mysfits, and those the
+    journal kept (with the containerd image store an untagged build is gone)."""
+    pip, app = _step_times(learner.steps_of(image.id))
+    if pip is None or app is None:
+        return False, False
+    title = _dockerfile().labels.get(TITLE, "mysfits")
+    ours = learner.tagged_since(TAG) | learner.seen_under(TAG)
+    candidates: dict[str, bool] = {}
+    for other in images_labelled(learner.engine, TITLE, title):
+        candidates[other.id] = other.created >= learner.since or other.id in ours
+    for ident, summary in learner.record.images.items():
+        labels = (summary.get("Config") or {}).get("Labels") or {}
+        if ident not in candidates and labels.get(TITLE) == title:
+            created = summary.get("Created") or ""
+            recent = bool(created) and parse_time(created) >= learner.since
+            candidates[ident] = recent or ident in ours
+    began = int(learner.since.timestamp())
+    others = False
+    for ident, recent in candidates.items():
+        if ident == image.id or not recent:
+            continue
+        others = True
+        _, their_app = _step_times(learner.steps_of(ident))
+        if their_app is not None and pip <= max(their_app, began) and their_app < app:
+            return True, False
+    return False, not others and pip < began
 
 
 def test_rebuild(learner: Learner):
     """Step `rebuild`: the learner added a mysfit to images/mysfits/mysfits.json, rebuilt, and
     replaced the container: it runs the newest image, serves the file as it is now (more mysfits
-    than the kit's original, which git keeps), and an earlier build of this workshop shares the
-    image's dependency layer (reused from the cache) under other data (see `_earlier`)."""
+    than the kit's original, which git keeps), and it was built after an earlier build of this
+    workshop, reusing pip install's layer from the cache (see `_earlier`)."""
     current = _data_on_disk()
     original = _original_data()
     if original is not None:
@@ -587,7 +592,7 @@ def test_rebuild(learner: Learner):
             f"the new {TAG} ({image.short_id}): a container keeps the image it was made from. "
             f"Replace it: {_replace(container)}."
         )
-    learner.note_image(image)
+    learner.note_image(image, history=True)
     port = _host_port(container)
     served = Inside(container).read("/app/mysfits.json")
     if served != DATA.read_bytes():
@@ -607,10 +612,10 @@ def test_rebuild(learner: Learner):
             f"The service serves {len(mysfits)} mysfits, but mysfits.json holds {len(current)}: "
             f"replace the container ({_replace(container)})."
         )
-    rebuilt, before = _earlier(learner, image)
+    rebuilt, only = _earlier(learner, image)
     if rebuilt:
         return
-    if before:
+    if only:
         missing(
             f"The build you ran already held your edit of mysfits.json, so there has been no "
             f"rebuild yet: change mysfits.json again (add another mysfit), run `{BUILD}` (the "

@@ -209,11 +209,28 @@ def test_the_build_streams_to_the_terminal_as_it_happens(robot):
     text = "".join(line for _, line in arrivals)
     assert process.returncode == 0, text
     assert text.startswith(f"$ {BUILD}\n") and "Step build is done." in text
-    first = next(t for t, line in arrivals if line.startswith("Step 1/"))
-    tagged = next(t for t, line in arrivals if line.startswith("Successfully tagged"))
+    buildkit = any(line.startswith("#1 ") for _, line in arrivals)
+    _the_text_quotes_this_builder_right(text, buildkit)
+    starts = ("#1 ",) if buildkit else ("Step 1/",)
+    ends = (" naming to ",) if buildkit else ("Successfully tagged",)
+    first = next(t for t, line in arrivals if line.startswith(starts))
+    tagged = next(t for t, line in arrivals if any(end in line for end in ends))
     if "Successfully installed" not in text:
         pytest.skip("the build came from the cache: too quick to tell streaming from buffering")
     assert tagged - first > 0.5, "the build's lines all arrived at once"
+
+
+def _the_text_quotes_this_builder_right(output: str, buildkit: bool) -> None:
+    """The build step's text quotes both builders' numbered steps (`[2/6] RUN groupadd`,
+    `Step 1/12`); the ones of the builder at work must be what it printed."""
+    text = " ".join(LAB.step("build").instructions.split())
+    if buildkit:
+        quoted = re.findall(r"\[\d+/\d+\] [A-Z]+", text)
+    else:
+        quoted = re.findall(r"Step \d+/\d+", text)
+    assert quoted, "the build step's text quotes none of this builder's numbered steps"
+    for fragment in quoted:
+        assert fragment in output, f"the text quotes `{fragment}`, which the build never printed"
 
 
 # --- step build: mistakes ------------------------------------------------------------------------
