@@ -291,11 +291,8 @@ def test_run(learner: Learner):
     container = _service(learner)
     _host_port(container)
     name = container.name
-    if name != "mysfits":
-        missing(
-            f"Your container is called {name}, and the next steps call it mysfits (that is what "
-            f"--name mysfits does): rename it with `docker container rename {name} mysfits`."
-        )
+    # Any name will do (the lab's is mysfits): every later check finds the container by its
+    # image, and names it as it is called.
     inside = Inside(container)
 
     servers = inside.processes_named("gunicorn")
