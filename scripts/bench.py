@@ -49,7 +49,13 @@ def measure(commands: dict[str, list[str]], env: dict[str, str]) -> dict[str, fl
 
 
 def prepare(home: str) -> None:
-    """Solve the beginners lab up to its last step in the scratch state folder `home`."""
+    """Solve the beginners lab up to its last step in the scratch state folder `home`, and
+    compile the kit's modules as a learner's first command does (where PYTHONDONTWRITEBYTECODE
+    is set, nothing would, and every timed run would compile the kit again)."""
+    import compileall
+
+    compileall.compile_dir(KIT / "workshop", quiet=1)
+    compileall.compile_dir(KIT / "tests" / "checks", quiet=1)
     sys.path.insert(0, str(KIT))
     os.environ["WORKSHOP_HOME"] = home
     from workshop.checks import prober
