@@ -135,8 +135,7 @@ def client():
     docker = _require_docker_py()
     where = target()
     try:
-        engine = docker.from_env(timeout=30)
-        engine.ping()
+        engine = docker.from_env(timeout=30)  # asks the engine its API version: it answers
     except Exception as exc:  # docker-py raises DockerException, requests' errors, OSError
         raise EngineUnavailable(explain(where, exc)) from None
     return engine
