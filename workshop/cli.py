@@ -41,6 +41,11 @@ def _boundary(command):
         except WorkshopError as exc:
             _error(str(exc))
             sys.exit(exc.exit_code)
+        except BrokenPipeError:  # `workshop ... | head`: the reader has all it wanted
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(Exit.OK)
         except Exception as exc:
             if isinstance(exc, OSError) and not _engine_fault(exc):  # docker's errors are OSErrors
                 where = f" ({exc.filename})" if exc.filename else ""
