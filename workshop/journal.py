@@ -236,14 +236,7 @@ def _canonical(attrs: dict) -> str:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: one terminal at a time
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    from workshop.state import held
+
+    with open(path, "a+") as handle, held(handle):
+        yield

@@ -103,6 +103,22 @@ class Progress:
         return cls(labs)
 
 
+@contextlib.contextmanager
+def held(handle) -> Iterator[None]:
+    """An exclusive lock on an open file, for as long as the block runs (two commands at once
+    wait for each other; on Windows, one learner, one terminal at a time: no lock)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class Store:
     """Reads and updates the progress file in `directory`."""
 
@@ -150,17 +166,8 @@ class Store:
                 f"Cannot write to the state folder {self.directory} ({exc.strerror}): set "
                 "WORKSHOP_HOME to a folder you own."
             ) from None
-        with handle:
-            try:
-                import fcntl
-            except ImportError:  # Windows: one learner, one terminal at a time
-                yield
-                return
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with handle, held(handle):
+            yield
 
     @contextlib.contextmanager
     def update(self) -> Iterator[Progress]:
