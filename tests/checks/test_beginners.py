@@ -228,8 +228,18 @@ def test_interactive_shell(learner: Learner):
     terminal), however the shell was named (`sh`, `/bin/ash`, or the image's own command)."""
     runs = learner.containers(IMAGE, gone=True)
     shells = _shells(runs)
-    if any(c.interactive and _session(c) for c in shells):
+    sessions = [c for c in shells if c.interactive and _session(c)]
+    # typed into: the docker client attached to it (the engine logs `attach`), unless the log
+    # has forgotten how the container was made (then the kit gives it the benefit of the doubt)
+    if any(learner.events_of(c, "attach") or not learner.events_of(c, "create") for c in sessions):
         return
+    if sessions:
+        latest = sessions[-1]
+        missing(
+            f"Your shell {latest.short_id} was started detached (-d): it waits in the "
+            "background and nobody has typed into it. Attach to it with `docker container "
+            f"attach {latest.short_id}` (then `exit`), or run `{RUN_SHELL}` without -d."
+        )
     tried = [
         c
         for c in runs

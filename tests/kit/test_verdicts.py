@@ -59,6 +59,12 @@ TABLE: dict[str, list[tuple[str, list, str | None]]] = {
         ("-ti", [("docker container run -ti alpine /bin/sh", "exit")], None),
         ("busybox sh", [("docker container run -it alpine busybox sh", "exit")], None),
         ("a login shell", [("docker container run -it alpine sh -l", "exit")], None),
+        (
+            "detached, then attached",
+            ["docker container run -dit alpine sh", ("docker container attach {newest}", "exit")],
+            None,
+        ),
+        ("detached only", ["docker container run -dit alpine sh"], "started detached (-d)"),
         ("no -it", ["docker container run alpine /bin/sh"], "exited at once"),
         ("-t only", ["docker container run -d -t alpine /bin/sh"], "-t without -i"),
         ("a script, not a session", [("docker container run -it alpine sh -c ls",)], "a script"),
@@ -202,9 +208,12 @@ def _pty(run: str, *lines: str) -> None:
         child.close(force=True)
 
 
-def _type(command, names: dict[str, str]) -> None:
+def _type(command, names: dict[str, str], engine=None) -> None:
     if command == "<solution>":
         return
+    if engine is not None and "{newest}" in str(command):
+        newest = engine.api.containers(all=True, limit=1, filters=ROBOT)
+        names = {**names, "newest": newest[0]["Id"][:12] if newest else ""}
     if isinstance(command, tuple):
         run, *lines = command
         _pty(run.format(**names), *(line.format(**names) for line in lines))
@@ -226,7 +235,7 @@ def test_verdict(workshop, engine, step, case, commands, said):
     if commands == ["<solution>"]:
         type_solution(step)
     for command in commands:
-        _type(command, names)
+        _type(command, names, engine)
     verdict = workshop("check", step)
     if said is None:
         assert verdict.code == 0, f"{step} ({case}) should pass: {verdict}"
