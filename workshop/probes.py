@@ -200,6 +200,8 @@ class Container(_Inspected):
         if self._exit_code is not None:
             return self._exit_code
         state = self.attrs["State"]
+        if self.gone and state.get("Running"):
+            return None  # seen running, then removed: how it ended is unknown
         if state.get("Status") == "created":
             return None
         return state.get("ExitCode")

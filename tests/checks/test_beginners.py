@@ -85,6 +85,11 @@ def _exited_well(container: Container, what: str, command: str):
             f"Your container {container.short_id} ({what}) is still running: wait for it, "
             f"or run `{command}` again."
         )
+    if container.gone and container.exit_code is None:
+        missing(
+            f"Your container {container.short_id} ({what}) was removed before the kit saw how "
+            f"it ended: run `{command}` again, and leave it until `workshop next` has seen it."
+        )
     if container.never_started:
         missing(f"Container {container.short_id} was created but never started: run `{command}`.")
     if container.exit_code != 0:
