@@ -1,4 +1,4 @@
-"""Pure logic of the checks' nouns: commands compared by meaning, images by name, the journal."""
+"""Pure logic: commands compared by meaning, images by name (workshop/meaning.py), the journal."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from workshop.journal import KIT_MARK, Event, Journal, _keep
-from workshop.probes import lists_long, same_image, same_repo, simple_commands
+from workshop.meaning import lists_long, same_image, same_repo, simple_commands
 
 
 @pytest.mark.parametrize(
