@@ -65,9 +65,15 @@ def _removed(learner: Learner, what: str, fix: str, after=None):
     gone = learner.removed_unseen(IMAGE, after=after)
     if gone:
         ids = ", ".join(event.actor[:12] for event in gone[-3:])
+        several = len(gone) > 1
+        if several:
+            said = f"Containers {ids} from alpine were"
+        else:
+            said = f"Container {ids} from alpine was"
+        what = what.format(it="they" if several else "it", was="were" if several else "was")
         missing(
-            f"Container {ids} from alpine was removed (`--rm`, or `docker container rm`) before "
-            f"the kit could see {what}: a removed container leaves nothing to inspect. {fix} "
+            f"{said} removed (`--rm`, or `docker container rm`) before the kit could see {what}: "
+            f"a removed container leaves nothing to inspect. {fix} "
             "Leave out --rm: the next steps use the stopped containers, and `docker container "
             "ls -a` lists them."
         )
@@ -121,7 +127,7 @@ def test_run_ls(learner: Learner):
         return
     quoted = [c for c in runs if (_quoted_whole(c) or "").split()[:1] == ["ls"]]
     plain = [c for c in runs if c.runs("ls")]
-    _removed(learner, "what they ran", f"Run `{RUN_LS}` again.", after=_newest(plain + quoted))
+    _removed(learner, "what {it} ran", f"Run `{RUN_LS}` again.", after=_newest(plain + quoted))
     if long_form:
         _exited_well(long_form[-1], "ls in long form", RUN_LS)
     if plain and (not quoted or plain[-1].created > quoted[-1].created):
@@ -164,7 +170,7 @@ def test_run_echo(learner: Learner):
         c for c in runs if c.runs("echo") or (_quoted_whole(c) or "").split()[:1] == ["echo"]
     ]
     latest = attempts[-1] if attempts else None  # the newest attempt is the one to talk about
-    _removed(learner, "what they ran", f"Run `{RUN_ECHO}` again.", after=_newest(attempts))
+    _removed(learner, "what {it} ran", f"Run `{RUN_ECHO}` again.", after=_newest(attempts))
     if latest is not None and _quoted_whole(latest):
         missing(
             "You put the whole command in quotes, so Docker looked for a program named "
@@ -254,7 +260,7 @@ def test_interactive_shell(learner: Learner):
     if tried and tried[-1] not in shells:  # bash, or a path Git Bash rewrote
         _not_in_alpine(tried[-1:])
     again = f"Run `{RUN_SHELL}` again, then type `exit`."
-    _removed(learner, "how they were run", again, after=_newest(shells))
+    _removed(learner, "how {it} {was} run", again, after=_newest(shells))
     if shells:
         latest = shells[-1]  # the newest attempt is the one to talk about
         if latest.interactive:
@@ -352,7 +358,7 @@ def test_isolation(learner: Learner):
         return
     _removed(
         learner,
-        "what they listed",
+        "what {it} listed",
         "Run `docker container run alpine ls` again.",
         after=made,
     )
