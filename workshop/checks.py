@@ -37,12 +37,6 @@ class Verdict:
     message: str = ""  # why not done; for a step done earlier, what the engine shows now
     earlier: str = ""  # when a step recorded done was seen done, if the engine no longer shows it
 
-    @property
-    def state(self) -> str:
-        if not self.passed:
-            return "not-done"
-        return "done-earlier" if self.earlier else "done"
-
 
 class Inputs:
     """What checks may ask for, made once per command and shared by every check in it."""
@@ -173,7 +167,7 @@ def evaluate(lab: Lab, step: Step, inputs: Inputs) -> Verdict:
     return Verdict(step.id, True)
 
 
-def prober(lab: Lab, inputs: Inputs | None = None):
+def prober(lab: Lab):
     """For solutions: `probe(name)` calls the checks module's function `name` (which may say,
     for instance, which container holds the learner's file) and returns its answer."""
 
@@ -183,7 +177,7 @@ def prober(lab: Lab, inputs: Inputs | None = None):
         function = getattr(load(lab), name, None)
         if not callable(function):
             raise WorkshopError(f"{lab.checks} has no probe {name!r}; run `workshop lint`.")
-        given = inputs or Inputs(Store().read())
+        given = Inputs(Store().read())
         try:
             return str(function(**given.give(lab, function)))
         except Missing as exc:

@@ -93,13 +93,14 @@ class Course:
         known = self.progress().lab(lab.id)
         if known is not None and known.started_at:
             return
-        from workshop.engine import client, engine_time
+        from workshop.engine import client, parse_time
         from workshop.journal import Journal
         from workshop.probes import snapshot
         from workshop.state import home
 
         engine = client()
-        now = engine_time(engine)
+        info = engine.info()  # the engine's clock and its identity, in one request
+        now = parse_time(info["SystemTime"])
         with self.store.update() as progress:
             lab_progress = progress.labs.setdefault(lab.id, LabProgress(started_at=""))
             if lab_progress.started_at:
@@ -107,7 +108,7 @@ class Course:
             lab_progress.started_at = now.isoformat()
         line = snapshot(engine)
         line.update(time=int(now.timestamp() * 1e9), why=f"lab {lab.id} started")
-        Journal(home(), engine.info().get("ID") or "").append([line])
+        Journal(home(), info.get("ID") or "").append([line])
 
     def open(self, lab: Lab) -> None:
         """The learner has seen the lab's first step; start it now if an engine answers (its

@@ -35,7 +35,8 @@ CONTAINER_ACTIONS = {
 IMAGE_ACTIONS = {"pull", "tag", "untag", "delete", "import", "load", "create", "push"}
 
 
-def _keep(event: dict) -> bool:
+def kept(event: dict) -> bool:
+    """An event worth keeping (the learner's containers and images, not the kit's own looks)."""
     kind = event.get("Type")
     action = event.get("Action", "")
     if kind == "container":
@@ -135,7 +136,6 @@ class Record:
     events: list[Event] = field(default_factory=list)
     containers: dict[str, dict] = field(default_factory=dict)  # id -> newest summary seen
     images: dict[str, dict] = field(default_factory=dict)  # id -> newest summary seen
-    tagged: dict[str, set[str]] = field(default_factory=dict)  # id -> every tag seen on it
     sightings: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)
     # (when, image id, its tags then): every time the kit met an image
     snapshots: list[dict] = field(default_factory=list)  # {"time", "why", "tags": {tag: id}}
@@ -158,7 +158,6 @@ class Record:
         elif kind == "image":
             attrs = line["attrs"]
             self.images[attrs["Id"]] = attrs
-            self.tagged.setdefault(attrs["Id"], set()).update(attrs.get("RepoTags") or [])
             tags = tuple(attrs.get("RepoTags") or [])
             self.sightings.append((int(line.get("seen") or 0), attrs["Id"], tags))
         elif kind == "snapshot":
@@ -205,10 +204,6 @@ class Journal:
 
     def unchanged(self, attrs: dict) -> bool:
         return self._written.get(attrs["Id"]) == _canonical(attrs)
-
-    def forget(self, ident: str) -> None:
-        """Write `ident`'s summary again next time, even if unchanged (a new sighting)."""
-        self._written.pop(ident, None)
 
     def append(self, lines: Iterable[dict]) -> None:
         """Add lines at the end; two commands writing at once do not interleave."""

@@ -18,17 +18,20 @@ from datetime import datetime
 from functools import cached_property
 
 from workshop.engine import parse_time
-from workshop.journal import KIT_MARK, Event, Journal, Record, container_summary, image_summary
-from workshop.meaning import (  # noqa: F401 -- the checks' vocabulary, re-exported
-    SHELLS,
-    _has_tag,
+from workshop.journal import (
+    Event,
+    Journal,
+    Record,
+    container_summary,
+    image_summary,
+    kept,
+)
+from workshop.meaning import (
     _matches,
     _repository,
-    lists_long,
     program_name,
     same_image,
     same_repo,
-    short_options,
     simple_commands,
 )
 
@@ -144,10 +147,6 @@ class Container(_Inspected):
         stamp = self.attrs["State"].get("StartedAt") or ""
         return None if not stamp or stamp.startswith("0001-") else parse_time(stamp)
 
-    @property
-    def auto_remove(self) -> bool:
-        return bool((self.attrs.get("HostConfig") or {}).get("AutoRemove"))
-
     def commands(self) -> list[list[str]]:
         """The simple commands it ran (`simple_commands`)."""
         return simple_commands(self.command)
@@ -217,10 +216,6 @@ class Exec:
     container_id: str
     command: str
     time: datetime
-
-    @property
-    def argv(self) -> list[str]:
-        return self.command.split()
 
 
 def _event_time(event: Event) -> datetime:
@@ -310,7 +305,6 @@ class Learner:
         record = self.record
         now = int(self.engine_now().timestamp() * 1e9)
         record.images[image.id] = summary
-        record.tagged.setdefault(image.id, set()).update(image.tags)
         fresh = not any(ident == image.id and when >= self._since_ns
                         for when, ident, _ in record.sightings)  # fmt: skip
         record.sightings.append((now, image.id, tuple(image.tags)))
@@ -319,8 +313,8 @@ class Learner:
 
     def new_since_start(self, image_id: str) -> bool:
         """No tag named this image when the workshop began (the kit's snapshot then says so)."""
-        near = [s for s in self.record.snapshots if abs(s.get("time", 0) - self._since_ns) < 5e9]
-        return bool(near) and all(image_id not in (s.get("tags") or {}).values() for s in near)
+        tags = self._tags_at_start
+        return tags is not None and image_id not in tags.values()
 
     def steps_of(self, image_id: str) -> list[tuple[int, str]]:
         """(when, made by) of each build step of an image, newest first: from the engine's
@@ -380,21 +374,28 @@ class Learner:
         for summary in self.engine.api.images(name=_repository(image)):
             if any(_matches(tag, image) for tag in summary.get("RepoTags") or []):
                 ids.add(summary["Id"])
-        for ident, tags in self.record.tagged.items():
+        for _, ident, tags in self.record.sightings:
             if any(_matches(tag, image) for tag in tags):
                 ids.add(ident)
         return ids
 
-    def removed_unseen(self, image: str, after: datetime | None = None) -> list[Event]:
-        """`destroy` events of containers from `image` (named by repository) that the kit
-        never saw while they existed: what they ran is unknown (a `--rm` run, say)."""
-        seen = self.record.containers
+    def removed(self, image: str) -> list[Event]:
+        """`destroy` events, since the workshop began, of containers from `image` (named by
+        repository)."""
         return [
             event
             for event in self.events("container", "destroy")
-            if event.actor not in seen
-            and same_repo(event.attrs.get("image", ""), image)
-            and (after is None or _event_time(event) >= after)
+            if same_repo(event.attrs.get("image", ""), image)
+        ]
+
+    def removed_unseen(self, image: str, after: datetime | None = None) -> list[Event]:
+        """Those of `removed` the kit never saw while they existed: what they ran is unknown
+        (a `--rm` run, say)."""
+        seen = self.record.containers
+        return [
+            event
+            for event in self.removed(image)
+            if event.actor not in seen and (after is None or _event_time(event) >= after)
         ]
 
     def events(self, kind: str | None = None, verb: str | None = None) -> list[Event]:
@@ -455,19 +456,25 @@ class Learner:
     def at_start(self, reference: str) -> str | None:
         """The image id `reference` named when the workshop began ("" if it named nothing);
         None if the kit took no snapshot then."""
+        tags = self._tags_at_start
+        if tags is None:
+            return None
+        return next((ident for tag, ident in tags.items() if same_image(tag, reference)), "")
+
+    @cached_property
+    def _tags_at_start(self) -> dict[str, str] | None:
+        """Tag -> image id, as the snapshot taken when the workshop began has them; None if
+        none was taken then (an earlier workshop's snapshots are older)."""
         near = [s for s in self.record.snapshots if abs(s.get("time", 0) - self._since_ns) < 5e9]
-        if not near:  # none taken when this workshop began (an earlier one's are older)
+        if not near:
             return None
         taken = min(near, key=lambda s: abs(s.get("time", 0) - self._since_ns))
-        tags = taken.get("tags") or {}
-        return next((ident for tag, ident in tags.items() if same_image(tag, reference)), "")
+        return dict(taken.get("tags") or {})
 
 
 def _keep_event(raw: dict, event: Event, record: Record) -> bool:
     """Keep the learner's events; drop healthcheck execs (the kit's own are dropped by mark)."""
-    from workshop.journal import _keep
-
-    if not _keep(raw):
+    if not kept(raw):
         return False
     if event.verb == "exec_start":
         summary = record.containers.get(event.actor) or {}
@@ -573,19 +580,16 @@ def image_named(engine, reference: str) -> Image | None:
         return None
 
 
-def images_labelled(engine, label: str, value: str, intermediate: bool = False) -> list[Image]:
-    """Local images carrying `label=value`, oldest first; `intermediate` adds the legacy
-    builder's untagged step images (the build cache)."""
+def images_labelled(engine, label: str, value: str) -> list[Image]:
+    """Local images carrying `label=value` (tagged, or left untagged by a rebuild), oldest
+    first."""
     import docker.errors
 
     found = []
-    for summary in engine.api.images(all=intermediate, filters={"label": f"{label}={value}"}):
+    for summary in engine.api.images(filters={"label": f"{label}={value}"}):
         try:
             found.append(Image(engine, engine.api.inspect_image(summary["Id"])))
         except docker.errors.ImageNotFound:  # removed while we looked
             continue
     found.sort(key=lambda image: image.created)
     return found
-
-
-__all__ = ["KIT_MARK", "Container", "Image", "Learner", "Missing", "missing", "snapshot"]

@@ -10,7 +10,8 @@ and says plainly when the kit cannot see the work (a container removed with `--r
 
 from __future__ import annotations
 
-from workshop.probes import Container, Learner, lists_long, missing, program_name, same_repo
+from workshop.meaning import lists_long, program_name
+from workshop.probes import Container, Learner, missing
 
 LAB = "beginners"
 IMAGE = "alpine"
@@ -41,11 +42,15 @@ def test_pull(learner: Learner):
         before = learner.at_start("alpine:latest")
         if learner.pulled("alpine:latest") or (before is not None and before != image.id):
             return
+        if before == image.id:
+            seen = "alpine was already on this host when you began the workshop, and the kit has"
+            seen += " not seen you pull it since"
+        else:  # no snapshot from then: the kit cannot tell whether it was here
+            seen = "The kit has not seen you pull alpine since you began the workshop"
         missing(
-            "alpine was already on this host when you began the workshop, and the kit has not "
-            "seen you pull it since (it reads the engine's event log, which keeps only its last "
-            "few hundred events, each time you run a workshop command): run `docker image pull "
-            "alpine` yourself; it is quick when the image is already here."
+            f"{seen} (it reads the engine's event log, which keeps only its last few hundred "
+            "events, each time you run a workshop command): run `docker image pull alpine` "
+            "yourself; it is quick when the image is already here."
         )
     others = learner.tags_of(IMAGE)
     if others:
@@ -299,11 +304,7 @@ def _hello_holder(learner: Learner, runs: list[Container]) -> Container:
     if holders:
         return holders[-1]
     _not_in_alpine(runs[-1:])
-    removed = [
-        event
-        for event in learner.events("container", "destroy")
-        if same_repo(event.attrs.get("image", ""), IMAGE)
-    ]
+    removed = learner.removed(IMAGE)
     if removed:
         missing(
             f"No container has hello.txt. {len(removed)} alpine container(s) were removed "

@@ -28,7 +28,6 @@ from workshop.probes import (
     image_named,
     images_labelled,
     missing,
-    same_repo,
 )
 from workshop.services import (
     Dockerfile,
@@ -658,13 +657,8 @@ def test_cleanup(learner: Learner):
             f"The image {TAG} is gone too: this step removes the container only, and the image "
             f"should stay (a new container starts from it in a second). Build it again: `{BUILD}`."
         )
-    removed = [
-        event
-        for event in learner.events("container", "destroy")
-        if same_repo(event.attrs.get("image", ""), IMAGE)
-    ]
     learner.note_image(image)
-    if not removed and not _built_in_workshop(learner, image):
+    if not learner.removed(IMAGE) and not _built_in_workshop(learner, image):
         missing(
             f"You have not built or run the service in this lab yet, so there is nothing to "
             f"clean up: start with step build, `{BUILD}`."

@@ -53,6 +53,17 @@ class Workshop:
         )
         return Result(done.returncode, done.stdout)
 
+    def make_test(self, *args: str) -> subprocess.CompletedProcess:
+        """The learner's `make test` (pytest on tests/checks), with this learner's state."""
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "tests/checks", "-q", "-p", "no:randomly", *args],
+            cwd=KIT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _docker_shim():

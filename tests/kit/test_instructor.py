@@ -4,8 +4,6 @@ which engine and why; `make test` checks what the learner reached and skips the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -90,16 +88,7 @@ def test_doctor_names_the_engine_and_why(workshop):
 def test_make_test_checks_reached_steps_and_skips_the_rest(workshop, engine):
     if not without_local_alpine(engine):
         pytest.skip("alpine:latest here is not the kit's stand-in, so the test may not untag it")
-
-    def make_test():
-        return subprocess.run(
-            [sys.executable, "-m", "pytest", "tests/checks", "-q", "-p", "no:randomly"],
-            cwd=KIT,
-            env=workshop.env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
+    make_test = workshop.make_test
 
     workshop("next")
     first = make_test()
@@ -123,14 +112,7 @@ def test_make_test_does_not_fail_a_step_done_earlier_that_a_later_step_undid(wor
     for summary in engine.api.containers(all=True, filters=ROBOT):
         if engine.api.inspect_container(summary["Id"])["Config"]["Cmd"] == ["ls", "-l"]:
             engine.api.remove_container(summary["Id"])  # the learner tidies up
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/checks", "-q", "-rfs", "-p", "no:randomly"],
-        cwd=KIT,
-        env=workshop.env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    result = workshop.make_test("-rfs")
     # run-ls was done before run-echo: the kit saw its container before it was removed, so it
     # still passes; the current step (shell) is not done yet, so the run as a whole fails
     assert "FAILED tests/checks/test_beginners.py::test_interactive_shell" in result.stdout

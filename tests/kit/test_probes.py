@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from workshop.journal import KIT_MARK, Event, Journal, _keep
+from workshop.journal import KIT_MARK, Event, Journal, kept
 from workshop.meaning import lists_long, same_image, same_repo, simple_commands
 
 
@@ -63,11 +63,11 @@ def test_images_are_named_any_way():
 
 def test_the_kits_own_looks_and_noise_are_not_kept():
     look = {"Type": "container", "Action": f"exec_start: /bin/sh -c : {KIT_MARK}; cat x"}
-    assert not _keep(look)
-    assert _keep({"Type": "container", "Action": "exec_start: ls"})
-    assert not _keep({"Type": "container", "Action": "exec_create: ls"})
-    assert not _keep({"Type": "network", "Action": "connect"})
-    assert _keep({"Type": "image", "Action": "pull"})
+    assert not kept(look)
+    assert kept({"Type": "container", "Action": "exec_start: ls"})
+    assert not kept({"Type": "container", "Action": "exec_create: ls"})
+    assert not kept({"Type": "network", "Action": "connect"})
+    assert kept({"Type": "image", "Action": "pull"})
 
 
 def test_the_journal_survives_a_torn_line_and_two_writers(tmp_path):

@@ -8,8 +8,6 @@ containers stopped after the step, and steps done earlier that stay done.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from tests.kit.conftest import ROBOT
@@ -291,9 +289,6 @@ def test_a_step_done_earlier_stays_done(workshop, engine):
     """`next` recorded the whole lab; then the container that held hello.txt was removed: the
     engine no longer shows the last steps, and `check` and `make test` report them as done
     earlier, never as steps to do again."""
-    import sys
-
-    from tests.kit.conftest import KIT
 
     workshop("next")
     type_("docker image pull alpine")
@@ -305,13 +300,6 @@ def test_a_step_done_earlier_stays_done(workshop, engine):
             engine.api.remove_container(summary["Id"], force=True)
     again = workshop("check", "start-exec")
     assert again.code == 0 and "was done earlier" in again.out, again
-    tested = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/checks", "-q", "-rA", "-p", "no:randomly"],
-        cwd=KIT,
-        env=workshop.env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    tested = workshop.make_test("-rA")
     assert "start-exec: done earlier" in tested.stdout, tested.stdout
     assert "FAILED tests/checks/test_beginners.py" not in tested.stdout, tested.stdout
