@@ -36,6 +36,7 @@ class Verdict:
     passed: bool
     message: str = ""  # why not done; for a step done earlier, what the engine shows now
     earlier: str = ""  # when a step recorded done was seen done, if the engine no longer shows it
+    mistake: str = ""  # the stable id of the mistake the check named (see `labs.mistakes`)
 
 
 class Inputs:
@@ -147,7 +148,7 @@ def evaluate(lab: Lab, step: Step, inputs: Inputs) -> Verdict:
         when = seen.done.get(step.id) if seen else None
         if when:
             return Verdict(step.id, True, str(exc), earlier=when)
-        return Verdict(step.id, False, str(exc))
+        return Verdict(step.id, False, str(exc), mistake=exc.mistake)
     except WorkshopError:
         raise
     except AssertionError as exc:

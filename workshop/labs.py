@@ -289,6 +289,29 @@ def check_functions(module: Path, prefix: str = "test_") -> set[str]:
     }
 
 
+def mistakes(lab: Lab) -> dict[str, int]:
+    """The mistake ids a lab's checks can name (`missing(..., mistake="id")`), each with the line
+    of its first use, read from the checks module without importing it."""
+    import ast
+
+    if not lab.checks.is_file():
+        return {}
+    tree = ast.parse(lab.checks.read_text(encoding="utf-8"), filename=str(lab.checks))
+    found: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                value = keyword.value
+                if (
+                    keyword.arg == "mistake"
+                    and isinstance(value, ast.Constant)
+                    and isinstance(value.value, str)
+                    and value.value
+                ):
+                    found.setdefault(value.value, node.lineno)
+    return found
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split())
 

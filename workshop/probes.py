@@ -39,13 +39,19 @@ _WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
 
 
 class Missing(Exception):
-    """A step is not done; the message is the one sentence the learner sees."""
+    """A step is not done; the message is the one sentence the learner sees, and `mistake` the
+    stable id of what the check recognised (unique within the lab; the classroom counts them)."""
+
+    def __init__(self, sentence: str, mistake: str = ""):
+        super().__init__(sentence)
+        self.mistake = mistake
 
 
-def missing(sentence: str):
-    """End the current check with one sentence: what is missing (or the mistake), and the fix."""
+def missing(sentence: str, mistake: str = ""):
+    """End the current check with one sentence: what is missing (or the mistake), and the fix.
+    `mistake` is its stable id, a literal in kebab-case (`workshop lint` checks)."""
     __tracebackhide__ = True
-    raise Missing(sentence)
+    raise Missing(sentence, mistake)
 
 
 def short(identifier: str) -> str:
