@@ -126,6 +126,37 @@ def next_():
     render.step(advance.now.lab, advance.now.step)
 
 
+@cli.command(short_help="Follow your work live: re-check the step as you type, move on.")
+@click.option(
+    "--plain", is_flag=True, help="Plain appended lines: no redrawing, colour or symbols."
+)
+@click.option(
+    "--log",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Append a JSON line per check (when, why, how long) to this file.",
+)
+@_boundary
+def watch(plain, log):
+    """Follow your work live: the current step is checked again the moment the engine shows
+    something you did (a container ran, an image was pulled or built, an exec), recorded as
+    `workshop next` would, and the next step comes up by itself.
+
+    Keep it open in one terminal and type the steps' commands in another. Keys: h hint,
+    s the step's whole text, q quit (Ctrl-C too). --plain prints plain lines instead of
+    redrawing the screen, for screen readers, logs and simple terminals; it is also what you
+    get when the output is not a terminal.
+
+    Example: workshop watch
+    """
+    from pathlib import Path
+
+    from workshop.watch import Watch
+
+    plain = plain or not sys.stdout.isatty()
+    code = Watch(_course(), sys.stdout, plain=plain, log=Path(log) if log else None).run()
+    sys.exit(code)
+
+
 @cli.command(short_help="Check a step against the engine; records nothing.")
 @click.argument("step", required=False)
 @_boundary

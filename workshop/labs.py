@@ -17,6 +17,7 @@ from workshop.errors import LabFileError, UsageError
 FORMAT_VERSION = 1
 MANIFEST = "lab.toml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+WATCH = ("events", "logs")  # what `workshop watch` follows for a step (see Step.watch)
 
 
 def kit_root() -> Path:
@@ -55,6 +56,9 @@ class Step:
     check: str
     solution: tuple[Command, ...]
     line: int
+    # what `workshop watch` follows to re-check the step: the engine's events, or also the
+    # output of the lab's running containers ("logs": the evidence is a request in a log)
+    watch: str = "events"
 
     @property
     def instructions(self) -> str:
@@ -182,6 +186,10 @@ def load_lab(folder: Path) -> Lab:
         what = f"step {step_id!r}"
         if not _ID.match(step_id):
             raise LabFileError(path, f"{what}: ids are lowercase letters, digits and dashes", line)
+        watch = raw.get("watch", "events")
+        if watch not in WATCH:
+            allowed = " or ".join(map(repr, WATCH))
+            raise LabFileError(path, f"{what}: `watch` is {allowed}, not {watch!r}", line)
         solution = raw.get("solution")
         if not isinstance(solution, list) or not solution:
             raise LabFileError(path, f"{what} needs `solution`, a list of commands", line)
@@ -195,6 +203,7 @@ def load_lab(folder: Path) -> Lab:
                 check=_text(raw, "check", path, line, what),
                 solution=tuple(_command(c, path, line, step_id) for c in solution),
                 line=line or 1,
+                watch=watch,
             )
         )
     ids = [s.id for s in steps]

@@ -174,8 +174,10 @@ class Store:
         """Read, let the caller change, and write back; two commands at once do not race."""
         with self._lock():
             progress = self.read()
+            before = progress.to_json()
             yield progress
-            self._write(progress)
+            if progress.to_json() != before or not self.path.exists():
+                self._write(progress)  # unchanged: not rewritten (`workshop watch` sees writes)
 
     def _write(self, progress: Progress) -> None:
         data = json.dumps(progress.to_json(), indent=2, sort_keys=True) + "\n"
