@@ -151,11 +151,12 @@ class Watch:
                 self._last_event = when
                 self._burst.append((when, event))
             elif kind == DOWN:
-                self.view.engine = (
-                    "The Docker engine stopped answering (restarted, stopped, or asleep): "
-                    "watch waits for it and carries on by itself when it is back."
-                )
-                self.show.draw(self.view)
+                if not self.view.engine:  # a check may have said more precisely why already
+                    self.view.engine = (
+                        "The Docker engine stopped answering (restarted, stopped, or asleep): "
+                        "watch waits for it and carries on by itself when it is back."
+                    )
+                    self.show.draw(self.view)
             elif kind == BACK:
                 self.view.engine = ""
                 self._burst.append((when, None))  # re-read what happened while it was away

@@ -1,0 +1,240 @@
+"""`workshop watch` on the real engine, in a real pseudo-terminal: the robot learner types each
+step's solution in another process while watch runs, and watch moves on by itself; a `--rm`
+run is accepted; the engine restarting mid-lab is survived; the kit's own looks inside
+containers never make watch check again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.kit.conftest import KIT
+
+pytestmark = [pytest.mark.engine, pytest.mark.destructive]
+
+BEGINNERS = ("pull", "run-ls", "run-echo", "shell", "isolation", "start-exec")
+
+
+def spawn(home: Path, *args: str, rows: int = 40, cols: int = 120) -> pexpect.spawn:
+    env = {**os.environ, "WORKSHOP_HOME": str(home), "TERM": "xterm-256color"}
+    env.pop("COLUMNS", None)  # the terminal's own size
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "workshop", "watch", *args],
+        cwd=KIT,
+        env=env,
+        dimensions=(rows, cols),
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.logfile_read = open(home.parent / "watch-screen.txt", "a", encoding="utf-8")  # noqa: SIM115
+    return child
+
+
+def robot(*steps: str, lab: str = "beginners") -> str:
+    """The learner in their other terminal: types the steps' solutions, records nothing."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.kit.robot", lab, *steps],
+        cwd=KIT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def docker(*args: str) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def rechecks(log: Path, why: str = "activity") -> list[dict]:
+    if not log.exists():
+        return []
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [line for line in lines if line["why"] == why]
+
+
+def end(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF, timeout=15)
+    child.close()
+    child.logfile_read.close()
+    return child.exitstatus
+
+
+def quit_(child: pexpect.spawn) -> None:
+    child.send("q")
+    assert end(child) == 0
+
+
+def test_watch_walks_the_beginners_lab_with_no_key_pressed(home, leave_no_trace):
+    child = spawn(home)
+    child.expect("step 2 of 7")  # the engine answers: step 1 is done at once
+    for number, step in enumerate(BEGINNERS, start=2):
+        robot(step)
+        if number < 7:
+            child.expect(f"step {number + 1} of 7")
+    child.expect("Lab complete: First containers with alpine")
+    child.expect("step 1 of 5")  # the next lab comes up by itself
+    quit_(child)
+    status = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "workshop", "status", "--json"],
+            cwd=KIT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    states = {s["id"]: s["state"] for s in status["labs"][0]["steps"]}
+    assert set(states.values()) == {"done"}, states  # recorded as `workshop next` records
+
+
+def test_a_rm_run_is_accepted_while_watch_runs(home, workshop, leave_no_trace):
+    assert workshop("goto", "run-ls").code == 0  # solves pull, shows run-ls
+    child = spawn(home, "--plain")
+    child.expect("Now: .* step 3 of 7: run-ls")
+    docker("container", "run", "--rm", "alpine", "ls", "-l")
+    child.expect("Done: step run-ls.")
+    child.expect("step 4 of 7: run-echo")
+    quit_(child)
+    # The journal kept what the removed container ran: a later check, without watch, agrees.
+    checked = workshop("check", "run-ls")
+    assert checked.code == 0, checked
+
+
+def test_a_rm_run_is_not_seen_without_watch(home, workshop, leave_no_trace):
+    """The other side: with nobody watching, the engine forgets what a --rm container ran."""
+    assert workshop("goto", "run-ls").code == 0
+    docker("container", "run", "--rm", "alpine", "ls", "-l")
+    checked = workshop("check", "run-ls")
+    assert checked.code == 3 and "removed (`--rm`" in checked.out, checked
+
+
+def test_the_kits_own_looks_do_not_make_watch_check_again(home, workshop, leave_no_trace):
+    assert workshop("goto", "start-exec").code == 0  # hello.txt made, the container stopped
+    log = home.parent / "watch.log"
+    child = spawn(home, "--plain", "--log", str(log))
+    child.expect("step 7 of 7: start-exec")
+    holder = workshop("check", "start-exec").out.split("docker container start ")[1].split("`")[0]
+    docker("container", "start", holder)
+    child.expect(f"Container {holder} is running")
+    time.sleep(1)
+    before = len(rechecks(log))
+    # Looks marked as the kit's (as its testinfra looks are) leave exec events: no re-check.
+    for _ in range(3):
+        docker("container", "exec", holder, "sh", "-c", ": workshop-kit-look; cat hello.txt")
+    time.sleep(2)
+    assert len(rechecks(log)) == before, rechecks(log)
+    # The learner's exec: one re-check, which passes the step and looks inside the container
+    # itself (testinfra: the file is still there); those looks do not trigger another.
+    docker("container", "exec", holder, "ls")
+    child.expect("Done: step start-exec.")
+    time.sleep(3)
+    after = rechecks(log)[before:]
+    assert len(after) == 1, after
+    assert after[0]["events"] == ["exec_start"], after
+    quit_(child)
+    docker("container", "stop", "-t", "1", holder)
+
+
+def test_watch_is_idle_when_nothing_happens(home, workshop, leave_no_trace):
+    """No polling: in 5 s with nothing happening, no check runs and hardly any CPU is used."""
+    assert workshop("goto", "run-ls").code == 0
+    log = home.parent / "watch.log"
+    child = spawn(home, "--plain", "--log", str(log))
+    child.expect("step 3 of 7: run-ls")
+    time.sleep(1)
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{child.pid}/stat") as stat:
+        before = sum(int(x) for x in stat.read().rsplit(")", 1)[1].split()[11:13])
+    time.sleep(5)
+    with open(f"/proc/{child.pid}/stat") as stat:
+        after = sum(int(x) for x in stat.read().rsplit(")", 1)[1].split()[11:13])
+    assert rechecks(log) == []
+    assert (after - before) / ticks < 0.25, f"{(after - before) / ticks:.2f} s of CPU in 5 s"
+    quit_(child)
+
+
+def _restart_engine() -> None:
+    generation = subprocess.run(
+        [str(KIT / "scripts" / "engine"), "which"], capture_output=True, text=True
+    ).stdout.strip()
+    if generation not in ("20", "26"):
+        pytest.skip("the engine was not started by scripts/engine: the kit will not restart it")
+    for args in (["down"], ["up", "--engine", generation]):
+        done = subprocess.run(
+            [str(KIT / "scripts" / "engine"), *args], capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_watch_survives_the_engine_restarting_mid_lab(home, workshop, leave_no_trace):
+    assert workshop("goto", "run-echo").code == 0
+    child = spawn(home, "--plain")
+    child.expect("step 4 of 7: run-echo")
+    _restart_engine()
+    child.expect("Engine: ")
+    robot("run-echo")  # the engine is back: the learner carries on
+    child.expect("Done: step run-echo.", timeout=60)
+    child.expect("step 5 of 7: shell")
+    quit_(child)
+
+
+def test_watch_without_an_engine_says_so_and_waits(home, tmp_path):
+    """No engine where the kit looks: one sentence, and watch keeps waiting (q still quits)."""
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/nothing.sock"}
+    os.environ.update(env)
+    try:
+        child = spawn(home, "--plain")
+        child.expect("Engine: .*nothing.sock")
+        child.sendcontrol("c")
+        assert end(child) == 130
+    finally:
+        os.environ.pop("DOCKER_HOST")
+
+
+def test_two_watches_and_next_at_once_share_one_journal(home, workshop, leave_no_trace):
+    assert workshop("goto", "run-ls").code == 0
+    first, second = spawn(home, "--plain"), spawn(home, "--plain")
+    for child in (first, second):
+        child.expect("step 3 of 7: run-ls")
+    docker("container", "run", "--rm", "alpine", "ls", "-l")
+    nexted = workshop("next")  # the learner's other terminal, at the same moment
+    for child in (first, second):
+        child.expect("step 4 of 7: run-echo")
+    assert nexted.code in (0, 3), nexted
+    for child in (first, second):
+        quit_(child)
+    journals = list(home.glob("journal-*.jsonl"))
+    assert journals
+    for journal in journals:
+        for line in journal.read_text().splitlines():
+            json.loads(line)  # every line whole: two writers never interleaved
+
+
+def test_a_request_in_the_services_log_is_noticed(home, workshop, leave_no_trace):
+    """The call step's evidence is the service's access log, not an engine event: watch
+    follows the output of the lab's running containers for it (`watch = "logs"`), and the
+    kit's own requests to the service do not make it check again."""
+    assert workshop("goto", "mysfits/call").code == 0  # everything before: built, running
+    log = home.parent / "watch.log"
+    child = spawn(home, "--plain", "--log", str(log))
+    child.expect("step 3 of 5: call")
+    time.sleep(2)
+    before = len(rechecks(log))
+    robot("call", lab="mysfits")  # curl localhost:8080/mysfits, then docker container logs
+    child.expect("Done: step call.")
+    child.expect("step 4 of 5: rebuild")
+    quit_(child)
+    assert len(rechecks(log)) - before <= 2, rechecks(log)[before:]
