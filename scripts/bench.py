@@ -241,6 +241,11 @@ def run(engine, trace) -> None:
     print(f"  check on a testinfra step / floor:   {infra_ratio:.2f}x    (no goal; for the record)")
     if os.environ.get("BENCH_SKIP_MYSFITS") != "1":
         mysfits(engine, trace)
+    if os.environ.get("BENCH_SKIP_WATCH") != "1":
+        from scripts.bench_watch import watch
+
+        with trace.no_trace(engine), trace.on_path():
+            watch(PY)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ from workshop.errors import EngineUnavailable, WorkshopError
 from workshop.feed import ACTIVITY, BACK, DOWN, Feed
 from workshop.labs import Lab, Step
 
-QUIET = 0.06  # seconds without a new event before re-checking (a burst is one re-check)
+STARTING = ("create", "attach")  # a container about to start: its `start` event follows
+QUIET = 0.05  # seconds without a new event before re-checking (a burst is one re-check)
 LONGEST = 0.5  # ... but never wait longer than this after the first event of a burst
 TICK = 2.0  # seconds between looks at the progress file and the wall clock while idle
 SLEPT = 5.0  # a wall-clock jump this much above the time waited means the machine slept
@@ -112,12 +113,7 @@ class Watch:
             if self.view.step is None and not self.view.engine and not self.view.problem:
                 self.show.all_done()
                 return 0
-            timeout = TICK
-            if self._burst:
-                timeout = max(
-                    0.0,
-                    min(self._last_event + QUIET, self._burst_started + LONGEST) - time.time(),
-                )
+            timeout = TICK if not self._burst else max(0.0, self._due() - time.time())
             wall, clock = time.time(), time.monotonic()
             ready = selector.select(timeout)
             if time.time() - wall > (time.monotonic() - clock) + SLEPT:
@@ -131,13 +127,23 @@ class Watch:
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_r, 4096)
             self._take_signals()
-            if self._burst and (
-                time.time() >= min(self._last_event + QUIET, self._burst_started + LONGEST)
-            ):
+            if self._burst and time.time() >= self._due():
                 burst, self._burst = self._burst, []
                 self.check(why="activity", burst=burst)
             elif self._progress_stamp() != self._progress_seen:
                 self.check(why="progress")  # another terminal's `workshop next`, say
+
+    def _due(self) -> float:
+        """When to check the burst of events: once it has been quiet for QUIET, and never
+        later than LONGEST after it began. A container just created (`docker run` sends
+        create, attach, then start a moment later) is waited for until it starts: the
+        engine makes every look at a starting container wait, and the check would only say
+        "not started yet"."""
+        latest = self._burst[-1][1]
+        starting = latest is not None and latest.kind == "container" and latest.verb in STARTING
+        if starting:
+            return self._burst_started + LONGEST
+        return min(self._last_event + QUIET, self._burst_started + LONGEST)
 
     def _take_signals(self) -> None:
         while True:
