@@ -72,10 +72,27 @@ def _boundary(command):
     return wrapper
 
 
-def _course():
+def _course(via: str = ""):
     from workshop.course import Course
 
-    return Course()
+    return Course(via=via)
+
+
+def _reporting(command):
+    """For a learner who joined a classroom: once the command is done (and has printed), deliver
+    the reports it queued, waiting about a second at most; a server that does not answer leaves
+    them queued for the next command. Never changes the command's outcome."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        finally:
+            from workshop import report
+
+            report.deliver()
+
+    return wrapper
 
 
 def _all_done(course, ref: str | None, message: str) -> bool:
@@ -103,6 +120,7 @@ def cli():
 
 @cli.command("next", short_help="Check the current step; when done, show the next one.")
 @_boundary
+@_reporting
 def next_():
     """Check the current step; when it is done, record it and show the next one.
 
@@ -110,7 +128,7 @@ def next_():
 
     Example: workshop next
     """
-    course = _course()
+    course = _course("next")
     advance = course.advance()
     for step_id in advance.recorded:
         _passed(f"Step {step_id} is done.")
@@ -129,6 +147,7 @@ def next_():
 @cli.command(short_help="Check a step against the engine; records nothing.")
 @click.argument("step", required=False)
 @_boundary
+@_reporting
 def check(step):
     """Check one step against the engine (the current step by default); records nothing.
 
@@ -137,7 +156,7 @@ def check(step):
 
     Example: workshop check run-ls
     """
-    course = _course()
+    course = _course("check")
     if _all_done(
         course, step, "Every step of every lab is done: there is no current step to check."
     ):
@@ -213,21 +232,30 @@ def hint():
 @cli.command(short_help="Run a step's solution for real (for live demos).")
 @click.argument("step", required=False)
 @_boundary
+@_reporting
 def solve(step):
     """Run a step's solution for real, printing each command first (for live demos).
 
     STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
     step's number in the current lab, such as 3; the current step by default.
 
+    Joined to a classroom as instructor, each command and its output are also streamed to the
+    room's demo page.
+
     Example: workshop solve run-ls
     """
+    from workshop import report
     from workshop.checks import prober
     from workshop.solve import solve as run_solution
 
-    course = _course()
+    course = _course("solve")
     lab, chosen = course.find(step)
     course.start(lab)
-    run_solution(chosen, probe=prober(lab), cwd=lab.root)
+    stream = None
+    if report.is_instructor():
+        stream = report.DemoStream()
+        stream.step(f"{lab.title}: {chosen.title} ({lab.id}/{chosen.id})")
+    run_solution(chosen, probe=prober(lab), cwd=lab.root, tee=stream)
     course.require_done(lab, chosen)
     _passed(f"Step {chosen.id} is done.")
 
@@ -235,6 +263,7 @@ def solve(step):
 @cli.command(short_help="Catch up: solve every earlier step, then show STEP.")
 @click.argument("step")
 @_boundary
+@_reporting
 def goto(step):
     """Catch up: solve every earlier step not yet done, then show STEP.
 
@@ -246,7 +275,7 @@ def goto(step):
     from workshop.checks import prober
     from workshop.solve import solve as run_solution
 
-    course = _course()
+    course = _course("goto")
     lab, target = course.find(step)
     for earlier_lab, earlier in course.catch_up(lab, target):
         render.say(f"Catching up: {earlier_lab.id}/{earlier.id}", ("bold",))
@@ -311,14 +340,19 @@ def reset(dry_run, yes):
 
 @cli.command(short_help="Say which Docker engine the kit uses, and what may go wrong.")
 @_boundary
+@_reporting
 def doctor():
     """Say which Docker engine the kit talks to and why, and what may stop the labs.
 
+    Joined to a classroom, the result is sent to the room's readiness view.
+
     Example: workshop doctor
     """
-    from workshop.doctor import FAIL, diagnose
+    from workshop import report
+    from workshop.doctor import FAIL, examine
 
-    findings = diagnose()
+    findings, facts = examine()
+    report.readiness(findings, facts)
     marks = {"ok": ("ok  ", "green"), "warn": ("note", "yellow"), "fail": ("FAIL", "red")}
     for finding in findings:
         mark, look = marks[finding.status]
@@ -363,6 +397,70 @@ def lint(labs_dir):
     if problems:
         sys.exit(Exit.ERROR)
     click.echo(f"{len(loaded)} lab(s), {sum(len(lab.steps) for lab in loaded)} steps: all sound.")
+
+
+@cli.command(short_help="Join your instructor's classroom (opt-in): your verdicts go there.")
+@click.argument("url")
+@click.argument("code")
+@click.option("--name", required=True, help="Your name as the room shows it (1-40 characters).")
+@click.option(
+    "--instructor", is_flag=True, help="Join as the instructor (CODE is the instructor secret)."
+)
+@_boundary
+@_reporting
+def join(url, code, name, instructor):
+    """Join your instructor's classroom at URL with the room's join CODE.
+
+    From then on `next`, `check`, `solve`, `goto` and `doctor` send the room their verdicts:
+    the step, done or not, the mistake's id and sentence, and when; joining sends the result
+    of `workshop doctor`. Nothing else: no command you type, no file of yours. `workshop leave`
+    stops it. Paste the line your instructor shows, with your name.
+
+    Example: workshop join http://192.168.1.20:8000 K7QX-2M9P --name "Ada L"
+    """
+    from workshop import report
+    from workshop.doctor import examine
+
+    member = report.join(url, code, name, instructor=instructor)
+    role = " as instructor" if member.role == "instructor" else ""
+    _passed(f"Joined the classroom at {member.server} as {member.name}{role}.")
+    findings, facts = examine()
+    report.readiness(findings, facts)
+    failing = [f for f in findings if f.status == "fail"]
+    if failing:
+        render.say(
+            f"Your machine is not ready yet ({failing[0].topic}: {failing[0].detail}); "
+            "`workshop doctor` says more, and sends the room the result again.",
+            looks=("yellow",),
+        )
+    else:
+        render.say("Your machine's readiness was sent to the room.")
+    if member.role == "instructor":
+        render.say("`workshop solve` now streams each command and its output to the demo page.")
+
+
+@cli.command(short_help="Leave the classroom: nothing more is sent.")
+@_boundary
+def leave():
+    """Leave the classroom you joined: the room is told, and nothing more is sent.
+
+    Example: workshop leave
+    """
+    from workshop import report
+
+    left = report.leave()
+    if left is None:
+        render.say("You are not in a classroom: nothing to leave.")
+        return
+    if left.delivered:
+        _passed(f"Left the classroom at {left.member.server}; nothing more is sent.")
+        return
+    _passed(f"Left the classroom at {left.member.server}; nothing more is sent.")
+    render.say(
+        f"The server did not answer in time, so {left.waiting} report(s), the room's notice "
+        "that you left among them, were not delivered and are dropped.",
+        looks=("yellow",),
+    )
 
 
 def main():
