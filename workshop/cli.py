@@ -15,7 +15,7 @@ import sys
 import click
 
 from workshop import __version__, render
-from workshop.errors import Exit, WorkshopError
+from workshop.errors import Exit, UsageError, WorkshopError
 
 _passed = render.passed
 _failed = render.failed
@@ -461,6 +461,154 @@ def leave():
         "that you left among them, were not delivered and are dropped.",
         looks=("yellow",),
     )
+
+
+@cli.group(short_help="Run a classroom: live dashboard of your learners' steps.")
+def classroom():
+    """Run a classroom: learners join with `workshop join`, and you watch the room live.
+
+    `serve` starts the server and prints the line learners paste; `export` prints the room.
+
+    Example: workshop classroom serve --host 0.0.0.0
+    """
+
+
+@classroom.command(short_help="Start the classroom server and print the join line.")
+@click.option(
+    "--db",
+    metavar="URL",
+    help="sqlite:///PATH (default: a file in the state "
+    "folder) or postgresql://USER:PASSWORD@HOST:PORT/DB.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 for the whole room.",
+)
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Server processes (more than 1 needs PostgreSQL).",
+)
+@click.option("--tls-cert", metavar="PEM", help="Serve HTTPS with this certificate ...")
+@click.option("--tls-key", metavar="PEM", help="... and this private key.")
+@click.option(
+    "--stuck-repeats",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Stuck: the same mistake this many times in a row.",
+)
+@click.option(
+    "--stuck-percentile",
+    default=90.0,
+    show_default=True,
+    type=click.FloatRange(1, 100),
+    help="Stuck: longer on a step than this percentile of the room's times on it.",
+)
+@click.option(
+    "--stuck-minutes",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="... and at least this many minutes.",
+)
+@click.option(
+    "--join-rate",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Joins per second allowed from one address (a burst of 30 first).",
+)
+@click.option(
+    "--report-rate",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Report requests per second allowed per learner (a burst of 20 first).",
+)
+@_boundary
+def serve(
+    db,
+    host,
+    port,
+    workers,
+    tls_cert,
+    tls_key,
+    stuck_repeats,
+    stuck_percentile,
+    stuck_minutes,
+    join_rate,
+    report_rate,
+):
+    """Start the classroom server; print the line learners paste and your dashboard link.
+
+    The store is an SQLite file in the state folder unless --db names another file or a
+    PostgreSQL database (needed for --workers above 1). Restarting on the same store keeps the
+    join code, the secret and every report. Ctrl-C or SIGTERM stops it cleanly.
+
+    Example: workshop classroom serve --host 0.0.0.0 --port 8765
+    """
+    from workshop.classroom.room import Rules
+    from workshop.classroom.serve import Options, lines, prepare, run
+
+    options = Options(
+        db=db,
+        host=host,
+        port=port,
+        workers=workers,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        rules=Rules(
+            repeats=stuck_repeats, percentile=stuck_percentile, min_seconds=stuck_minutes * 60
+        ),
+        join_rate=join_rate,
+        learner_rate=report_rate,
+    )
+    opened = prepare(options)
+    for line in lines(opened):
+        click.echo(line)
+    sys.stdout.flush()
+    run(options)
+    click.echo("Classroom stopped; every report it accepted is in the store.")
+
+
+@classroom.command("export", short_help="Print the room (who is where) as JSON or CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one row per learner.")
+@click.option("--db", metavar="URL", help="The store to read (default: the state folder's).")
+@_boundary
+def export_(as_json, as_csv, db):
+    """Print the room from the store: each learner's done steps, current step, stuck, ready.
+
+    Reads the store directly: the server need not run.
+
+    Example: workshop classroom export --csv > room.csv
+    """
+    import time
+
+    from workshop.classroom import catalog, export
+    from workshop.classroom.live import Live
+    from workshop.classroom.room import Rules
+    from workshop.classroom.store import open_store
+
+    if as_json and as_csv:
+        raise UsageError("Choose one of --json and --csv.")
+    store = open_store(db)
+    try:
+        live = Live(store, catalog.load(), Rules())
+        live.refresh()
+        view = live.view(time.time())
+    finally:
+        store.close()
+    if as_csv:
+        click.echo(export.as_csv(view), nl=False)
+    else:
+        click.echo(json.dumps(export.as_json(view), indent=2))
 
 
 def main():
