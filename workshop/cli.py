@@ -399,7 +399,7 @@ def lint(labs_dir):
     click.echo(f"{len(loaded)} lab(s), {sum(len(lab.steps) for lab in loaded)} steps: all sound.")
 
 
-@cli.command(short_help="Join your instructor's classroom (opt-in): your verdicts go there.")
+@cli.command(short_help="Join your instructor's classroom (opt-in).")
 @click.argument("url")
 @click.argument("code")
 @click.option("--name", required=True, help="Your name as the room shows it (1-40 characters).")

@@ -279,6 +279,13 @@ def verdicts(lab: str, judged: Iterable, via: str) -> None:
         queue(verdict_report(lab, verdict, via) for verdict in judged)
 
 
+def watched(lab: str, judged: Iterable) -> None:
+    """For `workshop watch`: report the verdicts it just made, and deliver them (bounded, and a
+    server found down is not tried again for `RETRY` seconds, so watching never stalls)."""
+    verdicts(lab, judged, "watch")
+    deliver()
+
+
 def readiness(findings: Iterable, facts) -> None:
     """Queue `workshop doctor`'s result: its findings and the facts behind them."""
     with contextlib.suppress(Exception):

@@ -160,3 +160,11 @@ def test_deliver_waits_no_longer_than_its_bound(home, hanging):
     assert time.monotonic() - started < 1.0
     assert len(report.pending()) == 1
     report._down_until[0] = 0.0  # this process gave up on the server: let later tests try
+
+
+def test_watch_reports_its_verdicts_as_watch(home):
+    joined(home)  # nothing listens: the verdict waits in the outbox
+    report.watched("demo", [Verdict("first", False, "No flag.", mistake="no-first-flag")])
+    [queued] = report.pending()
+    assert queued["via"] == "watch" and queued["mistake"] == "no-first-flag"
+    report._down_until[0] = 0.0
