@@ -234,3 +234,19 @@ def test_an_instructors_solve_streams_the_step_each_command_and_its_output(tmp_p
     assert kinds[:2] == ["step", "command"]
     verdicts = [data for _, kind, data in server.stored("Teacher") if kind == "verdict"]
     assert verdicts[-1]["via"] == "solve" and verdicts[-1]["passed"] is True
+
+
+def test_a_command_that_died_after_sending_resends_and_the_server_keeps_each_once(
+    tmp_path, server, monkeypatch
+):
+    fay = learner(tmp_path, "fay")
+    assert fay("join", server.url, server.code, "--name", "Fay").code == 0
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path / "fay"))
+    report.queue([{"at": "2026-01-01T00:00:00Z", "kind": "left"}])
+    member = report.membership()
+    # delivered, then the command died before it could trim its outbox
+    assert report._send(member, report.pending(), time.monotonic() + 5) == 2
+    assert [r["seq"] for r in report.pending()] == [2]
+    assert fay("check", "first").code == Exit.NOT_DONE  # resends 2, then sends its verdict
+    assert [seq for seq, _, _ in server.stored("Fay")] == [1, 2, 3]
+    assert report.pending() == []
