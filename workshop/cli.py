@@ -15,7 +15,7 @@ import sys
 import click
 
 from workshop import __version__, render
-from workshop.errors import Exit, WorkshopError
+from workshop.errors import Exit, UsageError, WorkshopError
 
 _passed = render.passed
 _failed = render.failed
@@ -72,10 +72,27 @@ def _boundary(command):
     return wrapper
 
 
-def _course():
+def _course(via: str = ""):
     from workshop.course import Course
 
-    return Course()
+    return Course(via=via)
+
+
+def _reporting(command):
+    """For a learner who joined a classroom: once the command is done (and has printed), deliver
+    the reports it queued, waiting about a second at most; a server that does not answer leaves
+    them queued for the next command. Never changes the command's outcome."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        finally:
+            from workshop import report
+
+            report.deliver()
+
+    return wrapper
 
 
 def _all_done(course, ref: str | None, message: str) -> bool:
@@ -103,6 +120,7 @@ def cli():
 
 @cli.command("next", short_help="Check the current step; when done, show the next one.")
 @_boundary
+@_reporting
 def next_():
     """Check the current step; when it is done, record it and show the next one.
 
@@ -110,7 +128,7 @@ def next_():
 
     Example: workshop next
     """
-    course = _course()
+    course = _course("next")
     advance = course.advance()
     for step_id in advance.recorded:
         _passed(f"Step {step_id} is done.")
@@ -160,6 +178,7 @@ def watch(plain, log):
 @cli.command(short_help="Check a step against the engine; records nothing.")
 @click.argument("step", required=False)
 @_boundary
+@_reporting
 def check(step):
     """Check one step against the engine (the current step by default); records nothing.
 
@@ -168,7 +187,7 @@ def check(step):
 
     Example: workshop check run-ls
     """
-    course = _course()
+    course = _course("check")
     if _all_done(
         course, step, "Every step of every lab is done: there is no current step to check."
     ):
@@ -244,21 +263,30 @@ def hint():
 @cli.command(short_help="Run a step's solution for real (for live demos).")
 @click.argument("step", required=False)
 @_boundary
+@_reporting
 def solve(step):
     """Run a step's solution for real, printing each command first (for live demos).
 
     STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
     step's number in the current lab, such as 3; the current step by default.
 
+    Joined to a classroom as instructor, each command and its output are also streamed to the
+    room's demo page.
+
     Example: workshop solve run-ls
     """
+    from workshop import report
     from workshop.checks import prober
     from workshop.solve import solve as run_solution
 
-    course = _course()
+    course = _course("solve")
     lab, chosen = course.find(step)
     course.start(lab)
-    run_solution(chosen, probe=prober(lab), cwd=lab.root)
+    stream = None
+    if report.is_instructor():
+        stream = report.DemoStream()
+        stream.step(f"{lab.title}: {chosen.title} ({lab.id}/{chosen.id})")
+    run_solution(chosen, probe=prober(lab), cwd=lab.root, tee=stream)
     course.require_done(lab, chosen)
     _passed(f"Step {chosen.id} is done.")
 
@@ -266,6 +294,7 @@ def solve(step):
 @cli.command(short_help="Catch up: solve every earlier step, then show STEP.")
 @click.argument("step")
 @_boundary
+@_reporting
 def goto(step):
     """Catch up: solve every earlier step not yet done, then show STEP.
 
@@ -277,7 +306,7 @@ def goto(step):
     from workshop.checks import prober
     from workshop.solve import solve as run_solution
 
-    course = _course()
+    course = _course("goto")
     lab, target = course.find(step)
     for earlier_lab, earlier in course.catch_up(lab, target):
         render.say(f"Catching up: {earlier_lab.id}/{earlier.id}", ("bold",))
@@ -342,14 +371,19 @@ def reset(dry_run, yes):
 
 @cli.command(short_help="Say which Docker engine the kit uses, and what may go wrong.")
 @_boundary
+@_reporting
 def doctor():
     """Say which Docker engine the kit talks to and why, and what may stop the labs.
 
+    Joined to a classroom, the result is sent to the room's readiness view.
+
     Example: workshop doctor
     """
-    from workshop.doctor import FAIL, diagnose
+    from workshop import report
+    from workshop.doctor import FAIL, examine
 
-    findings = diagnose()
+    findings, facts = examine()
+    report.readiness(findings, facts)
     marks = {"ok": ("ok  ", "green"), "warn": ("note", "yellow"), "fail": ("FAIL", "red")}
     for finding in findings:
         mark, look = marks[finding.status]
@@ -394,6 +428,218 @@ def lint(labs_dir):
     if problems:
         sys.exit(Exit.ERROR)
     click.echo(f"{len(loaded)} lab(s), {sum(len(lab.steps) for lab in loaded)} steps: all sound.")
+
+
+@cli.command(short_help="Join your instructor's classroom (opt-in).")
+@click.argument("url")
+@click.argument("code")
+@click.option("--name", required=True, help="Your name as the room shows it (1-40 characters).")
+@click.option(
+    "--instructor", is_flag=True, help="Join as the instructor (CODE is the instructor secret)."
+)
+@_boundary
+@_reporting
+def join(url, code, name, instructor):
+    """Join your instructor's classroom at URL with the room's join CODE.
+
+    From then on `next`, `check`, `solve`, `goto` and `doctor` send the room their verdicts:
+    the step, done or not, the mistake's id and sentence, and when; joining sends the result
+    of `workshop doctor`. Nothing else: no command you type, no file of yours. `workshop leave`
+    stops it. Paste the line your instructor shows, with your name.
+
+    Example: workshop join http://192.168.1.20:8000 K7QX-2M9P --name "Ada L"
+    """
+    from workshop import report
+    from workshop.doctor import examine
+
+    member = report.join(url, code, name, instructor=instructor)
+    role = " as instructor" if member.role == "instructor" else ""
+    _passed(f"Joined the classroom at {member.server} as {member.name}{role}.")
+    findings, facts = examine()
+    report.readiness(findings, facts)
+    failing = [f for f in findings if f.status == "fail"]
+    if failing:
+        render.say(
+            f"Your machine is not ready yet ({failing[0].topic}: {failing[0].detail}); "
+            "`workshop doctor` says more, and sends the room the result again.",
+            looks=("yellow",),
+        )
+    else:
+        render.say("Your machine's readiness was sent to the room.")
+    if member.role == "instructor":
+        render.say("`workshop solve` now streams each command and its output to the demo page.")
+
+
+@cli.command(short_help="Leave the classroom: nothing more is sent.")
+@_boundary
+def leave():
+    """Leave the classroom you joined: the room is told, and nothing more is sent.
+
+    Example: workshop leave
+    """
+    from workshop import report
+
+    left = report.leave()
+    if left is None:
+        render.say("You are not in a classroom: nothing to leave.")
+        return
+    if left.delivered:
+        _passed(f"Left the classroom at {left.member.server}; nothing more is sent.")
+        return
+    _passed(f"Left the classroom at {left.member.server}; nothing more is sent.")
+    render.say(
+        f"The server did not answer in time, so {left.waiting} report(s), the room's notice "
+        "that you left among them, were not delivered and are dropped.",
+        looks=("yellow",),
+    )
+
+
+@cli.group(short_help="Run a classroom: live dashboard of your learners' steps.")
+def classroom():
+    """Run a classroom: learners join with `workshop join`, and you watch the room live.
+
+    `serve` starts the server and prints the line learners paste; `export` prints the room.
+
+    Example: workshop classroom serve --host 0.0.0.0
+    """
+
+
+@classroom.command(short_help="Start the classroom server and print the join line.")
+@click.option(
+    "--db",
+    metavar="URL",
+    help="sqlite:///PATH (default: a file in the state "
+    "folder) or postgresql://USER:PASSWORD@HOST:PORT/DB.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 for the whole room.",
+)
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Server processes (more than 1 needs PostgreSQL).",
+)
+@click.option("--tls-cert", metavar="PEM", help="Serve HTTPS with this certificate ...")
+@click.option("--tls-key", metavar="PEM", help="... and this private key.")
+@click.option(
+    "--stuck-repeats",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Stuck: the same mistake this many times in a row.",
+)
+@click.option(
+    "--stuck-percentile",
+    default=90.0,
+    show_default=True,
+    type=click.FloatRange(1, 100),
+    help="Stuck: longer on a step than this percentile of the room's times on it.",
+)
+@click.option(
+    "--stuck-minutes",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="... and at least this many minutes.",
+)
+@click.option(
+    "--join-rate",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Joins per second allowed from one address (a burst of 30 first).",
+)
+@click.option(
+    "--report-rate",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Report requests per second allowed per learner (a burst of 20 first).",
+)
+@_boundary
+def serve(
+    db,
+    host,
+    port,
+    workers,
+    tls_cert,
+    tls_key,
+    stuck_repeats,
+    stuck_percentile,
+    stuck_minutes,
+    join_rate,
+    report_rate,
+):
+    """Start the classroom server; print the line learners paste and your dashboard link.
+
+    The store is an SQLite file in the state folder unless --db names another file or a
+    PostgreSQL database (needed for --workers above 1). Restarting on the same store keeps the
+    join code, the secret and every report. Ctrl-C or SIGTERM stops it cleanly.
+
+    Example: workshop classroom serve --host 0.0.0.0 --port 8765
+    """
+    from workshop.classroom.room import Rules
+    from workshop.classroom.serve import Options, lines, prepare, run
+
+    options = Options(
+        db=db,
+        host=host,
+        port=port,
+        workers=workers,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        rules=Rules(
+            repeats=stuck_repeats, percentile=stuck_percentile, min_seconds=stuck_minutes * 60
+        ),
+        join_rate=join_rate,
+        learner_rate=report_rate,
+    )
+    opened = prepare(options)
+    for line in lines(opened):
+        click.echo(line)
+    sys.stdout.flush()
+    run(options)
+    click.echo("Classroom stopped; every report it accepted is in the store.")
+
+
+@classroom.command("export", short_help="Print the room (who is where) as JSON or CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one row per learner.")
+@click.option("--db", metavar="URL", help="The store to read (default: the state folder's).")
+@_boundary
+def export_(as_json, as_csv, db):
+    """Print the room from the store: each learner's done steps, current step, stuck, ready.
+
+    Reads the store directly: the server need not run.
+
+    Example: workshop classroom export --csv > room.csv
+    """
+    import time
+
+    from workshop.classroom import catalog, export
+    from workshop.classroom.live import Live
+    from workshop.classroom.room import Rules
+    from workshop.classroom.store import open_store
+
+    if as_json and as_csv:
+        raise UsageError("Choose one of --json and --csv.")
+    store = open_store(db)
+    try:
+        live = Live(store, catalog.load(), Rules())
+        live.refresh()
+        view = live.view(time.time())
+    finally:
+        store.close()
+    if as_csv:
+        click.echo(export.as_csv(view), nl=False)
+    else:
+        click.echo(json.dumps(export.as_json(view), indent=2))
 
 
 def main():

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from workshop import checks
+from workshop import checks, report
 from workshop.errors import EngineUnavailable, UsageError, WorkshopError
 from workshop.labs import Lab, Step, find_step, load_labs
 from workshop.state import LabProgress, Progress, Store
@@ -60,11 +60,14 @@ def status(labs: list[Lab], progress: Progress) -> dict:
 
 
 class Course:
-    """Labs, the learner's progress and (when needed) the engine, for one command."""
+    """Labs, the learner's progress and (when needed) the engine, for one command. `via` names
+    the command (`next`, `check`, `solve`, `goto`): a learner who joined a classroom reports
+    each verdict it makes, as made by that command."""
 
-    def __init__(self, labs: list[Lab] | None = None, store: Store | None = None):
+    def __init__(self, labs: list[Lab] | None = None, store: Store | None = None, via: str = ""):
         self.labs = labs if labs is not None else load_labs()
         self.store = store or Store()
+        self.via = via
 
     def progress(self) -> Progress:
         return self.store.read()
@@ -147,6 +150,8 @@ class Course:
         verdicts = checks.run(lab, steps, inputs, stop_at_first_failure=stop_at_first_failure)
         if record:
             self.record(lab, verdicts)
+        if self.via:
+            report.verdicts(lab.id, verdicts, self.via)  # queued only; the command delivers
         return verdicts
 
     def catch_up(self, lab: Lab, target: Step) -> Iterator[tuple[Lab, Step]]:

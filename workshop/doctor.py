@@ -1,11 +1,15 @@
-"""`workshop doctor`: which engine the kit talks to and why, and whether it is fit for the labs."""
+"""`workshop doctor`: which engine the kit talks to and why, and whether it is fit for the labs.
+
+`examine()` gives the findings the learner reads and the same facts as data (engine, builder,
+context, disk, the labs' images, the registry), which joining a classroom sends as readiness.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workshop import engine as engine_module
 from workshop.errors import WorkshopError
@@ -48,12 +52,43 @@ def _same_engine_as_cli(docker_cli: str, target) -> Finding:
     return Finding(OK, "docker CLI", f"{docker_cli}, context {name}: the same engine")
 
 
+@dataclass
+class Facts:
+    """What the classroom's readiness view needs, as data (see `workshop.report.readiness`)."""
+
+    engine: dict[str, str] = field(
+        default_factory=lambda: {"version": "", "api": "", "os": "", "kind": ""}
+    )
+    builder: str = ""  # "buildkit", "legacy", or "" when no engine answered
+    context: str = ""
+    disk_free_gb: float | None = None
+    lab_images: dict[str, bool] = field(default_factory=dict)
+    registry: bool | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "engine": dict(self.engine),
+            "builder": self.builder,
+            "context": self.context,
+            "disk_free_gb": self.disk_free_gb,
+            "lab_images": dict(self.lab_images),
+            "registry": self.registry,
+        }
+
+
 def diagnose() -> list[Finding]:
+    return examine()[0]
+
+
+def examine() -> tuple[list[Finding], Facts]:
+    """The findings `workshop doctor` prints, and the facts behind them."""
+    facts = Facts()
     found: list[Finding] = []
     try:
         target = engine_module.discover()
     except WorkshopError as exc:
-        return [Finding(FAIL, "engine", str(exc))]
+        return [Finding(FAIL, "engine", str(exc))], facts
+    facts.context = _context_name(target)
     found.append(Finding(OK, "engine", f"{target.url} (from {target.source})"))
     docker_cli = shutil.which("docker")
     if docker_cli:
@@ -83,7 +118,7 @@ def diagnose() -> list[Finding]:
         engine = engine_module.client()
     except WorkshopError as exc:
         found.append(Finding(FAIL, "connection", str(exc)))
-        return found
+        return found, facts
     version = engine.version()
     api = version.get("ApiVersion", "?")
     found.append(
@@ -95,12 +130,21 @@ def diagnose() -> list[Finding]:
         )
     )
     info = engine.info()
+    facts.engine = {
+        "version": str(version.get("Version", "")),
+        "api": str(api),
+        "os": f"{info.get('OperatingSystem', '?')} ({version.get('Os', '?')}/"
+        f"{version.get('Arch', '?')})",
+        "kind": _kind(info, version),
+    }
+    facts.builder = builder(str(version.get("Version", "")))
     mirrors = info.get("RegistryConfig", {}).get("Mirrors") or []
     if mirrors:
         found.append(Finding(OK, "registry mirror", ", ".join(mirrors)))
     root = info.get("DockerRootDir", "")
     if root and os.path.isdir(root):
         free = shutil.disk_usage(root).free / 2**30
+        facts.disk_free_gb = round(free, 1)
         status = OK if free >= 5 else WARN
         found.append(
             Finding(
@@ -122,4 +166,123 @@ def diagnose() -> list[Finding]:
         else:
             what = f"{tags} is built on the kit's offline stand-in for {original}"
         found.append(Finding(WARN, "stand-in image", what))
-    return found
+    facts.lab_images = _lab_images(engine)
+    absent = [name for name, here in facts.lab_images.items() if not here]
+    if absent:
+        found.append(
+            Finding(
+                OK,
+                "lab images",
+                f"not here yet: {', '.join(absent)} (the labs pull them; on a slow network, "
+                f"pull them beforehand: `docker image pull {absent[0]}`)",
+            )
+        )
+    facts.registry, where = _registry(mirrors)
+    if facts.registry is False:
+        found.append(
+            Finding(
+                WARN,
+                "registry",
+                f"{where} does not answer from this machine: pulls may fail; check the network "
+                "or the proxy settings (Docker Desktop: Settings, Resources, Proxies)",
+            )
+        )
+    elif facts.registry:
+        found.append(Finding(OK, "registry", f"{where} answers"))
+    return found, facts
+
+
+def _context_name(target) -> str:
+    """The docker context the kit follows: its name, or DOCKER_HOST when that is set."""
+    if target.source == "DOCKER_HOST":
+        return "DOCKER_HOST"
+    return (
+        target.source.removeprefix("context ")
+        if target.source.startswith("context")
+        else ("default")
+    )
+
+
+def _kind(info: dict, version: dict) -> str:
+    components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
+    if "Docker Desktop" in str(info.get("OperatingSystem", "")):
+        return "Docker Desktop"
+    if "Podman" in components:
+        return "Podman"
+    return "Docker Engine"
+
+
+def builder(engine_version: str, env=None) -> str:
+    """The builder `docker image build` uses: DOCKER_BUILDKIT decides when set, else BuildKit is
+    the default from Docker 23 on."""
+    env = os.environ if env is None else env
+    chosen = env.get("DOCKER_BUILDKIT", "").strip().lower()
+    if chosen in ("0", "false"):
+        return "legacy"
+    if chosen in ("1", "true"):
+        return "buildkit"
+    major = engine_version.split(".")[0]
+    return "buildkit" if major.isdigit() and int(major) >= 23 else "legacy"
+
+
+def lab_image_names() -> list[str]:
+    """The images the labs pull (not those they build), and the bases of the kit's Dockerfiles."""
+    import re
+
+    from workshop.labs import kit_root, load_labs
+
+    names: list[str] = []
+    try:
+        labs = load_labs()
+    except WorkshopError:
+        labs = []
+    for lab in labs:
+        names += [name for name in lab.images if name not in lab.builds]
+    for dockerfile in sorted((kit_root() / "images").glob("*/Dockerfile")):
+        try:
+            text = dockerfile.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        names += re.findall(r"(?im)^\s*FROM\s+(?:--\S+\s+)*([^\s$]+)", text)
+    tagged = []
+    for name in names:
+        if name == "scratch":
+            continue
+        if ":" not in name.rsplit("/", 1)[-1] and "@" not in name:
+            name = f"{name}:latest"
+        if name not in tagged:
+            tagged.append(name)
+    return tagged
+
+
+def _lab_images(engine) -> dict[str, bool]:
+    from docker.errors import ImageNotFound
+
+    present = {}
+    for name in lab_image_names():
+        try:
+            engine.images.get(name)
+            present[name] = True
+        except ImageNotFound:
+            present[name] = False
+    return present
+
+
+def _registry(mirrors: list[str]) -> tuple[bool | None, str]:
+    """Does the registry the engine pulls from answer (any HTTP answer to /v2/ counts)? The
+    engine's first mirror if it has one, else Docker Hub; WORKSHOP_REGISTRY=URL asks another,
+    WORKSHOP_REGISTRY=off asks none (None)."""
+    import urllib.error
+    import urllib.request
+
+    chosen = os.environ.get("WORKSHOP_REGISTRY", "").strip()
+    if chosen.lower() == "off":
+        return None, ""
+    base = (chosen or (mirrors[0] if mirrors else "https://registry-1.docker.io")).rstrip("/")
+    try:
+        urllib.request.urlopen(f"{base}/v2/", timeout=3).close()
+    except urllib.error.HTTPError:
+        return True, base  # 401 from Docker Hub: it answers
+    except (OSError, ValueError):
+        return False, base
+    return True, base

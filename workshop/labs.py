@@ -6,6 +6,7 @@ of the pytest function that checks it) comes from the manifest. `lint` keeps lab
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import tomllib
@@ -288,8 +289,6 @@ def find_lab(labs: list[Lab], lab_id: str) -> Lab:
 
 def check_functions(module: Path, prefix: str = "test_") -> set[str]:
     """Names of the functions a checks module defines (tests by default), without importing it."""
-    import ast
-
     tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
     return {
         node.name
@@ -298,27 +297,127 @@ def check_functions(module: Path, prefix: str = "test_") -> set[str]:
     }
 
 
-def mistakes(lab: Lab) -> dict[str, int]:
-    """The mistake ids a lab's checks can name (`missing(..., mistake="id")`), each with the line
-    of its first use, read from the checks module without importing it."""
-    import ast
+MISTAKE_MAX = 40
+_MISTAKE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
+
+def _is_missing(node) -> bool:
+    """A call of `missing(...)` (or `probes.missing(...)`)."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id == "missing") or (
+        isinstance(func, ast.Attribute) and func.attr == "missing"
+    )
+
+
+def _passed(call: ast.Call, keyword: str, position: int | None):
+    """The argument a call passes for a parameter (by keyword, else by position), or None."""
+    for given in call.keywords:
+        if given.arg == keyword:
+            return given.value
+    if position is not None and position < len(call.args):
+        return call.args[position]
+    return None
+
+
+def _literal(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _mistake_sites(module: Path) -> tuple[list[tuple[str, int]], list[str]]:
+    """Every mistake id a checks module can name, with the line that names it, and the problems
+    in how they are named. An id is the literal `mistake=` of a `missing(...)` call, or, when a
+    helper passes its own parameter on (`missing(..., mistake=mistake)`), the literal each call
+    of the helper passes for it. Read from the source, never imported."""
+    tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
+    functions: dict[str, ast.FunctionDef] = {}
+    calls: dict[str, list[ast.Call]] = {}
+    enclosing: dict[int, ast.FunctionDef] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            functions.setdefault(node.name, node)
+            for inner in ast.walk(node):
+                if _is_missing(inner):
+                    enclosing[id(inner)] = node  # ast.walk goes outside in: the innermost wins
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            calls.setdefault(node.func.id, []).append(node)
+    sites: list[tuple[str, int]] = []
+    problems: list[str] = []
+    for node in ast.walk(tree):
+        if not _is_missing(node):
+            continue
+        where = f"{module}:{node.lineno}"
+        given = _passed(node, "mistake", 1)
+        if given is None or _literal(given) == "":
+            problems.append(
+                f'{where}: missing(...) names no mistake: add mistake="kebab-case-id", the id '
+                "of what this check recognised"
+            )
+            continue
+        if _literal(given) is not None:
+            sites.append((given.value, node.lineno))
+            continue
+        helper = enclosing.get(id(node))
+        arguments = helper.args if helper is not None else None
+        positional = [a.arg for a in (arguments.posonlyargs + arguments.args)] if arguments else []
+        keyword_only = [a.arg for a in arguments.kwonlyargs] if arguments else []
+        name = given.id if isinstance(given, ast.Name) else None
+        if name is None or name not in positional + keyword_only:
+            problems.append(
+                f"{where}: mistake= must be a string literal, or a parameter of the enclosing "
+                "function that each of its calls passes as a literal"
+            )
+            continue
+        callers = calls.get(helper.name, [])
+        if not callers:
+            problems.append(
+                f"{where}: mistake={name} comes from {helper.name}()'s parameter, but nothing "
+                f"in the module calls {helper.name}() with an id"
+            )
+        position = positional.index(name) if name in positional else None
+        for call in callers:
+            passed = _passed(call, name, position)
+            if _literal(passed) is None:
+                problems.append(
+                    f"{module}:{call.lineno}: {helper.name}(...) must pass `{name}` as a "
+                    "string literal, the id of the mistake it names here"
+                )
+            else:
+                sites.append((passed.value, call.lineno))
+    first: dict[str, int] = {}
+    for ident, line in sorted(sites, key=lambda site: site[1]):
+        where = f"{module}:{line}"
+        if not ident or len(ident) > MISTAKE_MAX or not _MISTAKE.match(ident):
+            problems.append(
+                f"{where}: mistake id {ident!r} must be kebab-case (lowercase letters and digits "
+                f"joined by single dashes), at most {MISTAKE_MAX} characters"
+            )
+        if ident in first:
+            problems.append(
+                f"{where}: mistake id {ident!r} is also used at line {first[ident]}; one id "
+                "names one mistake, unique within the lab"
+            )
+        else:
+            first[ident] = line
+    return sites, problems
+
+
+def mistakes(lab: Lab) -> dict[str, int]:
+    """The mistake ids a lab's checks can name (`missing(..., mistake="id")`, and the literal ids
+    passed to helpers that hand theirs on), each with the line of its first use, read from the
+    checks module without importing it."""
     if not lab.checks.is_file():
         return {}
-    tree = ast.parse(lab.checks.read_text(encoding="utf-8"), filename=str(lab.checks))
     found: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            for keyword in node.keywords:
-                value = keyword.value
-                if (
-                    keyword.arg == "mistake"
-                    and isinstance(value, ast.Constant)
-                    and isinstance(value.value, str)
-                    and value.value
-                ):
-                    found.setdefault(value.value, node.lineno)
+    for ident, line in sorted(_mistake_sites(lab.checks)[0], key=lambda site: site[1]):
+        found.setdefault(ident, line)
     return found
+
+
+def _line_order(problem: str) -> int:
+    match = re.match(r"^[^:]*:(\d+):", problem)
+    return int(match.group(1)) if match else 0
 
 
 def _flat(text: str) -> str:
@@ -334,6 +433,7 @@ def lint(labs: list[Lab]) -> list[str]:
             functions: set[str] = set()
         else:
             functions = check_functions(lab.checks)
+            problems.extend(sorted(_mistake_sites(lab.checks)[1], key=_line_order))
         for step in lab.steps:
             where = f"{lab.manifest}:{step.line}: step {step.id!r}"
             if not step.instructions_path.is_file():

@@ -66,25 +66,33 @@ def run_command(
     out: TextIO | None = None,
     probe: Callable[[str], str] | None = None,
     cwd: Path | None = None,
+    tee=None,
 ) -> None:
     """Print and run one solution command (in `cwd`: the kit's folder, as the labs assume);
-    raise WorkshopError if it fails."""
+    raise WorkshopError if it fails. `tee` (an instructor's demo stream) is told each command
+    before it runs (`tee.command(text)`) and given its output as it comes (`tee.output(text)`)."""
     out = out or sys.stdout
     text = _resolve(command, probe, cwd)
     argv = shlex.split(text)
     _require_program(argv)
     out.write(f"$ {text}\n")
     out.flush()
-    if command.interactive:
-        code = _run_interactive(argv, command.type, out, cwd)
-    else:
-        code = _run_plain(argv, out, cwd)
+    if tee is not None:
+        tee.command(text)
+    try:
+        if command.interactive:
+            code = _run_interactive(argv, command.type, out, cwd, tee)
+        else:
+            code = _run_plain(argv, out, cwd, tee)
+    finally:
+        if tee is not None:
+            tee.flush()
     if code != 0:
         raise WorkshopError(f"`{text}` failed with exit code {code}; its output is above.")
 
 
-def _run_plain(argv: list[str], out: TextIO, cwd: Path | None) -> int:
-    if out is sys.stdout:  # stream straight to the terminal, as it happens (builds are long)
+def _run_plain(argv: list[str], out: TextIO, cwd: Path | None, tee=None) -> int:
+    if out is sys.stdout and tee is None:  # straight to the terminal, as it happens
         return subprocess.run(argv, stdin=subprocess.DEVNULL, cwd=cwd).returncode
     with subprocess.Popen(
         argv,
@@ -96,10 +104,13 @@ def _run_plain(argv: list[str], out: TextIO, cwd: Path | None) -> int:
     ) as process:
         for line in process.stdout:
             out.write(line)
+            if tee is not None:
+                out.flush()  # the terminal and the demo page see it as it comes
+                tee.output(line)
     return process.returncode
 
 
-def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO, cwd) -> int:
+def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO, cwd, tee=None) -> int:
     try:
         import pexpect
     except ImportError:
@@ -107,8 +118,8 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO, cwd) 
             "Typing into an interactive container needs pexpect, which does not run on Windows: "
             "type these commands yourself, or use WSL."
         ) from None
-    if out is sys.stdout:  # a real terminal would answer the cursor query into the user's shell
-        out = _WithoutCursorQueries(out)
+    if out is sys.stdout or tee is not None:  # a terminal would answer the cursor query
+        out = _WithoutCursorQueries(out, tee)
     with tempfile.TemporaryDirectory(prefix="workshop-") as scratch:
         cidfile = Path(scratch) / "cid"  # docker writes the id of the container it makes there
         spawned = _with_cidfile(argv, cidfile)
@@ -198,13 +209,18 @@ def _await_prompt(child) -> None:
 
 
 class _WithoutCursorQueries:
-    """Shows a container's output without the cursor-position queries our pty already answered."""
+    """Shows a container's output without the cursor-position queries our pty already answered
+    (and passes it to the instructor's demo stream, if any)."""
 
-    def __init__(self, out: TextIO):
+    def __init__(self, out: TextIO, tee=None):
         self.out = out
+        self.tee = tee
 
     def write(self, text: str) -> int:
-        return self.out.write(text.replace("\x1b[6n", ""))
+        shown = text.replace("\x1b[6n", "")
+        if self.tee is not None and shown:
+            self.tee.output(shown)
+        return self.out.write(shown)
 
     def flush(self) -> None:
         self.out.flush()
@@ -215,6 +231,7 @@ def solve(
     out: TextIO | None = None,
     probe: Callable[[str], str] | None = None,
     cwd: Path | None = None,
+    tee=None,
 ) -> None:
     for command in step.solution:
-        run_command(command, out, probe, cwd)
+        run_command(command, out, probe, cwd, tee)

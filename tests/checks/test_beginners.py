@@ -27,7 +27,10 @@ LOOKS = ("ls", "cat", "find", "stat", "test", "[", "head", "tail", "more", "less
 def test_engine(engine):
     """Step `engine`: the docker client reaches a daemon (the runtime fails if none answers)."""
     if not engine.version().get("ApiVersion"):
-        missing("The engine answered without an API version: restart Docker, then try again.")
+        missing(
+            "The engine answered without an API version: restart Docker, then try again.",
+            mistake="engine-without-api",
+        )
 
 
 # --- pull --------------------------------------------------------------------------------------
@@ -50,22 +53,28 @@ def test_pull(learner: Learner):
         missing(
             f"{seen} (it reads the engine's event log, which keeps only its last few hundred "
             "events, each time you run a workshop command): run `docker image pull alpine` "
-            "yourself; it is quick when the image is already here."
+            "yourself; it is quick when the image is already here.",
+            mistake="pull-not-seen",
         )
     others = learner.tags_of(IMAGE)
     if others:
         missing(
             f"You have {', '.join(others)} but not alpine:latest: with no tag, `docker image "
-            "pull alpine` pulls `latest`, the tag the lab uses; run it as written."
+            "pull alpine` pulls `latest`, the tag the lab uses; run it as written.",
+            mistake="alpine-other-tag",
         )
-    missing("The alpine image is not on this host yet: run `docker image pull alpine`.")
+    missing(
+        "The alpine image is not on this host yet: run `docker image pull alpine`.",
+        mistake="not-pulled",
+    )
 
 
 # --- shared: what the learner's containers did ---------------------------------------------------
 
 
-def _removed(learner: Learner, what: str, fix: str, after=None):
-    """If containers from alpine were removed before the kit could see them, say so plainly."""
+def _removed(learner: Learner, what: str, fix: str, mistake: str, after=None):
+    """If containers from alpine were removed before the kit could see them, say so plainly
+    (`mistake`: the id of this removal in the caller's step)."""
     __tracebackhide__ = True
     gone = learner.removed_unseen(IMAGE, after=after)
     if gone:
@@ -80,7 +89,8 @@ def _removed(learner: Learner, what: str, fix: str, after=None):
             f"{said} removed (`--rm`, or `docker container rm`) before the kit could see {what}: "
             f"a removed container leaves nothing to inspect. {fix} "
             "Leave out --rm: the next steps use the stopped containers, and `docker container "
-            "ls -a` lists them."
+            "ls -a` lists them.",
+            mistake=mistake,
         )
 
 
@@ -94,20 +104,26 @@ def _exited_well(container: Container, what: str, command: str):
     if container.running:
         missing(
             f"Your container {container.short_id} ({what}) is still running: wait for it, "
-            f"or run `{command}` again."
+            f"or run `{command}` again.",
+            mistake="still-running",
         )
     if container.gone and container.exit_code is None:
         missing(
             f"Your container {container.short_id} ({what}) was removed before the kit saw how "
-            f"it ended: run `{command}` again, and leave it until `workshop next` has seen it."
+            f"it ended: run `{command}` again, and leave it until `workshop next` has seen it.",
+            mistake="removed-before-exit-seen",
         )
     if container.never_started:
-        missing(f"Container {container.short_id} was created but never started: run `{command}`.")
+        missing(
+            f"Container {container.short_id} was created but never started: run `{command}`.",
+            mistake="never-started",
+        )
     if container.exit_code != 0:
         missing(
             f"Your container {container.short_id} ran `{container.shown}` and exited with code "
             f"{container.exit_code}, not 0, so it failed (`docker container logs "
-            f"{container.short_id}` shows what it said): run `{command}`."
+            f"{container.short_id}` shows what it said): run `{command}`.",
+            mistake="exited-nonzero",
         )
 
 
@@ -132,20 +148,31 @@ def test_run_ls(learner: Learner):
         return
     quoted = [c for c in runs if (_quoted_whole(c) or "").split()[:1] == ["ls"]]
     plain = [c for c in runs if c.runs("ls")]
-    _removed(learner, "what {it} ran", f"Run `{RUN_LS}` again.", after=_newest(plain + quoted))
+    _removed(
+        learner,
+        "what {it} ran",
+        f"Run `{RUN_LS}` again.",
+        "ls-removed-unseen",
+        after=_newest(plain + quoted),
+    )
     if long_form:
         _exited_well(long_form[-1], "ls in long form", RUN_LS)
     if plain and (not quoted or plain[-1].created > quoted[-1].created):
         missing(
             f"You ran `{plain[-1].shown}`, which lists names only: `-l` asks ls for the long "
-            f"form (permissions, owner, size, date); run `{RUN_LS}`."
+            f"form (permissions, owner, size, date); run `{RUN_LS}`.",
+            mistake="ls-without-long",
         )
     if quoted:
         missing(
             f"You put the whole command in quotes, so Docker looked for a program named "
-            f"`{quoted[-1].command[0]}`: write the words apart, `{RUN_LS}`."
+            f"`{quoted[-1].command[0]}`: write the words apart, `{RUN_LS}`.",
+            mistake="ls-quoted-whole",
         )
-    missing(f"No container from alpine has run `ls -l` since you began: run `{RUN_LS}`.")
+    missing(
+        f"No container from alpine has run `ls -l` since you began: run `{RUN_LS}`.",
+        mistake="ls-not-run",
+    )
 
 
 # --- run-echo ------------------------------------------------------------------------------------
@@ -175,20 +202,31 @@ def test_run_echo(learner: Learner):
         c for c in runs if c.runs("echo") or (_quoted_whole(c) or "").split()[:1] == ["echo"]
     ]
     latest = attempts[-1] if attempts else None  # the newest attempt is the one to talk about
-    _removed(learner, "what {it} ran", f"Run `{RUN_ECHO}` again.", after=_newest(attempts))
+    _removed(
+        learner,
+        "what {it} ran",
+        f"Run `{RUN_ECHO}` again.",
+        "echo-removed-unseen",
+        after=_newest(attempts),
+    )
     if latest is not None and _quoted_whole(latest):
         missing(
             "You put the whole command in quotes, so Docker looked for a program named "
-            f"`{latest.command[0]}`: quote only the text, `{RUN_ECHO}`."
+            f"`{latest.command[0]}`: quote only the text, `{RUN_ECHO}`.",
+            mistake="echo-quoted-whole",
         )
     if said:
         _exited_well(said[-1], "echo", RUN_ECHO)
     if latest is not None:
         missing(
             f"Your container ran `{latest.shown}`, which has nothing to say: give echo some "
-            f"words, `{RUN_ECHO}`."
+            f"words, `{RUN_ECHO}`.",
+            mistake="echo-without-words",
         )
-    missing(f"No container from alpine has run echo since you began: run `{RUN_ECHO}`.")
+    missing(
+        f"No container from alpine has run echo since you began: run `{RUN_ECHO}`.",
+        mistake="echo-not-run",
+    )
 
 
 # --- shell ---------------------------------------------------------------------------------------
@@ -230,12 +268,14 @@ def _not_in_alpine(runs: list[Container]):
             missing(
                 f"Git Bash on Windows rewrote /bin/sh into the Windows path {rewritten!r} "
                 "before Docker saw it: write `//bin/sh` (two slashes) or run "
-                "`export MSYS_NO_PATHCONV=1` first, then run the command again."
+                "`export MSYS_NO_PATHCONV=1` first, then run the command again.",
+                mistake="git-bash-path",
             )
         if c.command and program_name(c.command[0]) == "bash":
             missing(
                 "alpine has no bash (the container could not start it): alpine's shells are "
-                "/bin/sh and /bin/ash; use the command as written."
+                "/bin/sh and /bin/ash; use the command as written.",
+                mistake="bash-not-in-alpine",
             )
 
 
@@ -254,7 +294,8 @@ def test_interactive_shell(learner: Learner):
         missing(
             f"Your shell {latest.short_id} was started detached (-d): it waits in the "
             "background and nobody has typed into it. Attach to it with `docker container "
-            f"attach {latest.short_id}` (then `exit`), or run `{RUN_SHELL}` without -d."
+            f"attach {latest.short_id}` (then `exit`), or run `{RUN_SHELL}` without -d.",
+            mistake="shell-detached",
         )
     tried = [
         c
@@ -265,32 +306,37 @@ def test_interactive_shell(learner: Learner):
     if tried and tried[-1] not in shells:  # bash, or a path Git Bash rewrote
         _not_in_alpine(tried[-1:])
     again = f"Run `{RUN_SHELL}` again, then type `exit`."
-    _removed(learner, "how {it} {was} run", again, after=_newest(shells))
+    _removed(learner, "how {it} {was} run", again, "shell-removed-unseen", after=_newest(shells))
     if shells:
         latest = shells[-1]  # the newest attempt is the one to talk about
         if latest.interactive:
             missing(
                 f"Your shell ran a script (`{latest.shown}`), not a session: drop the -c part "
-                f"and type the commands at its prompt, `{RUN_SHELL}`."
+                f"and type the commands at its prompt, `{RUN_SHELL}`.",
+                mistake="shell-ran-script",
             )
         if latest.stdin_open and not latest.tty:
             missing(
                 "You used -i without -t: input stays open but there is no terminal, so the "
-                f"shell shows no prompt; use both, `{RUN_SHELL}`."
+                f"shell shows no prompt; use both, `{RUN_SHELL}`.",
+                mistake="shell-without-t",
             )
         if latest.tty and not latest.stdin_open:
             missing(
                 "You used -t without -i: there is a terminal but your typing never reaches "
                 f"the shell (stop it from another terminal with `docker container stop "
-                f"{latest.short_id}`); use both, `{RUN_SHELL}`."
+                f"{latest.short_id}`); use both, `{RUN_SHELL}`.",
+                mistake="shell-without-i",
             )
         missing(
             "Your shell exited at once: with no terminal attached, sh read the end of its "
-            f"input and quit. Now give it one: `{RUN_SHELL}`, look around, then type `exit`."
+            f"input and quit. Now give it one: `{RUN_SHELL}`, look around, then type `exit`.",
+            mistake="shell-without-it",
         )
     missing(
         f"No shell has run in alpine yet: run `docker container run alpine /bin/sh`, then "
-        f"`{RUN_SHELL}`."
+        f"`{RUN_SHELL}`.",
+        mistake="shell-not-run",
     )
 
 
@@ -310,9 +356,13 @@ def _hello_holder(learner: Learner, runs: list[Container]) -> Container:
             f"No container has hello.txt. {len(removed)} alpine container(s) were removed "
             "since you began: if you made hello.txt in one of them (with `--rm`, or "
             "before `docker container rm`), the file went with it. Make it again, without "
-            f"--rm: `{RUN_ASH}`, then `{MAKE_FILE}`, then `exit`."
+            f"--rm: `{RUN_ASH}`, then `{MAKE_FILE}`, then `exit`.",
+            mistake="hello-removed",
         )
-    missing(f"No container has a hello.txt yet: run `{RUN_ASH}`, type `{MAKE_FILE}`, then `exit`.")
+    missing(
+        f"No container has a hello.txt yet: run `{RUN_ASH}`, type `{MAKE_FILE}`, then `exit`.",
+        mistake="no-hello-file",
+    )
 
 
 def hello_container_id(learner: Learner) -> str:
@@ -361,16 +411,19 @@ def test_isolation(learner: Learner):
         learner,
         "what {it} listed",
         "Run `docker container run alpine ls` again.",
+        "listing-removed-unseen",
         after=made,
     )
     if looks:
         missing(
             "You ran `docker container run alpine ls` before you made hello.txt: run it "
-            "again now, and see that a new container does not have the file."
+            "again now, and see that a new container does not have the file.",
+            mistake="listed-before-hello",
         )
     missing(
         f"hello.txt is in container {holder.short_id}. Now run `docker container run alpine "
-        "ls` and look for it in the new container's listing."
+        "ls` and look for it in the new container's listing.",
+        mistake="isolation-not-listed",
     )
 
 
@@ -406,25 +459,29 @@ def test_start_exec(learner: Learner):
         missing(
             f"You ran `{elsewhere[-1].command}` in container {elsewhere[-1].container_id[:12]}, "
             f"which has no hello.txt; the one that has it is {ident}: {start}"
-            f"`docker container exec {ident} ls`."
+            f"`docker container exec {ident} ls`.",
+            mistake="exec-in-other-container",
         )
     attached = [t for t in learner.events_of(holder, "attach") if t > made]
     if attached:
         missing(
             f"You attached to container {ident} (`start -a`/`-i`, or `attach`), so you typed "
             "into its own shell; this step runs a second process in it with exec: "
-            f"{start}`docker container exec {ident} ls`."
+            f"{start}`docker container exec {ident} ls`.",
+            mistake="attached-not-exec",
         )
     if not holder.running:
         missing(
             f"The container with hello.txt ({ident}) is stopped, so exec cannot run in it: "
-            f"`docker container start {ident}` first, then `docker container exec {ident} ls`."
+            f"`docker container start {ident}` first, then `docker container exec {ident} ls`.",
+            mistake="holder-stopped",
         )
     missing(
         f"Container {ident} is running; now run `docker container exec {ident} ls`. (The kit "
         "reads execs from the engine's event log each time you run a workshop command; the "
         "engine keeps only its last few hundred events, so if you ran it long ago, run it "
-        "again.)"
+        "again.)",
+        mistake="exec-not-seen",
     )
 
 
@@ -439,5 +496,6 @@ def _still_there(holder: Container):
     if not Inside(holder).exists(path):
         missing(
             f"hello.txt is no longer at {path} in container {holder.short_id}: make it again "
-            f"there with `docker container exec {holder.short_id} sh -c 'echo hello > {path}'`."
+            f"there with `docker container exec {holder.short_id} sh -c 'echo hello > {path}'`.",
+            mistake="hello-gone",
         )

@@ -62,7 +62,8 @@ def _dockerfile() -> Dockerfile:
     except OSError:
         missing(
             "images/mysfits/Dockerfile is missing from the kit: restore it with "
-            "`git checkout -- images/mysfits/Dockerfile`."
+            "`git checkout -- images/mysfits/Dockerfile`.",
+            mistake="dockerfile-missing",
         )
 
 
@@ -87,24 +88,28 @@ def test_build(learner: Learner):
             f"{TAG} was not built from images/mysfits: {differences[0]}, as "
             "images/mysfits/Dockerfile declares. Build it from the kit's folder with "
             f"`{BUILD}`: the last argument is the build context, the folder whose Dockerfile and "
-            "files Docker uses."
+            "files Docker uses.",
+            mistake="built-elsewhere",
         )
     learner.note_image(image, history=True)
     if not _built_in_workshop(learner, image):
         missing(
             f"{TAG} ({image.short_id}) was built before you began the workshop: build it again "
-            f"now with `{BUILD}` (if every step comes from the cache, that is fine)."
+            f"now with `{BUILD}` (if every step comes from the cache, that is fine).",
+            mistake="built-before-workshop",
         )
     if image.runs_as_root:
         missing(
             f"{TAG} runs as root: the Dockerfile's `USER mysfits` line is missing. Restore it "
             "(`git checkout -- images/mysfits/Dockerfile`), then build again with "
-            f"`{BUILD}`."
+            f"`{BUILD}`.",
+            mistake="image-runs-as-root",
         )
     if f"{PORT}/tcp" not in image.exposed_ports:
         missing(
             f"{TAG} does not declare port {PORT} (`EXPOSE {PORT}` in the Dockerfile): restore the "
-            f"Dockerfile (`git checkout -- images/mysfits/Dockerfile`), then run `{BUILD}`."
+            f"Dockerfile (`git checkout -- images/mysfits/Dockerfile`), then run `{BUILD}`.",
+            mistake="port-not-exposed",
         )
 
 
@@ -126,7 +131,8 @@ def _no_image(learner: Learner, dockerfile: Dockerfile):
     if other_tags:
         missing(
             f"You built {', '.join(other_tags)}, but the lab uses {TAG} (with no tag, Docker "
-            f"uses `latest`): run `{BUILD}` as written."
+            f"uses `latest`): run `{BUILD}` as written.",
+            mistake="image-other-tag",
         )
     title = dockerfile.labels.get(TITLE, "mysfits")
     ours = [
@@ -148,16 +154,19 @@ def _no_image(learner: Learner, dockerfile: Dockerfile):
     if named:
         missing(
             f"You built the service as {named[-1]}, but the lab calls it {IMAGE}: run `{BUILD}` "
-            f"(or give your image that name too: `docker image tag {named[-1]} {IMAGE}`)."
+            f"(or give your image that name too: `docker image tag {named[-1]} {IMAGE}`).",
+            mistake="image-other-name",
         )
     if ours:
         missing(
             f"You built the image without a name, so it is only <none> ({ours[-1].short_id}): "
-            f"`-t` names it; run `{BUILD}`."
+            f"`-t` names it; run `{BUILD}`.",
+            mistake="image-without-name",
         )
     missing(
         f"There is no image {TAG} yet: from the kit's folder, run `{BUILD}` (the last argument, "
-        "images/mysfits, is the build context: the folder whose Dockerfile and files Docker uses)."
+        "images/mysfits, is the build context: the folder whose Dockerfile and files Docker uses).",
+        mistake="image-not-built",
     )
 
 
@@ -169,13 +178,15 @@ def _service(learner: Learner) -> Container:
     failure that says why there is none."""
     __tracebackhide__ = True
     if image_named(learner.engine, TAG) is None:
-        missing(f"There is no image {TAG}: do step build first, `{BUILD}`.")
+        missing(
+            f"There is no image {TAG}: do step build first, `{BUILD}`.", mistake="service-no-image"
+        )
     runs = learner.containers(IMAGE)
     running = [c for c in runs if c.running]
     if running:  # the one called mysfits, as the lab names it, else the newest
         return next((c for c in running if c.name == "mysfits"), running[-1])
     if not runs:
-        missing(f"No container from {IMAGE} runs yet: run `{RUN}`.")
+        missing(f"No container from {IMAGE} runs yet: run `{RUN}`.", mistake="service-not-run")
     last = runs[-1]
     state = last.attrs["State"]
     name = last.name
@@ -184,12 +195,20 @@ def _service(learner: Learner) -> Container:
     if "port is already allocated" in error or "address already in use" in error:
         missing(
             f"Docker could not start {name}: host port {PORT} is already taken by another "
-            f"program or container (`docker container ls` shows containers): free it, then {again}."
+            f"program or container (`docker container ls` shows containers): free it, "
+            f"then {again}.",
+            mistake="host-port-taken",
         )
     if error:
-        missing(f"Docker could not start {name} ({error}): fix that, then {again}.")
+        missing(
+            f"Docker could not start {name} ({error}): fix that, then {again}.",
+            mistake="service-start-error",
+        )
     if state.get("Status") == "created":
-        missing(f"Container {name} was created but never started: `docker container start {name}`.")
+        missing(
+            f"Container {name} was created but never started: `docker container start {name}`.",
+            mistake="service-never-started",
+        )
     gist = log_gist(logs(last, tail=60))
     said = f"; its log ends with: {gist.rstrip('.')}" if gist else " without a word in its log"
     image = image_named(learner.engine, TAG)
@@ -204,7 +223,8 @@ def _service(learner: Learner) -> Container:
         )
     missing(
         f"Your container {name} ({last.short_id}) stopped with exit code {last.exit_code}{said}."
-        f"{cause} Then {again}."
+        f"{cause} Then {again}.",
+        mistake="service-stopped",
     )
 
 
@@ -256,12 +276,14 @@ def _host_port(container: Container) -> int:
         missing(
             f"Container {container.name} publishes its port {others[0]}, but the service listens "
             f"on {PORT} inside it: publish the port with -p {PORT}:{PORT} (host:container). "
-            f"Replace the container: {_replace(container)}."
+            f"Replace the container: {_replace(container)}.",
+            mistake="wrong-port-published",
         )
     missing(
         f"Container {container.name} runs, but its port {PORT} is not published, so nothing "
         f"outside the container can reach the service: publish the port with -p {PORT}:{PORT}. "
-        f"Replace the container: {_replace(container)}."
+        f"Replace the container: {_replace(container)}.",
+        mistake="port-not-published",
     )
 
 
@@ -298,13 +320,15 @@ def test_run(learner: Learner):
     if not servers:
         missing(
             f"No gunicorn runs in {name}: it runs `{' '.join(container.command)}`. Run the "
-            f"image's own command (nothing after the image name): {_replace(container)}."
+            f"image's own command (nothing after the image name): {_replace(container)}.",
+            mistake="no-gunicorn",
         )
     if any(p.uid == 0 for p in servers):
         missing(
             f"gunicorn runs as root in {name}: a server that is broken into hands over the "
             f"whole container. Run it as the image's user, mysfits (no --user): "
-            f"{_replace(container)}."
+            f"{_replace(container)}.",
+            mistake="gunicorn-as-root",
         )
 
     addresses = _wait_until_listening(learner, container, inside)
@@ -313,7 +337,8 @@ def test_run(learner: Learner):
         elsewhere = f" (it listens on {', '.join(map(str, ports))})" if ports else ""
         missing(
             f"Nothing listens on port {PORT} in {name}{elsewhere}: look at "
-            f"`docker container logs {name}`, then {_replace(container)}."
+            f"`docker container logs {name}`, then {_replace(container)}.",
+            mistake="nothing-listening",
         )
     if not any(a in ("0.0.0.0", "::") for a in addresses):
         missing(
@@ -321,7 +346,8 @@ def test_run(learner: Learner):
             "loopback: a published port forwards traffic to the container's network interface, "
             f"not to its 127.0.0.1, so nothing reaches it. It must listen on 0.0.0.0:{PORT} (every "
             "interface), as the image's gunicorn.conf.py says: put no command after the image "
-            f"name. Replace the container: {_replace(container)}."
+            f"name. Replace the container: {_replace(container)}.",
+            mistake="listens-on-loopback",
         )
 
     for filename in APP_FILES:
@@ -329,7 +355,8 @@ def test_run(learner: Learner):
             missing(
                 f"/app/{filename} in {name} is not the kit's images/mysfits/{filename}: the "
                 f"image was built from other files. Rebuild with `{BUILD}`, then replace the "
-                f"container: {_replace(container)}."
+                f"container: {_replace(container)}.",
+                mistake="app-files-differ",
             )
 
 
@@ -352,18 +379,21 @@ def _fetch(learner: Learner, container: Container, port: int) -> list[dict]:
             reason = getattr(exc, "reason", None) or exc
             missing(
                 f"The kit could not fetch {url} itself ({reason}): is {container.name} still "
-                f"running and published on port {port}? `docker container ls` shows it."
+                f"running and published on port {port}? `docker container ls` shows it.",
+                mistake="fetch-failed",
             )
     if status != 200:
         missing(
             f"GET {url} answered {status}, not 200: look at `docker container logs "
-            f"{container.name}`."
+            f"{container.name}`.",
+            mistake="fetch-not-ok",
         )
     mysfits = body.get("mysfits") if isinstance(body, dict) else None
     if not isinstance(mysfits, list):
         missing(
             f"GET {url} did not answer with a JSON object holding a `mysfits` list: is the "
-            f"image built from images/mysfits? Rebuild with `{BUILD}` and replace the container."
+            f"image built from images/mysfits? Rebuild with `{BUILD}` and replace the container.",
+            mistake="fetch-not-mysfits",
         )
     for n, item in enumerate(mysfits, start=1):
         lacking = [
@@ -375,7 +405,8 @@ def _fetch(learner: Learner, container: Container, port: int) -> list[dict]:
             missing(
                 f"Mysfit number {n} in the answer has no {lacking[0]} (a string): every entry in "
                 "images/mysfits/mysfits.json needs mysfitId, name and species; fix the file, "
-                f"rebuild with `{BUILD}` and replace the container."
+                f"rebuild with `{BUILD}` and replace the container.",
+                mistake="mysfit-lacks-field",
             )
     return mysfits
 
@@ -401,7 +432,8 @@ def test_call(learner: Learner):
         missing(
             f"{exc} (You published the service's port {PORT} on host port {port}: {how}. The "
             f"lab's text says 8080 because its command publishes `-p {PORT}:{PORT}`; use "
-            f"{port}, or replace the container with the lab's command.)"
+            f"{port}, or replace the container with the lab's command.)",
+            mistake="called-on-other-port",
         )
 
 
@@ -415,32 +447,38 @@ def _called(learner: Learner, container: Container, port: int) -> None:
             if last.path == "/":
                 missing(
                     "Your request reached the service, but at / (its health page); the list of "
-                    f"mysfits lives at /mysfits: run `{call}`."
+                    f"mysfits lives at /mysfits: run `{call}`.",
+                    mistake="called-root-path",
                 )
             if last.path != "/mysfits" and last.path.rstrip("/") == "/mysfits":
                 missing(
                     f"You asked for {last.path}, which answered {last.status}: write the path "
-                    f"without the slash at the end, /mysfits: run `{call}`."
+                    f"without the slash at the end, /mysfits: run `{call}`.",
+                    mistake="called-trailing-slash",
                 )
             if last.status == 404:
                 missing(
                     f"You asked for {last.path}, which answered 404 Not Found: the path is "
-                    f"/mysfits (plural, lowercase): run `{call}`."
+                    f"/mysfits (plural, lowercase): run `{call}`.",
+                    mistake="called-not-found",
                 )
             missing(
                 f"Your request {last.method} {last.target} answered {last.status}; this step "
-                f"wants GET /mysfits: run `{call}`."
+                f"wants GET /mysfits: run `{call}`.",
+                mistake="called-other-request",
             )
         if any(r.path == "/mysfits" for r in requests):
             missing(
                 "That GET /mysfits came from inside the container (127.0.0.1): call the service "
                 f"from your own machine, through the published port: `{call}` in a terminal on "
-                "your host."
+                "your host.",
+                mistake="called-from-inside",
             )
         missing(
             f"No request from your machine has reached {container.name} yet: run `{call}` in a "
             f"terminal on your host (`docker container logs {container.name}` shows each "
-            "request as it arrives)."
+            "request as it arrives).",
+            mistake="not-called",
         )
     _fetch(learner, container, port)
 
@@ -465,7 +503,8 @@ def _data_on_disk() -> list[dict]:
     except OSError:
         missing(
             "images/mysfits/mysfits.json is missing: restore it with `git checkout -- "
-            "images/mysfits/mysfits.json`, then add your mysfit again."
+            "images/mysfits/mysfits.json`, then add your mysfit again.",
+            mistake="data-file-missing",
         )
     try:
         data = json.loads(text)
@@ -475,12 +514,14 @@ def _data_on_disk() -> list[dict]:
             f"images/mysfits/mysfits.json is not valid JSON: line {exc.lineno}, column "
             f"{exc.colno}: {exc.msg}{f' ({hint})' if hint else ''}. A container built from it "
             f"stops at once: fix the file, run `{BUILD}`, then replace the container "
-            f"(`docker container rm -f mysfits`, then `{RUN}`)."
+            f"(`docker container rm -f mysfits`, then `{RUN}`).",
+            mistake="data-invalid-json",
         )
     if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
         missing(
             "images/mysfits/mysfits.json must stay one JSON list [ ... ] of objects { ... }: put "
-            "your mysfit inside the list, after a comma."
+            "your mysfit inside the list, after a comma.",
+            mistake="data-not-list",
         )
     seen = set()
     for n, mysfit in enumerate(data, start=1):
@@ -488,12 +529,14 @@ def _data_on_disk() -> list[dict]:
         if not isinstance(ident, str) or not ident:
             missing(
                 f"Mysfit number {n} in images/mysfits/mysfits.json has no mysfitId: give it one "
-                "(any text no other mysfit uses)."
+                "(any text no other mysfit uses).",
+                mistake="mysfit-without-id",
             )
         if ident in seen:
             missing(
                 f"Two mysfits in images/mysfits/mysfits.json share the mysfitId {ident!r}: the "
-                "service refuses to start with duplicates; give yours an id of its own."
+                "service refuses to start with duplicates; give yours an id of its own.",
+                mistake="mysfit-duplicate-id",
             )
         seen.add(ident)
     return data
@@ -570,23 +613,26 @@ def test_rebuild(learner: Learner):
             missing(
                 "images/mysfits/mysfits.json is still the kit's original: add a mysfit of your "
                 f"own to it (the step shows one to paste), then run `{BUILD}` and replace the "
-                "container."
+                "container.",
+                mistake="data-unchanged",
             )
         if len(current) <= len(kit):
             missing(
                 f"mysfits.json has {len(current)} mysfits, no more than the kit's {len(kit)}: add "
-                f"a new entry to the list, then run `{BUILD}` and replace the container."
+                f"a new entry to the list, then run `{BUILD}` and replace the container.",
+                mistake="data-no-new-mysfit",
             )
     image = image_named(learner.engine, TAG)
     if image is None:
-        missing(f"There is no image {TAG}: run `{BUILD}`.")
+        missing(f"There is no image {TAG}: run `{BUILD}`.", mistake="rebuild-no-image")
     container = _service(learner)
     if container.attrs["Image"] != image.id:
         old = container.attrs["Image"].removeprefix("sha256:")[:12]
         missing(
             f"Container {container.name} still runs the image you built before ({old}), not "
             f"the new {TAG} ({image.short_id}): a container keeps the image it was made from. "
-            f"Replace it: {_replace(container)}."
+            f"Replace it: {_replace(container)}.",
+            mistake="runs-old-image",
         )
     learner.note_image(image, history=True)
     port = _host_port(container)
@@ -596,17 +642,20 @@ def test_rebuild(learner: Learner):
             missing(
                 f"{TAG} still holds the kit's original mysfits.json: an image is a snapshot of "
                 f"the files at build time, so your edit is not in it. Rebuild with `{BUILD}`, "
-                f"then replace the container: {_replace(container)}."
+                f"then replace the container: {_replace(container)}.",
+                mistake="image-holds-original-data",
             )
         missing(
             f"images/mysfits/mysfits.json changed since {TAG} was built: rebuild with `{BUILD}`, "
-            f"then replace the container: {_replace(container)}."
+            f"then replace the container: {_replace(container)}.",
+            mistake="data-changed-since-build",
         )
     mysfits = _fetch(learner, container, port)
     if len(mysfits) != len(current):
         missing(
             f"The service serves {len(mysfits)} mysfits, but mysfits.json holds {len(current)}: "
-            f"replace the container ({_replace(container)})."
+            f"replace the container ({_replace(container)}).",
+            mistake="serves-stale-count",
         )
     rebuilt, only = _earlier(learner, image)
     if rebuilt:
@@ -616,7 +665,8 @@ def test_rebuild(learner: Learner):
             f"The build you ran already held your edit of mysfits.json, so there has been no "
             f"rebuild yet: change mysfits.json again (add another mysfit), run `{BUILD}` (the "
             "pip install step should come from the cache), then replace the container "
-            f"({_replace(container)})."
+            f"({_replace(container)}).",
+            mistake="no-rebuild-yet",
         )
     missing(
         f"Your image {image.short_id} holds your change, but its pip install layer was made "
@@ -625,7 +675,8 @@ def test_rebuild(learner: Learner):
         "what this step shows. Restore the Dockerfile and requirements.txt if you changed "
         "them (`git checkout -- images/mysfits/Dockerfile images/mysfits/requirements.txt`), "
         f"change mysfits.json again (add another mysfit), run `{BUILD}` without --no-cache, "
-        f"then replace the container ({_replace(container)})."
+        f"then replace the container ({_replace(container)}).",
+        mistake="pip-layer-not-reused",
     )
 
 
@@ -643,23 +694,27 @@ def test_cleanup(learner: Learner):
         name = running[-1].name
         missing(
             f"Container {name} is still running: stop it with `docker container stop {name}`, "
-            f"then remove it with `docker container rm {name}`."
+            f"then remove it with `docker container rm {name}`.",
+            mistake="cleanup-still-running",
         )
     if left:
         names = " ".join(c.name for c in left)
         missing(
             f"Container {names} is stopped but not removed: a stopped container keeps its files "
-            f"and its name until you remove it: `docker container rm {names}`."
+            f"and its name until you remove it: `docker container rm {names}`.",
+            mistake="cleanup-not-removed",
         )
     image = image_named(learner.engine, TAG)
     if image is None:
         missing(
             f"The image {TAG} is gone too: this step removes the container only, and the image "
-            f"should stay (a new container starts from it in a second). Build it again: `{BUILD}`."
+            f"should stay (a new container starts from it in a second). Build it again: `{BUILD}`.",
+            mistake="cleanup-image-removed",
         )
     learner.note_image(image)
     if not learner.removed(IMAGE) and not _built_in_workshop(learner, image):
         missing(
             f"You have not built or run the service in this lab yet, so there is nothing to "
-            f"clean up: start with step build, `{BUILD}`."
+            f"clean up: start with step build, `{BUILD}`.",
+            mistake="cleanup-nothing-built",
         )

@@ -40,12 +40,14 @@ FLAGS = Path({flags!r})
 
 def test_first():
     if not (FLAGS / "first").exists():
-        missing("The first flag is missing: run `touch {flags}/first`.")
+        missing("The first flag is missing: run `touch {flags}/first`.", mistake="no-first-flag")
 
 
 def test_second():
     if not (FLAGS / "second").exists():
-        missing("The second flag is missing: run `touch {flags}/second`.")
+        missing(
+            "The second flag is missing: run `touch {flags}/second`.", mistake="no-second-flag"
+        )
 """
 
 

@@ -1,0 +1,330 @@
+"""The classroom's HTTP routes (Starlette). Every answer is JSON; every error is
+{"error": "<one sentence>"} with a 4xx/5xx status, and stores nothing.
+
+Settings come from the environment variable WORKSHOP_CLASSROOM (JSON, written by `serve`), so
+that each uvicorn worker process builds the same app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from workshop.classroom import catalog as catalogs
+from workshop.classroom import export, validate
+from workshop.classroom.limits import Limiter
+from workshop.classroom.live import Live
+from workshop.classroom.room import Rules
+from workshop.classroom.store import NameTaken, normal_code, open_store, token_hash
+from workshop.classroom.validate import Invalid
+
+STATIC = Path(__file__).parent / "static"
+SETTINGS = "WORKSHOP_CLASSROOM"
+log = logging.getLogger("workshop.classroom")
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def error(status: int, sentence: str, **headers) -> JSONResponse:
+    return JSONResponse({"error": sentence}, status_code=status, headers={**HEADERS, **headers})
+
+
+def ok(body, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=HEADERS)
+
+
+class Classroom:
+    """The app's state in one worker: the store, the room as folded, the limits, the secrets."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self.store = open_store(settings.get("db"), settings.get("pool", 8))
+        self.code, self.secret = self.store.secrets()
+        self.catalog = catalogs.load()
+        rules = Rules(**settings.get("rules", {}))
+        self.live = Live(self.store, self.catalog, rules)
+        self.per_learner = Limiter(
+            settings.get("learner_rate", 5), settings.get("learner_burst", 20)
+        )
+        self.per_address = Limiter(settings.get("join_rate", 5), settings.get("join_burst", 30))
+        self.changed = asyncio.Event()
+        self.stopping = False
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    # -- who is asking --------------------------------------------------------------------------
+
+    @staticmethod
+    def bearer(request: Request) -> str:
+        kind, _, value = request.headers.get("authorization", "").partition(" ")
+        return value.strip() if kind.lower() == "bearer" else ""
+
+    def instructor(self, request: Request) -> Response | None:
+        """None if the request carries the instructor secret, else the error to answer."""
+        given = self.bearer(request)
+        if not given:
+            return error(
+                401,
+                "This needs the instructor's secret: open the dashboard link "
+                "`workshop classroom serve` printed.",
+            )
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return error(
+                403,
+                "That is not this room's instructor secret: use the dashboard link "
+                "`workshop classroom serve` printed.",
+            )
+        return None
+
+    def joined(self, request: Request) -> Response | None:
+        """None if the request carries the join code (header, or the demo page's cookie)."""
+        given = request.headers.get("x-join-code") or request.cookies.get("workshop_join", "")
+        if not given:
+            return error(
+                401, "This needs the room's join code (the one in the `workshop join` line)."
+            )
+        if not hmac.compare_digest(normal_code(given).encode(), normal_code(self.code).encode()):
+            return error(403, "That is not this room's join code.")
+        return None
+
+    def limited(self, limiter: Limiter, key: str) -> Response | None:
+        wait = limiter.take(key, time.monotonic())
+        if wait:
+            return error(
+                429,
+                "Too many requests: wait a moment, then try again.",
+                **{"Retry-After": str(max(1, round(wait)))},
+            )
+        return None
+
+
+async def body_of(request: Request):
+    declared = request.headers.get("content-length")
+    if declared and (not declared.isdigit() or int(declared) > validate.MAX_BODY):
+        raise Invalid(f"The body is larger than {validate.MAX_BODY // 1024} KiB.", status=413)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > validate.MAX_BODY:
+            raise Invalid(f"The body is larger than {validate.MAX_BODY // 1024} KiB.", status=413)
+    if "json" not in request.headers.get("content-type", ""):
+        raise Invalid("Send the body as JSON (Content-Type: application/json).", status=415)
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Invalid("The body is not valid JSON.", status=400) from None
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# -- routes ------------------------------------------------------------------------------------
+
+
+async def health(request: Request) -> Response:
+    return ok({"ok": True})
+
+
+async def join(request: Request) -> Response:
+    room: Classroom = request.app.state.room
+    if refused := room.limited(room.per_address, client_address(request)):
+        return refused
+    try:
+        code, name, role = validate.join(await body_of(request))
+    except Invalid as exc:
+        return error(exc.status, str(exc))
+    if role == "instructor":
+        right = hmac.compare_digest(code.encode(), room.secret.encode())
+    else:
+        right = hmac.compare_digest(normal_code(code).encode(), normal_code(room.code).encode())
+    if not right:
+        return error(403, "That is not this room's join code: copy the `workshop join` line again.")
+    token = secrets.token_urlsafe(24)
+    try:
+        learner = await run_in_threadpool(room.store.add_learner, name, role, token, time.time())
+    except NameTaken:
+        return error(409, f"Someone in this room is already called {name!r}: choose another name.")
+    log.info("%s joined as %s", name, role)
+    room.notify()
+    return ok({"token": token, "learner": learner, "name": name, "role": role}, status=201)
+
+
+async def reports(request: Request) -> Response:
+    room: Classroom = request.app.state.room
+    token = room.bearer(request)
+    if not token:
+        return error(401, "Reports need your token: run `workshop join` first.")
+    if refused := room.limited(room.per_learner, token_hash(token)):
+        return refused
+    who = await run_in_threadpool(room.store.learner, token)
+    if who is None:
+        if refused := room.limited(room.per_address, client_address(request)):
+            return refused
+        return error(401, "This token is not known in this room: run `workshop join` again.")
+    learner_id, role, _ = who
+    try:
+        batch = validate.reports(await body_of(request), role, room.catalog)
+    except Invalid as exc:
+        return error(exc.status, str(exc))
+    through = await run_in_threadpool(room.store.add_reports, learner_id, batch, time.time())
+    room.notify()
+    return ok({"stored_through": through})
+
+
+async def room_json(request: Request) -> Response:
+    room: Classroom = request.app.state.room
+    if refused := room.instructor(request):
+        return refused
+    await run_in_threadpool(room.live.refresh)
+    return ok(snapshot(room))
+
+
+def snapshot(room: Classroom) -> dict:
+    view = room.live.view(time.time())
+    view["server_time"] = time.time()
+    return view
+
+
+async def room_events(request: Request) -> Response:
+    room: Classroom = request.app.state.room
+    if refused := room.instructor(request):
+        return refused
+
+    async def stream():
+        sent, last, beat = None, 0.0, time.monotonic()
+        while not room.stopping:
+            changed = room.changed
+            version = await run_in_threadpool(room.live.refresh)
+            now = time.monotonic()
+            if version != sent or now - last > 10:  # time alone can make a learner stuck
+                sent, last, beat = version, now, now
+                yield f"event: room\ndata: {json.dumps(snapshot(room))}\n\n"
+            elif now - beat > 15:
+                beat = now
+                yield ": heartbeat\n\n"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=1.0)
+            await asyncio.sleep(0.2)  # at most a few updates a second, however busy the room
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={**HEADERS, "X-Accel-Buffering": "no"}
+    )
+
+
+async def demo_json(request: Request) -> Response:
+    room: Classroom = request.app.state.room
+    if refused := room.joined(request):
+        return refused
+    await run_in_threadpool(room.live.refresh)
+    return ok({"demo": room.live.demo()})
+
+
+async def demo_events(request: Request) -> Response:
+    room: Classroom = request.app.state.room
+    if refused := room.joined(request):
+        return refused
+
+    async def stream():
+        sent, beat = -1, time.monotonic()
+        while not room.stopping:
+            changed = room.changed
+            await run_in_threadpool(room.live.refresh)
+            lines = room.live.demo()
+            count = len(room.live.room.demo)
+            if count != sent:
+                sent, beat = count, time.monotonic()
+                yield f"event: demo\ndata: {json.dumps({'demo': lines})}\n\n"
+            elif time.monotonic() - beat > 15:
+                beat = time.monotonic()
+                yield ": heartbeat\n\n"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=1.0)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=HEADERS)
+
+
+async def export_room(request: Request) -> Response:
+    room: Classroom = request.app.state.room
+    if refused := room.instructor(request):
+        return refused
+    kind = request.query_params.get("format", "json")
+    if kind not in ("json", "csv"):
+        return error(422, "`format` must be json or csv.")
+    await run_in_threadpool(room.live.refresh)
+    view = room.live.view(time.time())
+    if kind == "csv":
+        return Response(export.as_csv(view), media_type="text/csv; charset=utf-8", headers=HEADERS)
+    return ok(export.as_json(view))
+
+
+def page(name: str):
+    async def serve_page(request: Request) -> Response:
+        return FileResponse(STATIC / name, headers=HEADERS)
+
+    return serve_page
+
+
+async def catalog_json(request: Request) -> Response:
+    return ok({"steps": request.app.state.room.catalog.to_json()})
+
+
+def create_app(settings: dict | None = None) -> Starlette:
+    if settings is None:
+        settings = json.loads(os.environ.get(SETTINGS, "{}"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        app.state.room = Classroom(settings)
+        try:
+            yield
+        finally:
+            app.state.room.stopping = True
+            app.state.room.store.close()
+
+    routes = [
+        Route("/", page("dashboard.html")),
+        Route("/demo", page("demo.html")),
+        Route("/api/v1/health", health),
+        Route("/api/v1/join", join, methods=["POST"]),
+        Route("/api/v1/reports", reports, methods=["POST"]),
+        Route("/api/v1/steps", catalog_json),
+        Route("/api/v1/room", room_json),
+        Route("/api/v1/room/events", room_events),
+        Route("/api/v1/demo", demo_json),
+        Route("/api/v1/demo/events", demo_events),
+        Route("/api/v1/export", export_room),
+        Mount("/static", StaticFiles(directory=STATIC)),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            404: lambda request, exc: error(404, "There is nothing at this address."),
+            405: lambda request, exc: error(405, "This address does not take that method."),
+            500: lambda request, exc: error(
+                500, "The server failed on this request; its log says why."
+            ),
+        },
+    )

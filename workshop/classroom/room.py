@@ -1,0 +1,248 @@
+"""The room, folded from the learners' reports (pure: no I/O, no clock of its own).
+
+Each learner has a cell per step: done, current, stuck or not started. Stuck means the same
+mistake `repeats` times in a row on the current step, or time on the current step above the
+room's `percentile` of the times learners took (or are taking) on that step, once there are
+`min_samples` such times and at least `min_seconds` have passed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from workshop.classroom.catalog import Catalog
+
+DONE, CURRENT, STUCK, TODO = "done", "current", "stuck", "todo"
+
+
+@dataclass(frozen=True)
+class Rules:
+    repeats: int = 3
+    percentile: float = 90.0
+    min_seconds: float = 120.0
+    min_samples: int = 5
+
+
+@dataclass
+class Learner:
+    id: int
+    name: str
+    role: str
+    joined: float
+    left: bool = False
+    done: dict[str, float] = field(default_factory=dict)  # step id -> when it passed
+    took: dict[str, float] = field(default_factory=dict)  # step id -> seconds it took
+    current: str | None = None
+    since: float = 0.0  # when the current step became current
+    streak_mistake: str = ""
+    streak: int = 0
+    mistake: str = ""  # the latest mistake seen on the current step
+    readiness: dict | None = None
+    last_seen: float = 0.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile by linear interpolation between closest ranks."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+class Room:
+    def __init__(self, catalog: Catalog, rules: Rules | None = None):
+        self.catalog = catalog
+        self.rules = rules or Rules()
+        self.learners: dict[int, Learner] = {}
+        self.sentences: dict[tuple[str, str], str] = {}  # (lab, mistake) -> latest sentence
+        self.demo: list[dict] = []
+
+    def join(self, learner_id: int, name: str, role: str, joined: float) -> None:
+        self.learners.setdefault(learner_id, Learner(learner_id, name, role, joined))
+
+    def apply(self, learner_id: int, kind: str, at: float, data: dict) -> None:
+        learner = self.learners.get(learner_id)
+        if learner is None:
+            return
+        learner.last_seen = max(learner.last_seen, at)
+        if kind == "verdict":
+            self._verdict(learner, at, data)
+        elif kind == "readiness":
+            learner.readiness = data
+        elif kind == "left":
+            learner.left = True
+        elif kind == "demo":
+            self.demo.append({"at": at, "what": data["what"], "text": data["text"]})
+
+    def _after(self, step_id: str) -> str | None:
+        """The step after `step_id` in course order (None after the last)."""
+        following = self.catalog.index(step_id) + 1
+        steps = self.catalog.steps
+        return steps[following].id if following < len(steps) else None
+
+    def _verdict(self, learner: Learner, at: float, data: dict) -> None:
+        step = data["step"]
+        if data["mistake"]:
+            self.sentences[(data["lab"], data["mistake"])] = data["sentence"]
+        if data["passed"]:
+            if step not in learner.done:
+                learner.done[step] = at
+                if learner.current == step:
+                    learner.took[step] = max(0.0, at - learner.since)
+            if learner.current in (None, step) or learner.current in learner.done:
+                following = self._after(step)
+                while following is not None and following in learner.done:
+                    following = self._after(following)
+                self._move(learner, following, at)
+            return
+        if step in learner.done:
+            return  # a check of a step done earlier: the learner is elsewhere
+        if learner.current != step:
+            self._move(learner, step, at)
+        if data["mistake"] and data["mistake"] == learner.streak_mistake:
+            learner.streak += 1
+        else:
+            learner.streak_mistake = data["mistake"]
+            learner.streak = 1 if data["mistake"] else 0
+        learner.mistake = data["mistake"]
+
+    @staticmethod
+    def _move(learner: Learner, step: str | None, at: float) -> None:
+        if learner.current == step:
+            return
+        learner.current = step
+        learner.since = at
+        learner.streak_mistake, learner.streak, learner.mistake = "", 0, ""
+
+    # -- the view ------------------------------------------------------------------------------
+
+    def _threshold(self, step: str, now: float) -> float | None:
+        times = [lr.took[step] for lr in self.learners.values() if step in lr.took]
+        times += [now - lr.since for lr in self._learners() if lr.current == step and not lr.left]
+        if len(times) < self.rules.min_samples:
+            return None
+        return max(self.rules.min_seconds, percentile(times, self.rules.percentile))
+
+    def stuck(self, learner: Learner, now: float, thresholds: dict) -> str:
+        """Why the learner is stuck, or "" when they are not."""
+        if learner.current is None or learner.left:
+            return ""
+        if learner.streak >= self.rules.repeats:
+            return f"the same mistake {learner.streak} times in a row"
+        limit = thresholds.get(learner.current)
+        spent = now - learner.since
+        if limit is not None and spent > limit:
+            return (
+                f"{spent / 60:.0f} min on this step (the room's p{self.rules.percentile:g}: "
+                f"{limit / 60:.0f} min)"
+            )
+        return ""
+
+    def _learners(self) -> list[Learner]:
+        return [lr for lr in self.learners.values() if lr.role == "learner"]
+
+    def view(self, now: float) -> dict:
+        steps = self.catalog.steps
+        thresholds = {s.id: self._threshold(s.id, now) for s in steps}
+        learners = sorted(self._learners(), key=lambda lr: lr.name.casefold())
+        rows = []
+        for lr in learners:
+            why = self.stuck(lr, now, thresholds)
+            cells = {}
+            for s in steps:
+                if s.id in lr.done:
+                    cells[s.id] = DONE
+                elif s.id == lr.current:
+                    cells[s.id] = STUCK if why else CURRENT
+                else:
+                    cells[s.id] = TODO
+            ready, reasons = readiness(lr)
+            rows.append(
+                {
+                    "id": lr.id,
+                    "name": lr.name,
+                    "done": [s.id for s in steps if s.id in lr.done],
+                    "current": lr.current,
+                    "minutes_on_current": round((now - lr.since) / 60, 1) if lr.current else None,
+                    "stuck": bool(why),
+                    "why_stuck": why,
+                    "mistake": lr.mistake,
+                    "ready": ready,
+                    "not_ready_because": reasons,
+                    "left": lr.left,
+                    "cells": cells,
+                }
+            )
+        return {
+            "steps": [self._step_view(s, learners) for s in steps],
+            "learners": rows,
+            "pace": self.pace(now),
+            "readiness": {
+                "ready": sum(1 for r in rows if r["ready"]),
+                "not_ready": [
+                    {"name": r["name"], "because": r["not_ready_because"]}
+                    for r in rows
+                    if not r["ready"]
+                ],
+            },
+            "rules": {
+                "repeats": self.rules.repeats,
+                "percentile": self.rules.percentile,
+                "min_minutes": self.rules.min_seconds / 60,
+            },
+        }
+
+    def _step_view(self, step, learners: list[Learner]) -> dict:
+        here = [lr for lr in learners if lr.current == step.id and not lr.left]
+        counts = Counter(lr.mistake for lr in here if lr.mistake)
+        mistakes = [
+            {
+                "id": mistake,
+                "learners": n,
+                "sentence": self.sentences.get((step.lab, mistake), ""),
+                "label": f"{n} learner{'s' if n != 1 else ''}: "
+                f"{self.sentences.get((step.lab, mistake)) or mistake}",
+            }
+            for mistake, n in counts.most_common(3)
+        ]
+        return {
+            "lab": step.lab,
+            "id": step.id,
+            "title": step.title,
+            "here": len(here),
+            "done": sum(1 for lr in learners if step.id in lr.done),
+            "mistakes": mistakes,
+        }
+
+    def pace(self, now: float, window: float = 600.0) -> dict:
+        """How the room moves: steps done in the last `window` seconds, the median of steps done,
+        the median minutes a step took, and where most learners are."""
+        learners = [lr for lr in self._learners() if not lr.left]
+        done_counts = [len(lr.done) for lr in learners]
+        took = [t for lr in learners for t in lr.took.values()]
+        recent = sum(1 for lr in learners for at in lr.done.values() if now - at <= window)
+        where = Counter(lr.current for lr in learners if lr.current)
+        return {
+            "learners": len(learners),
+            "steps_done_last_10_min": recent,
+            "median_steps_done": percentile(done_counts, 50) if done_counts else 0,
+            "median_minutes_per_step": round(percentile(took, 50) / 60, 1) if took else None,
+            "most_are_on": where.most_common(1)[0][0] if where else None,
+        }
+
+
+def readiness(learner: Learner) -> tuple[bool, list[str]]:
+    """Ready or not, and why not: the failing (and warning) findings of the latest report."""
+    report = learner.readiness
+    if report is None:
+        return False, ["no readiness report yet (`workshop doctor` sends one)"]
+    reasons = [f"{f['topic']}: {f['detail']}" for f in report["findings"] if f["status"] == "fail"]
+    if not report["ready"] and not reasons:
+        reasons = [
+            f"{f['topic']}: {f['detail']}" for f in report["findings"] if f["status"] == "warn"
+        ] or ["the learner's doctor says not ready"]
+    return report["ready"], reasons if not report["ready"] else []

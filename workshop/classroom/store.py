@@ -1,0 +1,313 @@
+"""The classroom's store: SQLite (the default, a file) or PostgreSQL, one schema, the same queries.
+
+Every accepted report is committed before the server answers 200, so a stopped server loses
+nothing it acknowledged. Learner tokens are kept as SHA-256 hashes only; the join code and the
+instructor secret live in the store so a restart on the same store keeps them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from workshop.errors import WorkshopError
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS learners (
+    id {serial} PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    joined DOUBLE PRECISION NOT NULL,
+    stored_through BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS reports (
+    id {serial} PRIMARY KEY,
+    learner_id BIGINT NOT NULL REFERENCES learners(id),
+    seq BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    at_s DOUBLE PRECISION NOT NULL,
+    received DOUBLE PRECISION NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (learner_id, seq)
+)
+"""
+
+
+class NameTaken(Exception):
+    pass
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_join_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normal_code(code: str) -> str:
+    """A join code as typed (any case, spaces, with or without the dash), for comparison."""
+    return "".join(code.split()).upper().replace("-", "")
+
+
+class Store:
+    """The queries; subclasses give a connection (`_tx`) and the placeholder style."""
+
+    serial = ""
+    placeholder = "?"
+    lag = 0  # report ids that may still become visible below the highest one seen
+
+    def _tx(self):  # a context manager yielding a cursor inside one transaction
+        raise NotImplementedError
+
+    def _sql(self, query: str) -> str:
+        return query.replace("?", self.placeholder)
+
+    def _create(self) -> None:
+        with self._tx() as cur:
+            for statement in SCHEMA.format(serial=self.serial).split(";"):
+                cur.execute(statement)
+            for key, make in (
+                ("join_code", new_join_code),
+                ("instructor_secret", lambda: secrets.token_urlsafe(24)),
+            ):
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+                    ),
+                    (key, make()),
+                )
+
+    def secrets(self) -> tuple[str, str]:
+        """(join code, instructor secret)."""
+        with self._tx() as cur:
+            cur.execute("SELECT key, value FROM meta")
+            meta = dict(cur.fetchall())
+        return meta["join_code"], meta["instructor_secret"]
+
+    def add_learner(self, name: str, role: str, token: str, now: float) -> int:
+        with self._tx() as cur:
+            cur.execute(self._sql("SELECT 1 FROM learners WHERE lower(name) = lower(?)"), (name,))
+            if cur.fetchone():
+                raise NameTaken(name)
+            try:
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO learners (name, role, token_hash, joined) "
+                        "VALUES (?, ?, ?, ?) RETURNING id"
+                    ),
+                    (name, role, token_hash(token), now),
+                )
+            except Exception as exc:  # a join of the same name at the same moment
+                if "unique" in str(exc).lower():
+                    raise NameTaken(name) from None
+                raise
+            return cur.fetchone()[0]
+
+    def learner(self, token: str) -> tuple[int, str, str] | None:
+        """(id, role, name) of the token's learner, looked up by its hash."""
+        with self._tx() as cur:
+            cur.execute(
+                self._sql("SELECT id, role, name FROM learners WHERE token_hash = ?"),
+                (token_hash(token),),
+            )
+            row = cur.fetchone()
+        return tuple(row) if row else None
+
+    def add_reports(self, learner_id: int, reports: list[dict], now: float) -> int:
+        """Store the reports above the learner's `stored_through` in one transaction; returns the
+        new `stored_through`."""
+        from workshop.classroom.validate import when
+
+        with self._tx() as cur:
+            cur.execute(
+                self._sql(f"SELECT stored_through FROM learners WHERE id = ?{self._lock}"),
+                (learner_id,),
+            )
+            through = cur.fetchone()[0]
+            fresh = [r for r in reports if r["seq"] > through]
+            if not fresh:
+                return through
+            cur.executemany(
+                self._sql(
+                    "INSERT INTO reports (learner_id, seq, kind, at, at_s, received, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (learner_id, seq) DO NOTHING"
+                ),
+                [
+                    (
+                        learner_id,
+                        r["seq"],
+                        r["kind"],
+                        r["at"],
+                        when(r["at"]),
+                        now,
+                        json.dumps(r["data"], separators=(",", ":")),
+                    )
+                    for r in fresh
+                ],
+            )
+            through = fresh[-1]["seq"]
+            cur.execute(
+                self._sql("UPDATE learners SET stored_through = ? WHERE id = ?"),
+                (through, learner_id),
+            )
+        return through
+
+    _lock = ""
+
+    def learners(self) -> list[tuple[int, str, str, float]]:
+        with self._tx() as cur:
+            cur.execute("SELECT id, name, role, joined FROM learners ORDER BY id")
+            return [tuple(row) for row in cur.fetchall()]
+
+    def reports_after(self, cursor: int, limit: int = 5000) -> list[tuple]:
+        """(id, learner id, kind, at in seconds, data as JSON text) of the reports with
+        id > cursor, in id order."""
+        with self._tx() as cur:
+            cur.execute(
+                self._sql(
+                    "SELECT id, learner_id, kind, at_s, data FROM reports WHERE id > ? "
+                    "ORDER BY id LIMIT ?"
+                ),
+                (cursor, limit),
+            )
+            return [tuple(row) for row in cur.fetchall()]
+
+    def version(self) -> tuple[int, int]:
+        """(highest report id, number of learners): changes whenever the room does."""
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT (SELECT coalesce(max(id), 0) FROM reports), (SELECT count(*) FROM learners)"
+            )
+            row = cur.fetchone()
+        return int(row[0]), int(row[1])
+
+    def count_reports(self) -> int:
+        with self._tx() as cur:
+            cur.execute("SELECT count(*) FROM reports")
+            return int(cur.fetchone()[0])
+
+    def close(self) -> None:
+        pass
+
+
+class SQLiteStore(Store):
+    serial = "INTEGER"  # an INTEGER PRIMARY KEY is the rowid: assigned in commit order here
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=10
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # a 200 means the report is on disk
+            self._db.execute("PRAGMA foreign_keys=ON")
+        except (sqlite3.Error, OSError) as exc:
+            raise WorkshopError(
+                f"Cannot open the classroom store {path} ({exc}): pass --db "
+                "sqlite:///PATH to a file in a folder you own."
+            ) from None
+        self._mutex = threading.Lock()
+        self._create()
+
+    @contextlib.contextmanager
+    def _tx(self):
+        with self._mutex:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PostgresStore(Store):
+    serial = "BIGINT GENERATED BY DEFAULT AS IDENTITY"
+    placeholder = "%s"
+    lag = 1000  # ids are taken before commit: concurrent transactions commit out of order
+    _lock = " FOR UPDATE"  # two requests of one learner at once: one waits for the other
+
+    def __init__(self, url: str, size: int = 8):
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        where = _where(url)
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise WorkshopError(
+                f"Cannot reach PostgreSQL at {where} ({first}): start it, or fix the --db URL "
+                "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE)."
+            ) from None
+        self._pool = ConnectionPool(
+            url, min_size=2, max_size=size, open=True, timeout=10, kwargs={"autocommit": False}
+        )
+        with self._pool.connection() as conn:  # workers creating the schema: one at a time
+            conn.execute("SELECT pg_advisory_lock(7301)")
+            try:
+                conn.commit()
+                self._create()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(7301)")
+                conn.commit()
+
+    @contextlib.contextmanager
+    def _tx(self):
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _where(url: str) -> str:
+    """host:port/database of a URL, never its password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"
+
+
+def default_path() -> Path:
+    from workshop.state import home
+
+    return home() / "classroom.sqlite3"
+
+
+def open_store(url: str | None, pool_size: int = 8) -> Store:
+    """The store a --db URL names: sqlite:///PATH, postgresql://..., or the default SQLite file."""
+    if not url:
+        return SQLiteStore(default_path())
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        path = url[len("sqlite:///") :] if url.lower().startswith("sqlite:///") else ""
+        if not path:
+            raise WorkshopError(
+                f"The --db URL {url!r} names no file: write sqlite:///PATH (sqlite:////tmp/room.db "
+                "for an absolute path)."
+            )
+        return SQLiteStore(Path(path))
+    if scheme in ("postgresql", "postgres"):
+        return PostgresStore(url, pool_size)
+    raise WorkshopError(
+        f"The --db URL must start with sqlite:/// or postgresql:// (got {scheme!r}): for example "
+        "--db postgresql://workshop@127.0.0.1:5432/classroom."
+    )

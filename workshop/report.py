@@ -1,0 +1,603 @@
+"""The learner's side of the classroom: membership, the outbox, and delivery to the server.
+
+Opt-in: nothing is sent until the learner runs `workshop join`. Then each command that makes a
+verdict appends a report to the outbox (`outbox.jsonl` in the state folder, under a lock, each
+report with the next `seq`), and the command ends by delivering the outbox, oldest first, with a
+bounded wait. The server stores each `seq` once and answers the highest it holds; only then is a
+report removed from the outbox. So a report is delivered exactly once and in order, whatever the
+network does and wherever a command is interrupted: what was not confirmed is sent again by the
+next command, and the server ignores what it already has.
+
+What leaves the machine is exactly what `FIELDS` lists; never a typed command or a file's
+contents (the instructor's demo, which sends the solution's commands and their output, is sent
+only for a member who joined with `--instructor`).
+
+Reporting never raises into the command: a server that is down, slow or refusing leaves the
+reports queued. Only stdlib here (`http.client`), so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from workshop.errors import UsageError, WorkshopError
+
+MEMBERSHIP = "classroom.json"
+OUTBOX = "outbox.jsonl"
+LOCK = "outbox.lock"
+WAIT = 1.0  # seconds a command may spend delivering, in all
+BATCH = 100  # reports per request, the server's limit
+SENTENCE_MAX = 600
+DEMO_MAX = 16 * 1024
+BODY_MAX = 64 * 1024
+VIAS = ("next", "check", "solve", "goto", "watch", "test")
+
+# Exactly what each report holds (the README lists these).
+FIELDS = {
+    "verdict": ("seq", "at", "kind", "lab", "step", "passed", "mistake", "sentence", "via"),
+    "readiness": (
+        "seq",
+        "at",
+        "kind",
+        "ready",
+        "findings",
+        "engine",
+        "builder",
+        "context",
+        "disk_free_gb",
+        "lab_images",
+        "registry",
+    ),
+    "left": ("seq", "at", "kind"),
+    "demo": ("seq", "at", "kind", "what", "text"),
+}
+
+
+class ClassroomError(WorkshopError):
+    """Joining or leaving failed; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Membership:
+    server: str  # the server's base URL, without a trailing slash
+    token: str
+    name: str
+    role: str  # "learner" or "instructor"
+    learner: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "server": self.server,
+            "token": self.token,
+            "name": self.name,
+            "role": self.role,
+            "learner": self.learner,
+        }
+
+
+def _home() -> Path:
+    from workshop.state import home
+
+    return home()
+
+
+def membership(directory: Path | None = None) -> Membership | None:
+    """This learner's membership, or None when not joined (or the file is unreadable)."""
+    path = (directory or _home()) / MEMBERSHIP
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Membership(
+            server=str(raw["server"]),
+            token=str(raw["token"]),
+            name=str(raw["name"]),
+            role=str(raw.get("role", "learner")),
+            learner=int(raw.get("learner", 0)),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def server_url(text: str) -> str:
+    """The server's base URL as the learner typed it, checked; UsageError with the fix if not."""
+    raw = text.strip()
+    parts = urlsplit(raw)
+    fix = (
+        "paste the `workshop join http://HOST:PORT CODE --name NAME` line your instructor "
+        "shows, with the address as it is"
+    )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{text!r} is not a classroom server address (http://HOST:PORT): {fix}.")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise UsageError(
+            f"{text!r} carries more than the server's address (a query, a #key, or a password): "
+            f"{fix}."
+        )
+    try:
+        parts.port  # noqa: B018 -- raises ValueError on a port that is no number
+    except ValueError:
+        raise UsageError(f"{text!r} has a port that is not a number: {fix}.") from None
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+# --- the outbox -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    from workshop.state import held
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK, "a+") as handle, held(handle):
+        yield
+
+
+def _read(directory: Path) -> list[dict]:
+    """The outbox's reports, in order; a line that is not a whole report (the last one, torn by
+    a crash mid-write) is skipped."""
+    try:
+        lines = (directory / OUTBOX).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    reports = []
+    for line in lines:
+        try:
+            report = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(report, dict) and isinstance(report.get("seq"), int):
+            reports.append(report)
+    return reports
+
+
+def _state(directory: Path) -> dict:
+    try:
+        raw = json.loads((directory / MEMBERSHIP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=2)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)  # the token is this learner's alone
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _rewrite(directory: Path, reports: list[dict]) -> None:
+    path = directory / OUTBOX
+    if not reports:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".outbox-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in reports)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def queue(reports: Iterable[dict], directory: Path | None = None) -> list[int]:
+    """Append reports to the outbox of a joined learner, each with the next `seq` (kept across
+    commands: above every seq in the outbox and every seq the server confirmed). Returns the
+    seqs given; nothing (and no error) when not joined or the state folder is not writable."""
+    directory = directory or _home()
+    reports = list(reports)
+    if not reports or not (directory / MEMBERSHIP).is_file():
+        return []
+    try:
+        with _locked(directory):
+            state = _state(directory)
+            if not state.get("token"):
+                return []
+            last = max([int(state.get("confirmed", 0))] + [r["seq"] for r in _read(directory)])
+            path = directory / OUTBOX
+            seqs = []
+            lines = []
+            for report in reports:
+                last += 1
+                seqs.append(last)
+                lines.append(json.dumps({"seq": last, **report}, ensure_ascii=False) + "\n")
+            with open(path, "ab") as out:
+                if out.tell() and not _ends_with_newline(path):
+                    out.write(b"\n")  # a torn line stays a line of its own, and is skipped
+                out.write("".join(lines).encode("utf-8"))
+                out.flush()
+                os.fsync(out.fileno())
+            return seqs
+    except OSError:
+        return []
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
+def pending(directory: Path | None = None) -> list[dict]:
+    """The reports waiting in the outbox, oldest first."""
+    return _read(directory or _home())
+
+
+# --- what is reported -------------------------------------------------------------------------
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def verdict_report(lab: str, verdict, via: str) -> dict:
+    """One check's verdict: its step, passed or not, the mistake's id and its sentence."""
+    failed = not verdict.passed
+    return {
+        "at": _now(),
+        "kind": "verdict",
+        "lab": lab,
+        "step": verdict.step,
+        "passed": bool(verdict.passed),
+        "mistake": verdict.mistake if failed else "",
+        "sentence": _clip(verdict.message, SENTENCE_MAX) if failed else "",
+        "via": via if via in VIAS else "check",
+    }
+
+
+def verdicts(lab: str, judged: Iterable, via: str) -> None:
+    """Queue the verdicts of `lab`'s steps (`workshop.checks.Verdict`), made by command `via`
+    (`workshop watch` passes "watch"). Never raises; does nothing when not joined."""
+    with contextlib.suppress(Exception):
+        queue(verdict_report(lab, verdict, via) for verdict in judged)
+
+
+def watched(lab: str, judged: Iterable) -> None:
+    """For `workshop watch`: report the verdicts it just made, and deliver them (bounded, and a
+    server found down is not tried again for `RETRY` seconds, so watching never stalls)."""
+    verdicts(lab, judged, "watch")
+    deliver()
+
+
+def readiness(findings: Iterable, facts) -> None:
+    """Queue `workshop doctor`'s result: its findings and the facts behind them."""
+    with contextlib.suppress(Exception):
+        found = [
+            {"status": f.status, "topic": f.topic, "detail": _clip(f.detail, SENTENCE_MAX)}
+            for f in findings
+        ]
+        report = {
+            "at": _now(),
+            "kind": "readiness",
+            "ready": all(f["status"] != "fail" for f in found),
+            "findings": found,
+            **facts.to_json(),
+        }
+        queue([report])
+
+
+def demo(what: str, text: str) -> None:
+    """For an instructor only: queue one entry of the live demo (`step`, `command`, `output`),
+    split into pieces the server takes, and deliver at once (a server found down in this
+    command is not waited for again)."""
+    with contextlib.suppress(Exception):
+        member = membership()
+        if member is None or member.role != "instructor" or not text:
+            return
+        pieces = [text[i : i + DEMO_MAX // 4] for i in range(0, len(text), DEMO_MAX // 4)]
+        queue({"at": _now(), "kind": "demo", "what": what, "text": p} for p in pieces)
+        deliver()
+
+
+def is_instructor() -> bool:
+    member = membership()
+    return member is not None and member.role == "instructor"
+
+
+class DemoStream:
+    """What `workshop solve` shows, streamed to the room's demo page (instructors only): the
+    step's title, each command before it runs, and its output, sent about once a second (and
+    at each command's end) rather than line by line."""
+
+    def __init__(self):
+        self._buffer: list[str] = []
+        self._since = time.monotonic()
+
+    def step(self, title: str) -> None:
+        demo("step", title)
+
+    def command(self, text: str) -> None:
+        self.flush()
+        demo("command", text)
+
+    def output(self, text: str) -> None:
+        self._buffer.append(text)
+        if time.monotonic() - self._since >= 1.0 or sum(map(len, self._buffer)) >= DEMO_MAX // 4:
+            self.flush()
+
+    def flush(self) -> None:
+        text = "".join(self._buffer)
+        self._buffer.clear()
+        self._since = time.monotonic()
+        if text:
+            demo("output", text)
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+class _Unreachable(Exception):
+    """The server did not answer (down, slow, or not a classroom server)."""
+
+
+class _Gone(Exception):
+    """The server does not know this token any more (401)."""
+
+
+class _Refused(Exception):
+    """The server refused a batch as invalid (4xx other than 401 and 429): it stores nothing."""
+
+
+RETRY = 30.0  # seconds a process waits, after a delivery failed, before it tries again
+_down_until = [0.0]  # monotonic time before which this process does not try (watch runs long)
+
+
+def _give_up() -> None:
+    _down_until[0] = time.monotonic() + RETRY
+
+
+def _post(url: str, body: dict, token: str | None, timeout: float) -> tuple[int, dict]:
+    """POST JSON; (status, JSON body). Raises _Unreachable on any failure to get an answer."""
+    import http.client
+
+    parts = urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    headers = {"Content-Type": "application/json", "User-Agent": "docker-workshop-kit"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    connection = kind(parts.hostname, parts.port, timeout=max(timeout, 0.05))
+    try:
+        connection.request("POST", parts.path, body=data, headers=headers)
+        response = connection.getresponse()
+        raw = response.read(BODY_MAX)
+        status = response.status
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise _Unreachable(str(exc) or type(exc).__name__) from None
+    finally:
+        connection.close()
+    try:
+        answer = json.loads(raw.decode("utf-8")) if raw else {}
+    except ValueError:
+        answer = {}
+    return status, answer if isinstance(answer, dict) else {}
+
+
+def _send(member: Membership, batch: list[dict], deadline: float) -> int:
+    """Send one batch; the `stored_through` the server answers."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Unreachable("out of time")
+    status, answer = _post(
+        f"{member.server}/api/v1/reports", {"reports": batch}, member.token, left
+    )
+    if status == 200 and isinstance(answer.get("stored_through"), int):
+        return answer["stored_through"]
+    if status == 401:
+        raise _Gone()
+    if 400 <= status < 500 and status not in (408, 429):
+        raise _Refused(str(answer.get("error", status)))
+    raise _Unreachable(f"HTTP {status}")
+
+
+def _batches(reports: list[dict], size: int) -> Iterator[list[dict]]:
+    """Oldest first, at most `size` reports and BODY_MAX bytes each."""
+    batch: list[dict] = []
+    weight = 16
+    for report in reports:
+        cost = len(json.dumps(report, ensure_ascii=False).encode("utf-8")) + 1
+        if batch and (len(batch) >= size or weight + cost > BODY_MAX - 1024):
+            yield batch
+            batch, weight = [], 16
+        batch.append(report)
+        weight += cost
+    if batch:
+        yield batch
+
+
+def _confirm(directory: Path, stored_through: int, dropped: set[int] = frozenset()) -> None:
+    """Remove from the outbox what the server holds (and what it refused for good)."""
+    with _locked(directory):
+        state = _state(directory)
+        if not state.get("token"):
+            return
+        if stored_through > int(state.get("confirmed", 0)):
+            state["confirmed"] = stored_through
+            _write_json(directory / MEMBERSHIP, state)
+        reports = _read(directory)
+        kept = [r for r in reports if r["seq"] > stored_through and r["seq"] not in dropped]
+        if len(kept) != len(reports):
+            _rewrite(directory, kept)
+
+
+def _forget(directory: Path) -> None:
+    with _locked(directory):
+        for name in (MEMBERSHIP, OUTBOX):
+            with contextlib.suppress(FileNotFoundError):
+                (directory / name).unlink()
+
+
+def _deliver_until(directory: Path, deadline: float, told: list[str]) -> None:
+    member = membership(directory)
+    if member is None:
+        return
+    size = BATCH
+    while time.monotonic() < deadline:
+        reports = _read(directory)
+        if not reports:
+            return
+        batch = next(_batches(reports, size))
+        try:
+            stored = _send(member, batch, deadline)
+        except _Refused:
+            if len(batch) > 1:
+                size = max(1, len(batch) // 2)  # find the one report it will never take
+                continue
+            _confirm(directory, 0, dropped={batch[0]["seq"]})  # stored nothing: drop it alone
+            continue
+        except _Gone:
+            _forget(directory)
+            told.append(
+                f"The classroom at {member.server} no longer knows you (its store was reset, or "
+                "you were removed), so nothing more is sent: ask your instructor for the join "
+                f"code and run `workshop join {member.server} CODE --name NAME` again."
+            )
+            return
+        _confirm(directory, stored)
+        if stored < batch[-1]["seq"]:  # the server held less than it was sent: try later
+            return
+
+
+def deliver(wait: float = WAIT, directory: Path | None = None) -> None:
+    """Send the outbox, oldest first, for at most `wait` seconds in all; never raises. A server
+    that does not answer in time leaves the rest queued for the next command (and this process
+    does not wait for it again)."""
+    try:
+        directory = directory or _home()
+        if time.monotonic() < _down_until[0] or not (directory / OUTBOX).is_file():
+            return
+        told: list[str] = []
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                _deliver_until(directory, time.monotonic() + wait, told)
+            except Exception:  # unreachable, or anything else: reporting never breaks the command
+                _give_up()
+            finally:
+                finished.set()
+
+        # A thread, so that nothing (a name lookup, a server that trickles) holds the command
+        # past the bound; a delivery cut off is sent again and the server keeps it once.
+        worker = threading.Thread(target=run, name="workshop-report", daemon=True)
+        worker.start()
+        if not finished.wait(wait + 0.2):
+            _give_up()
+        for sentence in told:
+            print(f"Note: {sentence}", file=sys.stderr)
+    except Exception:  # reporting never breaks the command
+        return
+
+
+# --- joining and leaving ----------------------------------------------------------------------
+
+
+def join(url: str, code: str, name: str, instructor: bool = False, wait: float = 5.0) -> Membership:
+    """Join the classroom at `url`: the server gives a token, kept in the state folder. Any
+    earlier membership (and what its outbox still held) is replaced."""
+    server = server_url(url)
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 40:
+        raise UsageError("A name is 1 to 40 characters: pass the name the room knows you by.")
+    if not code.strip():
+        raise UsageError("The join code is empty: pass the code your instructor shows.")
+    role = "instructor" if instructor else "learner"
+    try:
+        status, answer = _post(
+            f"{server}/api/v1/join",
+            {"code": code.strip(), "name": name, "role": role},
+            None,
+            wait,
+        )
+    except _Unreachable as exc:
+        raise ClassroomError(
+            f"No classroom server answers at {server} ({exc}): check the address your "
+            "instructor shows and that you are on the room's network, then run the command "
+            "again."
+        ) from None
+    said = str(answer.get("error") or "").strip().rstrip(".")
+    if status == 403:
+        what = "instructor secret" if instructor else "join code"
+        raise ClassroomError(
+            f"The classroom at {server} did not accept that {what}: check it against the "
+            "`workshop join` line your instructor shows (letters and digits as shown), then "
+            "run the command again."
+        )
+    if status == 409:
+        raise ClassroomError(
+            f"Someone in the room is already called {name!r}: choose another name with "
+            "--name (your first name and an initial, say)."
+        )
+    if status == 429:
+        raise ClassroomError(
+            f"The classroom at {server} is busy right now: wait a few seconds, then run the "
+            "command again."
+        )
+    if status != 201 or not isinstance(answer.get("token"), str):
+        detail = f" ({said})" if said else ""
+        raise ClassroomError(
+            f"The classroom at {server} refused to join you (HTTP {status}){detail}: fix what "
+            "it says, or ask your instructor."
+        )
+    member = Membership(
+        server=server,
+        token=answer["token"],
+        name=str(answer.get("name") or name),
+        role=str(answer.get("role") or role),
+        learner=int(answer.get("learner") or 0),
+    )
+    directory = _home()
+    with _locked(directory):
+        _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": 0})
+        with contextlib.suppress(FileNotFoundError):
+            (directory / OUTBOX).unlink()  # the old room's reports are not this room's
+    _down_until[0] = 0.0
+    return member
+
+
+@dataclass(frozen=True)
+class Left:
+    member: Membership
+    delivered: bool  # every report, `left` included, reached the server
+    waiting: int  # how many reports did not
+
+
+def leave(wait: float = WAIT) -> Left | None:
+    """Tell the room this learner left, deliver what waits (bounded), and forget the membership.
+    None when not joined."""
+    directory = _home()
+    member = membership(directory)
+    if member is None:
+        return None
+    queue([{"at": _now(), "kind": "left"}], directory)
+    deliver(wait, directory)
+    waiting = len(_read(directory))
+    _forget(directory)
+    return Left(member, delivered=waiting == 0, waiting=waiting)
