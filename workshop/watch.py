@@ -77,6 +77,7 @@ class Watch:
         self._burst: list = []  # (local time, event) since the last check
         self._burst_started = 0.0
         self._last_event = 0.0
+        self._said: tuple = ()  # the last not-done verdict reported to the classroom
 
     # -- waking the loop from other threads and signal handlers ------------------------------
 
@@ -230,7 +231,22 @@ class Watch:
         self._log(why, burst or [], started, passed)
 
     def _report(self, advance) -> None:
-        """Hand the verdicts to the classroom, when the learner joined one."""
+        """Hand the verdicts to the classroom, when the learner joined one: each step done,
+        and a step not done only when what its check says changed (re-checking the same
+        state is not the same mistake made again)."""
+        from workshop import report
+        from workshop.checks import Verdict
+
+        lab = advance.finished or advance.now.lab
+        judged = [Verdict(step_id, True) for step_id in advance.recorded]
+        failed = advance.failed
+        if failed is not None:
+            said = (lab.id, failed.step, failed.mistake, failed.message)
+            if said != self._said:
+                self._said = said
+                judged.append(failed)
+        if judged:
+            report.watched(lab.id, judged)
 
     def _progress_stamp(self):
         try:
