@@ -23,20 +23,33 @@ pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 BEGINNERS = ("pull", "run-ls", "run-echo", "shell", "isolation", "start-exec")
 
 
-def spawn(home: Path, *args: str, rows: int = 40, cols: int = 120) -> pexpect.spawn:
-    env = {**os.environ, "WORKSHOP_HOME": str(home), "TERM": "xterm-256color"}
-    env.pop("COLUMNS", None)  # the terminal's own size
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "workshop", "watch", *args],
-        cwd=KIT,
-        env=env,
-        dimensions=(rows, cols),
-        encoding="utf-8",
-        timeout=60,
-    )
-    child.logfile_read = open(home.parent / "watch-screen.txt", "a", encoding="utf-8")  # noqa: SIM115
-    return child
+@pytest.fixture
+def spawn(home: Path):
+    """`spawn(*args)`: `workshop watch` in a real pseudo-terminal, as this learner; whatever a
+    test leaves running is ended after it."""
+    children: list[pexpect.spawn] = []
+
+    def start(*args: str, rows: int = 40, cols: int = 120) -> pexpect.spawn:
+        env = {**os.environ, "WORKSHOP_HOME": str(home), "TERM": "xterm-256color"}
+        env.pop("COLUMNS", None)  # the terminal's own size
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "workshop", "watch", *args],
+            cwd=KIT,
+            env=env,
+            dimensions=(rows, cols),
+            encoding="utf-8",
+            timeout=60,
+        )
+        child.logfile_read = open(home.parent / "watch-screen.txt", "a", encoding="utf-8")  # noqa: SIM115
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        if child.isalive():
+            child.terminate(force=True)
+        child.logfile_read.close()
 
 
 def robot(*steps: str, lab: str = "beginners") -> str:
@@ -68,7 +81,6 @@ def rechecks(log: Path, why: str = "activity") -> list[dict]:
 def end(child: pexpect.spawn) -> int:
     child.expect(pexpect.EOF, timeout=15)
     child.close()
-    child.logfile_read.close()
     return child.exitstatus
 
 
@@ -77,15 +89,16 @@ def quit_(child: pexpect.spawn) -> None:
     assert end(child) == 0
 
 
-def test_watch_walks_the_beginners_lab_with_no_key_pressed(home, leave_no_trace):
-    child = spawn(home)
+def test_watch_walks_the_beginners_lab_with_no_key_pressed(spawn, home, leave_no_trace):
+    child = spawn()
     child.expect("step 2 of 7")  # the engine answers: step 1 is done at once
     for number, step in enumerate(BEGINNERS, start=2):
         robot(step)
         if number < 7:
             child.expect(f"step {number + 1} of 7")
+    # the next lab comes up by itself (its header is drawn above the news of the last one)
+    child.expect("step 1 of 5")
     child.expect("Lab complete: First containers with alpine")
-    child.expect("step 1 of 5")  # the next lab comes up by itself
     quit_(child)
     status = json.loads(
         subprocess.run(
@@ -100,9 +113,9 @@ def test_watch_walks_the_beginners_lab_with_no_key_pressed(home, leave_no_trace)
     assert set(states.values()) == {"done"}, states  # recorded as `workshop next` records
 
 
-def test_a_rm_run_is_accepted_while_watch_runs(home, workshop, leave_no_trace):
+def test_a_rm_run_is_accepted_while_watch_runs(spawn, home, workshop, leave_no_trace):
     assert workshop("goto", "run-ls").code == 0  # solves pull, shows run-ls
-    child = spawn(home, "--plain")
+    child = spawn("--plain")
     child.expect("Now: .* step 3 of 7: run-ls")
     docker("container", "run", "--rm", "alpine", "ls", "-l")
     child.expect("Done: step run-ls.")
@@ -121,10 +134,10 @@ def test_a_rm_run_is_not_seen_without_watch(home, workshop, leave_no_trace):
     assert checked.code == 3 and "removed (`--rm`" in checked.out, checked
 
 
-def test_the_kits_own_looks_do_not_make_watch_check_again(home, workshop, leave_no_trace):
+def test_the_kits_own_looks_do_not_make_watch_check_again(spawn, home, workshop, leave_no_trace):
     assert workshop("goto", "start-exec").code == 0  # hello.txt made, the container stopped
     log = home.parent / "watch.log"
-    child = spawn(home, "--plain", "--log", str(log))
+    child = spawn("--plain", "--log", str(log))
     child.expect("step 7 of 7: start-exec")
     holder = workshop("check", "start-exec").out.split("docker container start ")[1].split("`")[0]
     docker("container", "start", holder)
@@ -148,11 +161,11 @@ def test_the_kits_own_looks_do_not_make_watch_check_again(home, workshop, leave_
     docker("container", "stop", "-t", "1", holder)
 
 
-def test_watch_is_idle_when_nothing_happens(home, workshop, leave_no_trace):
+def test_watch_is_idle_when_nothing_happens(spawn, home, workshop, leave_no_trace):
     """No polling: in 5 s with nothing happening, no check runs and hardly any CPU is used."""
     assert workshop("goto", "run-ls").code == 0
     log = home.parent / "watch.log"
-    child = spawn(home, "--plain", "--log", str(log))
+    child = spawn("--plain", "--log", str(log))
     child.expect("step 3 of 7: run-ls")
     time.sleep(1)
     ticks = os.sysconf("SC_CLK_TCK")
@@ -179,9 +192,9 @@ def _restart_engine() -> None:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_watch_survives_the_engine_restarting_mid_lab(home, workshop, leave_no_trace):
+def test_watch_survives_the_engine_restarting_mid_lab(spawn, home, workshop, leave_no_trace):
     assert workshop("goto", "run-echo").code == 0
-    child = spawn(home, "--plain")
+    child = spawn("--plain")
     child.expect("step 4 of 7: run-echo")
     _restart_engine()
     child.expect("Engine: ")
@@ -191,12 +204,12 @@ def test_watch_survives_the_engine_restarting_mid_lab(home, workshop, leave_no_t
     quit_(child)
 
 
-def test_watch_without_an_engine_says_so_and_waits(home, tmp_path):
+def test_watch_without_an_engine_says_so_and_waits(spawn, home, tmp_path):
     """No engine where the kit looks: one sentence, and watch keeps waiting (q still quits)."""
     env = {"DOCKER_HOST": f"unix://{tmp_path}/nothing.sock"}
     os.environ.update(env)
     try:
-        child = spawn(home, "--plain")
+        child = spawn("--plain")
         child.expect("Engine: .*nothing.sock")
         child.sendcontrol("c")
         assert end(child) == 130
@@ -204,9 +217,9 @@ def test_watch_without_an_engine_says_so_and_waits(home, tmp_path):
         os.environ.pop("DOCKER_HOST")
 
 
-def test_two_watches_and_next_at_once_share_one_journal(home, workshop, leave_no_trace):
+def test_two_watches_and_next_at_once_share_one_journal(spawn, home, workshop, leave_no_trace):
     assert workshop("goto", "run-ls").code == 0
-    first, second = spawn(home, "--plain"), spawn(home, "--plain")
+    first, second = spawn("--plain"), spawn("--plain")
     for child in (first, second):
         child.expect("step 3 of 7: run-ls")
     docker("container", "run", "--rm", "alpine", "ls", "-l")
@@ -223,13 +236,13 @@ def test_two_watches_and_next_at_once_share_one_journal(home, workshop, leave_no
             json.loads(line)  # every line whole: two writers never interleaved
 
 
-def test_a_request_in_the_services_log_is_noticed(home, workshop, leave_no_trace):
+def test_a_request_in_the_services_log_is_noticed(spawn, home, workshop, leave_no_trace):
     """The call step's evidence is the service's access log, not an engine event: watch
     follows the output of the lab's running containers for it (`watch = "logs"`), and the
     kit's own requests to the service do not make it check again."""
     assert workshop("goto", "mysfits/call").code == 0  # everything before: built, running
     log = home.parent / "watch.log"
-    child = spawn(home, "--plain", "--log", str(log))
+    child = spawn("--plain", "--log", str(log))
     child.expect("step 3 of 5: call")
     time.sleep(2)
     before = len(rechecks(log))
