@@ -47,8 +47,8 @@ def db(request, tmp_path):
 def make_server(tmp_path, labs):
     started: list[Server] = []
 
-    def make(db: str | None = None, *args: str, port: int | None = None) -> Server:
-        server = Server(tmp_path / "home", labs, db, args)
+    def make(db: str | None = None, *args: str, port: int | None = None, context=None) -> Server:
+        server = Server(tmp_path / "home", labs, db, args, context=context)
         if port:
             server.port = port
         started.append(server)

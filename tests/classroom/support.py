@@ -141,6 +141,7 @@ class Server:
     url: str = ""
     code: str = ""
     secret: str = ""
+    context: ssl.SSLContext | None = None  # the client's TLS context, for --tls-cert servers
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "WORKSHOP_HOME": str(self.home), "WORKSHOP_LABS": str(self.labs),
@@ -188,7 +189,7 @@ class Server:
     # -- requests -------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body=None, headers=None, **kw) -> Answer:
-        return call(self.url, method, path, body, headers, **kw)
+        return call(self.url, method, path, body, headers, context=self.context, **kw)
 
     def get(self, path: str, **kw) -> Answer:
         return self.request("GET", path, **kw)
