@@ -241,6 +241,11 @@ def run(engine, trace) -> None:
     print(f"  check on a testinfra step / floor:   {infra_ratio:.2f}x    (no goal; for the record)")
     if os.environ.get("BENCH_SKIP_MYSFITS") != "1":
         mysfits(engine, trace)
+    if os.environ.get("BENCH_SKIP_CLASSROOM") != "1":  # needs no engine: loopback only
+        sys.path.insert(0, str(KIT / "scripts"))
+        import bench_classroom
+
+        bench_classroom.main()
 
 
 if __name__ == "__main__":

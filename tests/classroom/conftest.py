@@ -22,8 +22,10 @@ def labs(tmp_path):
 @pytest.fixture(scope="session")
 def postgres():
     if postgres_bin() is None:
-        pytest.skip("PostgreSQL's binaries are not under /usr/lib/postgresql/*/bin: run "
-                    "scripts/classroom-deps (apt-get install postgresql)")
+        pytest.skip(
+            "PostgreSQL's binaries are not under /usr/lib/postgresql/*/bin: run "
+            "scripts/classroom-deps (apt-get install postgresql)"
+        )
     # its own folder under /tmp: the `postgres` user cannot enter pytest's (root's, mode 700)
     root = Path(tempfile.mkdtemp(prefix="workshop-pg-"))
     server = Postgres(root)

@@ -90,8 +90,17 @@ def now() -> str:
 
 
 def verdict(seq: int, step: str, passed: bool, mistake: str = "", sentence: str = "") -> dict:
-    return {"seq": seq, "at": now(), "kind": "verdict", "lab": "demo", "step": step,
-            "passed": passed, "mistake": mistake, "sentence": sentence, "via": "check"}
+    return {
+        "seq": seq,
+        "at": now(),
+        "kind": "verdict",
+        "lab": "demo",
+        "step": step,
+        "passed": passed,
+        "mistake": mistake,
+        "sentence": sentence,
+        "via": "check",
+    }
 
 
 @dataclass
@@ -104,8 +113,15 @@ class Answer:
         return f"{self.status} {self.body}"
 
 
-def call(base: str, method: str, path: str, body=None, headers=None, raw: bytes | None = None,
-         context: ssl.SSLContext | None = None) -> Answer:
+def call(
+    base: str,
+    method: str,
+    path: str,
+    body=None,
+    headers=None,
+    raw: bytes | None = None,
+    context: ssl.SSLContext | None = None,
+) -> Answer:
     scheme, _, hostport = base.partition("://")
     host, _, port = hostport.rpartition(":")
     if scheme == "https":
@@ -144,18 +160,36 @@ class Server:
     context: ssl.SSLContext | None = None  # the client's TLS context, for --tls-cert servers
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "WORKSHOP_HOME": str(self.home), "WORKSHOP_LABS": str(self.labs),
-                "NO_COLOR": "1"}
+        return {
+            **os.environ,
+            "WORKSHOP_HOME": str(self.home),
+            "WORKSHOP_LABS": str(self.labs),
+            "NO_COLOR": "1",
+        }
 
     def start(self, timeout: float = 30) -> Server:
         self.log = self.home / f"serve-{time.monotonic_ns()}.log"
         self.home.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "workshop", "classroom", "serve", "--port", str(self.port),
-                *(["--db", self.db] if self.db else []), *self.args]
+        argv = [
+            sys.executable,
+            "-m",
+            "workshop",
+            "classroom",
+            "serve",
+            "--port",
+            str(self.port),
+            *(["--db", self.db] if self.db else []),
+            *self.args,
+        ]
         with open(self.log, "w") as out:
-            self.process = subprocess.Popen(argv, env=self.env(), stdout=out,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            cwd=KIT)
+            self.process = subprocess.Popen(
+                argv,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=KIT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -219,7 +253,9 @@ class Learner:
 
     def post(self, *reports: dict, token: str | None = None) -> Answer:
         return self.server.request(
-            "POST", "/api/v1/reports", {"reports": list(reports)},
+            "POST",
+            "/api/v1/reports",
+            {"reports": list(reports)},
             {"Authorization": f"Bearer {token or self.token}"},
         )
 
@@ -260,14 +296,43 @@ class Postgres:
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
-        subprocess.run(self._as_owner([str(self.bin / "initdb"), "-D", str(self.data), "-A",
-                                       "trust", "-U", "postgres", "--no-sync"]),
-                       check=True, capture_output=True)
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=on -c max_connections=200")
-        subprocess.run(self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o",
-                                       options, "-l", str(self.root / "log"), "-w", "start"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            self._as_owner(
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=on -c max_connections=200"
+        )
+        subprocess.run(
+            self._as_owner(
+                [
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.root / "log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
         return self
 

@@ -11,14 +11,23 @@ import pytest
 from tests.classroom.support import now
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 XSS = "<img src=x onerror=alert(1)>"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: run "
-                       "scripts/classroom-deps (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium: run scripts/classroom-deps (apt-get install chromium)",
+    ),
 ]
 
 
@@ -97,8 +106,9 @@ def test_without_the_key_a_clear_message_and_no_data(room, page, fragment):
     page.goto(f"{room.url}/{fragment}")
     page.wait_for_selector("#message:not([hidden])")
     message = page.inner_text("#message")
-    assert "#key=" in message and ("needs the instructor's key" in message
-                                   or "not this room's instructor secret" in message)
+    assert "#key=" in message and (
+        "needs the instructor's key" in message or "not this room's instructor secret" in message
+    )
     assert "Ada" not in page.content() and not page.is_visible("#room")
 
 
@@ -107,9 +117,16 @@ def test_the_demo_page_streams_the_instructors_commands(room, page):
     teacher.post({"seq": 1, "at": now(), "kind": "demo", "what": "step", "text": "Run ls"})
     page.goto(f"{room.url}/demo#code={room.code}")
     page.wait_for_selector("#lines li.step")
-    teacher.post({"seq": 2, "at": now(), "kind": "demo", "what": "command",
-                  "text": "docker container run alpine ls -l"},
-                 {"seq": 3, "at": now(), "kind": "demo", "what": "output", "text": XSS})
+    teacher.post(
+        {
+            "seq": 2,
+            "at": now(),
+            "kind": "demo",
+            "what": "command",
+            "text": "docker container run alpine ls -l",
+        },
+        {"seq": 3, "at": now(), "kind": "demo", "what": "output", "text": XSS},
+    )
     page.wait_for_selector("#lines li.output")
     assert "$ docker container run alpine ls -l" in page.inner_text("#lines")
     assert XSS in page.inner_text("#lines li.output") and page.locator("img").count() == 0

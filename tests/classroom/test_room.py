@@ -18,8 +18,14 @@ T0 = 1_000_000.0
 
 def verdict(step, passed, mistake="", sentence=""):
     lab = CATALOG.lab_of(step)
-    return {"lab": lab, "step": step, "passed": passed, "mistake": mistake,
-            "sentence": sentence, "via": "next"}
+    return {
+        "lab": lab,
+        "step": step,
+        "passed": passed,
+        "mistake": mistake,
+        "sentence": sentence,
+        "via": "next",
+    }
 
 
 def room_of(*names, rules=None):
@@ -88,16 +94,27 @@ def test_the_most_common_mistakes_per_step():
         room.apply(learner, "verdict", T0, verdict("one", False, mistake, f"About {mistake}."))
     one = room.view(T0)["steps"][0]
     assert one["here"] == 3
-    assert [m["label"] for m in one["mistakes"]] == ["2 learners: About no-tty.",
-                                                     "1 learner: About typo."]
+    assert [m["label"] for m in one["mistakes"]] == [
+        "2 learners: About no-tty.",
+        "1 learner: About typo.",
+    ]
 
 
 def test_readiness_says_who_is_not_ready_and_why():
     room = room_of("Ada", "Bo", "Cy")
     room.apply(1, "readiness", T0, {"ready": True, "findings": []})
-    room.apply(2, "readiness", T0, {"ready": False, "findings": [
-        {"status": "ok", "topic": "engine", "detail": "20.10"},
-        {"status": "fail", "topic": "disk", "detail": "1 GB free"}]})
+    room.apply(
+        2,
+        "readiness",
+        T0,
+        {
+            "ready": False,
+            "findings": [
+                {"status": "ok", "topic": "engine", "detail": "20.10"},
+                {"status": "fail", "topic": "disk", "detail": "1 GB free"},
+            ],
+        },
+    )
     readiness = room.view(T0)["readiness"]
     assert readiness["ready"] == 1
     assert readiness["not_ready"] == [
@@ -116,8 +133,13 @@ def test_pace_and_instructors_are_not_learners():
     room.apply(4, "demo", T0, {"what": "command", "text": "docker ps"})
     view = room.view(T0 + 130)
     assert [r["name"] for r in view["learners"]] == ["Ada", "Bo", "Cy"]
-    assert view["pace"] == {"learners": 3, "steps_done_last_10_min": 1, "median_steps_done": 0,
-                            "median_minutes_per_step": 2.0, "most_are_on": "one"}
+    assert view["pace"] == {
+        "learners": 3,
+        "steps_done_last_10_min": 1,
+        "median_steps_done": 0,
+        "median_minutes_per_step": 2.0,
+        "most_are_on": "one",
+    }
     assert room.demo == [{"at": T0, "what": "command", "text": "docker ps"}]
 
 

@@ -52,14 +52,17 @@ def test_a_token_writes_only_for_its_learner(server):
     ada, bo = server.join("Ada"), server.join("Bo")
     assert ada.post(verdict(1, "first", True)).status == 200
     for_bo = server.request(
-        "POST", "/api/v1/reports",
+        "POST",
+        "/api/v1/reports",
         {"reports": [verdict(2, "second", True)], "learner": bo.id},
         {"Authorization": f"Bearer {ada.token}"},
     )
     assert for_bo.status == 422
     assert ada.post(verdict(2, "first", True), token="not-a-token").status == 401
-    assert server.request("POST", "/api/v1/reports", {"reports": [verdict(1, "first", True)]}) \
-        .status == 401
+    assert (
+        server.request("POST", "/api/v1/reports", {"reports": [verdict(1, "first", True)]}).status
+        == 401
+    )
     room = server.room()
     assert [r["done"] for r in room["learners"]] == [["first"], []]  # Ada's, and Bo's: nothing
     demo = {"seq": 3, "at": now(), "kind": "demo", "what": "command", "text": "rm -rf /"}
@@ -82,10 +85,20 @@ BAD_REPORTS = {
     "unknown via": {**GOOD, "via": "telnet"},
     "unknown kind": {**GOOD, "kind": "shell-history"},
     "extra field": {**GOOD, "command": "docker run"},
-    "readiness findings not a list": {"seq": 2, "at": now(), "kind": "readiness",
-                                      "ready": True, "findings": "ok"},
-    "readiness bad status": {"seq": 2, "at": now(), "kind": "readiness", "ready": True,
-                             "findings": [{"status": "great", "topic": "t", "detail": "d"}]},
+    "readiness findings not a list": {
+        "seq": 2,
+        "at": now(),
+        "kind": "readiness",
+        "ready": True,
+        "findings": "ok",
+    },
+    "readiness bad status": {
+        "seq": 2,
+        "at": now(),
+        "kind": "readiness",
+        "ready": True,
+        "findings": [{"status": "great", "topic": "t", "detail": "d"}],
+    },
 }
 
 
@@ -101,21 +114,25 @@ BAD_BODIES = {
     "not json": (b"{reports", 400),
     "not an object": (b"[1]", 422),
     "no reports": (b'{"reports": []}', 422),
-    "too many reports": (
-        ('{"reports": [' + ",".join(['{"seq": 1}'] * 101) + "]}").encode(), 422),
+    "too many reports": (('{"reports": [' + ",".join(['{"seq": 1}'] * 101) + "]}").encode(), 422),
     "too big": (b'{"reports": ["' + b"x" * 70000 + b'"]}', 413),
     "seqs not increasing": (
-        ('{"reports": [' + ",".join(
-            __import__("json").dumps(verdict(n, "first", True)) for n in (2, 1)) + "]}"
-         ).encode(), 422),
+        (
+            '{"reports": ['
+            + ",".join(__import__("json").dumps(verdict(n, "first", True)) for n in (2, 1))
+            + "]}"
+        ).encode(),
+        422,
+    ),
 }
 
 
 @pytest.mark.parametrize(("raw", "status"), BAD_BODIES.values(), ids=BAD_BODIES.keys())
 def test_a_bad_body_is_refused(server, raw, status):
     ada = server.join("Ada")
-    answer = server.request("POST", "/api/v1/reports", raw=raw,
-                            headers={"Authorization": f"Bearer {ada.token}"})
+    answer = server.request(
+        "POST", "/api/v1/reports", raw=raw, headers={"Authorization": f"Bearer {ada.token}"}
+    )
     assert answer.status == status, answer
     assert server.room()["learners"][0]["done"] == []
 
@@ -168,10 +185,26 @@ def test_secrets_and_tokens_never_reach_the_log(server):
 def test_tls(make_server, tmp_path, db):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
-         "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     context = ssl.create_default_context(cafile=str(cert))
     server = make_server(db, "--tls-cert", str(cert), "--tls-key", str(key), context=context)
@@ -180,6 +213,7 @@ def test_tls(make_server, tmp_path, db):
     assert answer.status == 200 and answer.body == {"ok": True}
     with pytest.raises(ssl.SSLError):  # a client that does not trust the certificate: refused
         call(server.url, "GET", "/api/v1/health", context=ssl.create_default_context())
-    joined = call(server.url, "POST", "/api/v1/join", {"code": server.code, "name": "Ada"},
-                  context=context)
+    joined = call(
+        server.url, "POST", "/api/v1/join", {"code": server.code, "name": "Ada"}, context=context
+    )
     assert joined.status == 201

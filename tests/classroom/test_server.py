@@ -15,8 +15,10 @@ from tests.classroom.support import KIT, now, row, verdict
 def test_a_report_shows_in_the_room(server):
     ada = server.join("Ada")
     assert ada.report("first", True).body == {"stored_through": 1}
-    assert ada.report("second", False, "wrong-image", "That container ran another image.").status \
+    assert (
+        ada.report("second", False, "wrong-image", "That container ran another image.").status
         == 200
+    )
     room = server.room()
     ada_row = row(room, "Ada")
     assert ada_row["done"] == ["first"] and ada_row["current"] == "second"
@@ -89,7 +91,11 @@ def serve(tmp_path, labs, *args, timeout=30):
     env = {"WORKSHOP_HOME": str(tmp_path / "h"), "WORKSHOP_LABS": str(labs), "PATH": "/usr/bin"}
     return subprocess.run(
         [sys.executable, "-m", "workshop", "classroom", "serve", *args],
-        env=env, capture_output=True, text=True, timeout=timeout, cwd=KIT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=KIT,
     )
 
 
@@ -124,7 +130,11 @@ def test_a_port_in_use_is_one_sentence(tmp_path, labs, server):
 def export(server, *args):
     return subprocess.run(
         [sys.executable, "-m", "workshop", "classroom", "export", *args, "--db", server.db],
-        env=server.env(), capture_output=True, text=True, timeout=60, cwd=KIT,
+        env=server.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=KIT,
     )
 
 
@@ -139,9 +149,17 @@ def test_export_reads_the_store(server):
     learners = {r["name"]: r for r in json.loads(done.stdout)["learners"]}
     assert learners["Ada"] | {} == learners["Ada"]
     assert {k: learners["Ada"][k] for k in ("done", "current", "stuck", "ready")} == {
-        "done": ["first"], "current": "second", "stuck": False, "ready": True}
+        "done": ["first"],
+        "current": "second",
+        "stuck": False,
+        "ready": True,
+    }
     assert {k: learners["Bo"][k] for k in ("done", "current", "stuck", "ready")} == {
-        "done": [], "current": "first", "stuck": True, "ready": False}
+        "done": [],
+        "current": "first",
+        "stuck": True,
+        "ready": False,
+    }
     csv = export(server, "--csv")
     assert csv.returncode == 0, csv.stderr
     lines = csv.stdout.splitlines()
