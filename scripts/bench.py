@@ -241,11 +241,16 @@ def run(engine, trace) -> None:
     print(f"  check on a testinfra step / floor:   {infra_ratio:.2f}x    (no goal; for the record)")
     if os.environ.get("BENCH_SKIP_MYSFITS") != "1":
         mysfits(engine, trace)
+    sys.path.insert(0, str(KIT / "scripts"))
     if os.environ.get("BENCH_SKIP_WATCH") != "1":
-        from scripts.bench_watch import watch
+        import bench_watch
 
         with trace.no_trace(engine), trace.on_path():
-            watch(PY)
+            bench_watch.watch(PY)
+    if os.environ.get("BENCH_SKIP_CLASSROOM") != "1":  # needs no engine: loopback only
+        import bench_classroom
+
+        bench_classroom.main()
 
 
 if __name__ == "__main__":

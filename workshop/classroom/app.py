@@ -68,6 +68,7 @@ class Classroom:
         self.per_address = Limiter(settings.get("join_rate", 5), settings.get("join_burst", 30))
         self.changed = asyncio.Event()
         self.stopping = False
+        self.tokens: dict[str, tuple] = {}  # token hash -> (learner id, role, name)
 
     def notify(self) -> None:
         self.changed.set()
@@ -178,7 +179,12 @@ async def reports(request: Request) -> Response:
         return error(401, "Reports need your token: run `workshop join` first.")
     if refused := room.limited(room.per_learner, token_hash(token)):
         return refused
-    who = await run_in_threadpool(room.store.learner, token)
+    key = token_hash(token)
+    who = room.tokens.get(key)
+    if who is None:
+        who = await run_in_threadpool(room.store.learner, token)
+        if who is not None:
+            room.tokens[key] = who  # a token never changes learner: looked up once per worker
     if who is None:
         if refused := room.limited(room.per_address, client_address(request)):
             return refused

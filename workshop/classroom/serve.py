@@ -11,6 +11,7 @@ import copy
 import errno
 import json
 import os
+import signal
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -182,6 +183,27 @@ def run(options: Options) -> None:
         "pool": 8 if options.workers > 1 else 4,
     }
     os.environ[SETTINGS] = json.dumps(settings)
+    # uvicorn finishes the requests in flight, then raises the signal again with the handlers
+    # it found: ours, so a stop by Ctrl-C or SIGTERM ends here, quietly, with exit 0.
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _uvicorn(uvicorn, options)
+    except Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Stopped(Exception):
+    """The server was asked to stop (SIGINT or SIGTERM) and has."""
+
+
+def _stopped(signum, frame):
+    raise Stopped(signum)
+
+
+def _uvicorn(uvicorn, options: Options) -> None:
     uvicorn.run(
         "workshop.classroom.app:create_app",
         factory=True,

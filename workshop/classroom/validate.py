@@ -70,10 +70,12 @@ def name(raw) -> str:
     trimmed."""
     if not isinstance(raw, str):
         raise Invalid("`name` must be a string.")
+    if any(c.isspace() and c != " " for c in raw.strip()):
+        raise Invalid("A name is one line of letters, digits and spaces; choose another.")
     trimmed = " ".join(raw.split())
     if not 1 <= len(trimmed) <= NAME_MAX:
         raise Invalid(f"A name is 1 to {NAME_MAX} characters; choose another.")
-    if not _NAME_CHARS.match(trimmed) or trimmed != raw.strip():
+    if not _NAME_CHARS.match(trimmed):
         raise Invalid("A name may hold letters, digits, spaces and . - _ ' only; choose another.")
     return trimmed
 
