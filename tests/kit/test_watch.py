@@ -251,3 +251,36 @@ def test_a_request_in_the_services_log_is_noticed(spawn, home, workshop, leave_n
     child.expect("step 4 of 5: rebuild")
     quit_(child)
     assert len(rechecks(log)) - before <= 2, rechecks(log)[before:]
+
+
+def test_a_learner_in_a_classroom_reports_live_what_changed(
+    spawn, home, workshop, tmp_path, leave_no_trace
+):
+    """Joined to a classroom, watch reports each verdict as it makes it: a mistake once (not
+    once per re-check), then the step done."""
+    from tests.kit.test_classroom_client import Server
+
+    server = Server(tmp_path, dict(os.environ)).start()
+    try:
+        assert workshop("join", server.url, server.code, "--name", "Watcher").code == 0
+        assert workshop("goto", "run-ls").code == 0
+        child = spawn("--plain")
+        child.expect("step 3 of 7: run-ls")
+        docker("container", "run", "alpine", "ls")
+        child.expect("Not done yet: .*names only")
+        docker("container", "run", "alpine", "true")  # another event: the same state re-checked
+        time.sleep(1)
+        docker("container", "run", "alpine", "ls", "-l")
+        child.expect("Done: step run-ls.")
+        time.sleep(1.5)  # a report is delivered within about a second
+        quit_(child)
+        watched = [
+            (data["step"], data["passed"], data["mistake"])
+            for _, kind, data in server.stored("Watcher")
+            if kind == "verdict" and data["via"] == "watch"
+        ]
+        assert ("run-ls", False, "ls-without-long") in watched, watched
+        assert watched.count(("run-ls", False, "ls-without-long")) == 1, watched
+        assert ("run-ls", True, "") in watched, watched
+    finally:
+        server.stop()
