@@ -54,6 +54,7 @@ class Feed(threading.Thread):
         self._lock = threading.Lock()
         self._logs: dict[str, object] = {}  # container id -> its followed log stream
         self._log_images: tuple[str, ...] = ()
+        self._asked = False  # the loop asked for a new connection
         self.engine = None
         self.journal: Journal | None = None
 
@@ -65,7 +66,9 @@ class Feed(threading.Thread):
         self.follow_logs(())
 
     def reconnect(self) -> None:
-        """Drop the connection and make a new one (after the laptop slept, say)."""
+        """Drop the connection and make a new one (after the laptop slept, say); the loop is
+        told the engine is down only if it does not answer again."""
+        self._asked = True
         self._close_stream()
 
     def follow_logs(self, images: tuple[str, ...]) -> None:
@@ -95,6 +98,9 @@ class Feed(threading.Thread):
                 pass
             if self.stopping.is_set():
                 return
+            if self._asked:  # we hung up ourselves: try again at once, quietly
+                self._asked = False
+                continue
             if not down:
                 down = True
                 self.wake(DOWN, None)
@@ -144,10 +150,17 @@ class Feed(threading.Thread):
             return False
         lines: list[dict] = []
         if event.kind == "container":
-            summary = self._summary(event)
+            summary = self.summaries.get(event.actor)
+            if summary is None or event.verb == "create":
+                summary = self._inspect(event.actor)  # new, or first met: as it is now
+                changed = summary is not None
+                if changed:
+                    self.summaries[event.actor] = summary
+            else:
+                changed = self._update(summary, event)
             if summary is not None and event.verb == "exec_start" and _healthcheck(summary, event):
                 return False
-            if summary is not None:
+            if changed:
                 lines.append({"k": "container", "attrs": summary})
             if event.verb == "start" and self._log_images:
                 self._follow(event.actor, summary)
@@ -156,16 +169,9 @@ class Feed(threading.Thread):
             self.journal.append(lines)
         return True
 
-    def _summary(self, event: Event) -> dict | None:
-        """What the journal should hold of the event's container now: its inspect data when it
-        is created (or first met), its state kept up to date from the events after that."""
-        summary = self.summaries.get(event.actor)
-        if summary is None or event.verb == "create":
-            summary = self._inspect(event.actor)
-            if summary is None:
-                return None
-            self.summaries[event.actor] = summary
-            return summary
+    def _update(self, summary: dict, event: Event) -> bool:
+        """Keep a container's state as its events tell it (a `--rm` container cannot be
+        inspected once it ended); True if the summary changed."""
         state = summary["State"]
         if event.verb in ("start", "restart", "unpause"):
             state.update(Status="running", Running=True)
@@ -183,8 +189,8 @@ class Feed(threading.Thread):
         elif event.verb == "rename":
             summary["Name"] = "/" + event.attrs.get("name", summary["Name"].lstrip("/"))
         else:
-            return None  # nothing of it changed: the journal has it as it is
-        return summary
+            return False
+        return True
 
     def _inspect(self, ident: str) -> dict | None:
         try:

@@ -98,8 +98,8 @@ class Watch:
             selector.register(sys.stdin.fileno(), selectors.EVENT_READ, "key")
         try:
             with self.keys or contextlib.nullcontext(), self.show:
+                self.feed.start()  # first: what happens during the first check wakes the loop
                 self.check(why="start")
-                self.feed.start()
                 return self._loop(selector)
         finally:
             self.feed.stop()

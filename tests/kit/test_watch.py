@@ -162,8 +162,12 @@ def test_the_kits_own_looks_do_not_make_watch_check_again(spawn, home, workshop,
 
 
 def test_watch_is_idle_when_nothing_happens(spawn, home, workshop, leave_no_trace):
-    """No polling: in 5 s with nothing happening, no check runs and hardly any CPU is used."""
+    """No polling: in 5 s with nothing happening, no check runs and hardly any CPU is used,
+    though a container's healthcheck execs every second meanwhile (the engine's, not the
+    learner's)."""
     assert workshop("goto", "run-ls").code == 0
+    docker("container", "run", "-d", "--health-cmd", "true", "--health-interval", "1s",
+           "alpine", "sleep", "60")  # fmt: skip
     log = home.parent / "watch.log"
     child = spawn("--plain", "--log", str(log))
     child.expect("step 3 of 7: run-ls")
