@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import random
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -81,7 +81,8 @@ async def load(port: int, code: str, learners: int, seconds: float) -> dict:
         if status != 201:
             raise RuntimeError(f"join answered {status}: {body}")
         tokens.append(body["token"])
-    latencies: list[float] = []
+    latencies: list[float] = []  # from the request's send to its answer
+    late: list[float] = []  # from the moment it was due to its send: the generator behind
     accepted = refused = 0
     stop = time.monotonic() + seconds
 
@@ -89,34 +90,44 @@ async def load(port: int, code: str, learners: int, seconds: float) -> dict:
         nonlocal accepted, refused
         seq = 0
         await asyncio.sleep(random.random())  # spread the learners over the second
-        tick = time.monotonic()
-        while tick < stop:
+        due = time.monotonic()
+        while due < stop:
             seq += 1
-            start = time.perf_counter()
+            start = time.monotonic()
             status, body = await connection.post(
                 "/api/v1/reports", {"reports": [report(seq)]}, token
             )
-            latencies.append(time.perf_counter() - start)
+            latencies.append(time.monotonic() - start)
+            late.append(start - due)
             if status == 200 and body["stored_through"] == seq:
                 accepted += 1
             else:
                 refused += 1
-            tick += 1.0
-            await asyncio.sleep(max(0.0, tick - time.monotonic()))
+            due += 1.0  # the next one is due a second after this one was, not after its answer
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
 
-    began = time.perf_counter()
+    cpu = time.process_time()
+    began = time.monotonic()
     await asyncio.gather(*(learner(c, t) for c, t in zip(connections, tokens, strict=True)))
-    elapsed = time.perf_counter() - began
+    elapsed = time.monotonic() - began
+    cpu = time.process_time() - cpu
     for connection in connections:
         connection.writer.close()
-    latencies.sort()
     return {
         "accepted": accepted,
         "refused": refused,
         "rate": (accepted + refused) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+        "p50": percentile(latencies, 0.50) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "late_p99": percentile(late, 0.99) * 1000,
+        "late_max": max(late) * 1000,
+        "cpu": cpu / elapsed * 100,
     }
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(len(ordered) * share) - 1)]
 
 
 def run_loop(work):
@@ -155,6 +166,10 @@ def run_one(label: str, db: str, learners: int, workers: int, goal_ms: float, ho
     print(
         f"    {figures['rate']:7.0f} reports/s; p50 {figures['p50']:6.1f} ms, p99 "
         f"{figures['p99']:6.1f} ms (goal: < {goal_ms:.0f} ms) {verdict}"
+    )
+    print(
+        f"    load generator: {figures['cpu']:.0f}% of a core; sends behind schedule p99 "
+        f"{figures['late_p99']:.1f} ms, max {figures['late_max']:.1f} ms"
     )
     print(
         f"    accepted {figures['accepted']}, refused {figures['refused']}; in the store "

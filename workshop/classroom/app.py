@@ -182,7 +182,7 @@ async def reports(request: Request) -> Response:
     key = token_hash(token)
     who = room.tokens.get(key)
     if who is None:
-        who = await run_in_threadpool(room.store.learner, token)
+        who = await room.store.who(token)
         if who is not None:
             room.tokens[key] = who  # a token never changes learner: looked up once per worker
     if who is None:
@@ -194,7 +194,7 @@ async def reports(request: Request) -> Response:
         batch = validate.reports(await body_of(request), role, room.catalog)
     except Invalid as exc:
         return error(exc.status, str(exc))
-    through = await run_in_threadpool(room.store.add_reports, learner_id, batch, time.time())
+    through = await room.store.save_reports(learner_id, batch, time.time())
     room.notify()
     return ok({"stored_through": through})
 
@@ -303,11 +303,12 @@ def create_app(settings: dict | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.room = Classroom(settings)
+        await app.state.room.store.start()
         try:
             yield
         finally:
             app.state.room.stopping = True
-            app.state.room.store.close()
+            await app.state.room.store.stop()
 
     routes = [
         Route("/", page("dashboard.html")),
