@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import queue
 import selectors
@@ -36,7 +37,7 @@ from workshop.feed import ACTIVITY, BACK, DOWN, Feed
 from workshop.labs import Lab, Step
 
 STARTING = ("create", "attach")  # a container about to start: its `start` event follows
-QUIET = 0.05  # seconds without a new event before re-checking (a burst is one re-check)
+QUIET = 0.03  # seconds without a new event before re-checking (a burst is one re-check)
 LONGEST = 0.5  # ... but never wait longer than this after the first event of a burst
 TICK = 2.0  # seconds between looks at the progress file and the wall clock while idle
 SLEPT = 5.0  # a wall-clock jump this much above the time waited means the machine slept
@@ -189,22 +190,25 @@ class Watch:
         started = time.time()
         view = self.view
         view.passed, view.finished, view.problem = [], "", ""
+        advances, recorded, shown = [], [], None
         try:
             # Each round either finds the first step not done, or completes a lab and opens
             # the next (whose first steps may be done already): a few rounds at most.
             for _ in range(2 * len(self.course.labs) + 1):
                 advance = self.course.advance()
+                advances.append(advance)
                 view.passed += advance.recorded
+                recorded += advance.recorded
                 if advance.finished is not None:
                     view.finished = advance.finished.title
-                if advance.recorded or advance.failed is not None:
-                    self._report(advance)
                 if advance.failed is not None:
                     view.verdict = advance.failed.message
                     break
                 view.verdict = ""
                 if advance.now.step is None:
                     break
+                if advance.recorded:  # a lab just completed: say so now, then check the next
+                    shown = shown or self._show()
             view.engine = ""
         except EngineUnavailable as exc:
             view.engine = str(exc)
@@ -214,6 +218,14 @@ class Watch:
             if not engine_fault(exc):
                 raise
             view.engine = str(engine_error(exc))
+        shown = min(shown or math.inf, self._show())
+        for advance in advances:  # after drawing: delivering may take up to a second
+            self._report(advance)
+        self._log(why, burst or [], started, shown, recorded)
+
+    def _show(self) -> float:
+        """Bring the view up to date with the progress file and draw it; returns when."""
+        view = self.view
         progress = self.course.progress()
         here = position(self.course.labs, progress)
         if here.step is not view.step:
@@ -225,10 +237,9 @@ class Watch:
         self.feed.follow_logs(
             tuple(here.lab.images) if here.step is not None and here.step.watch == "logs" else ()
         )
-        passed = list(view.passed)  # the plain view says them once, then forgets them
         self.show.draw(view)
         self._progress_seen = self._progress_stamp()
-        self._log(why, burst or [], started, passed)
+        return time.time()
 
     def _report(self, advance) -> None:
         """Hand the verdicts to the classroom, when the learner joined one: each step done,
@@ -255,13 +266,14 @@ class Watch:
             return None
         return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
-    def _log(self, why: str, burst: list, started: float, passed: list[str]) -> None:
+    def _log(self, why: str, burst: list, started: float, shown: float, passed: list[str]):
+        """One line per check: `at` when its result was first on screen (progress recorded)."""
         if self.log is None:
             return
         events = [event for _, event in burst if event is not None]
         line = {
             "why": why,
-            "at": time.time(),
+            "at": shown,
             "took": round(time.time() - started, 4),
             "first_event_ns": min((e.time for e in events), default=None),
             "last_event_ns": max((e.time for e in events), default=None),
