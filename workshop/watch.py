@@ -23,6 +23,7 @@ import os
 import queue
 import selectors
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -69,11 +70,12 @@ class Watch:
         self.show = Lines(out) if plain else Screen(out)
         self.log = log
         self.signals: queue.SimpleQueue = queue.SimpleQueue()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        # a socket pair, not a pipe: `select` takes sockets on every OS, Windows included
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self.feed = Feed(course.store.directory, self._wake)
-        self.keys = Keys() if sys.stdin.isatty() else None
+        self.keys = Keys() if sys.stdin.isatty() and _has_termios() else None
         self._progress_seen = self._progress_stamp()
         self._burst: list = []  # (local time, event) since the last check
         self._burst_started = 0.0
@@ -85,13 +87,15 @@ class Watch:
     def _wake(self, kind: str, event=None) -> None:
         self.signals.put((kind, event, time.time()))
         with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b".")
+            self._wake_w.send(b".")
 
     # -- the loop -----------------------------------------------------------------------------
 
     def run(self) -> int:
         """Watch until q, Ctrl-C or every lab done; returns the exit status."""
-        previous = signal.signal(signal.SIGWINCH, lambda *_: self._wake("resize"))
+        resized = getattr(signal, "SIGWINCH", None)  # not on Windows: redrawn at each check
+        if resized is not None:
+            previous = signal.signal(resized, lambda *_: self._wake("resize"))
         terminate = signal.signal(signal.SIGTERM, _interrupt)
         selector = selectors.DefaultSelector()
         selector.register(self._wake_r, selectors.EVENT_READ, "wake")
@@ -104,11 +108,12 @@ class Watch:
                 return self._loop(selector)
         finally:
             self.feed.stop()
-            signal.signal(signal.SIGWINCH, previous)
+            if resized is not None:
+                signal.signal(resized, previous)
             signal.signal(signal.SIGTERM, terminate)
             selector.close()
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+            self._wake_r.close()
+            self._wake_w.close()
 
     def _loop(self, selector) -> int:
         while True:
@@ -126,8 +131,8 @@ class Watch:
                     if self._key() == "quit":
                         return 0
                 else:
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(self._wake_r, 4096)
+                    with contextlib.suppress(BlockingIOError, OSError):
+                        self._wake_r.recv(4096)
             self._take_signals()
             if self._burst and time.time() >= self._due():
                 burst, self._burst = self._burst, []
@@ -287,6 +292,14 @@ class Watch:
 
 def _interrupt(*_):
     raise KeyboardInterrupt
+
+
+def _has_termios() -> bool:
+    try:
+        import termios  # noqa: F401 -- not on Windows, where keys are not read (Ctrl-C quits)
+    except ImportError:
+        return False
+    return True
 
 
 # --- keys --------------------------------------------------------------------------------------

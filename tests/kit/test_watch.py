@@ -92,6 +92,10 @@ def quit_(child: pexpect.spawn) -> None:
 def test_watch_walks_the_beginners_lab_with_no_key_pressed(spawn, home, leave_no_trace):
     child = spawn()
     child.expect("step 2 of 7")  # the engine answers: step 1 is done at once
+    child.setwinsize(24, 60)  # the terminal resized: the page is drawn again, to the new width
+    child.expect("step 2 of 7")
+    child.expect("[^─]─{60}[^─]")  # the rule above the verdict spans the new width
+    child.setwinsize(40, 120)
     for number, step in enumerate(BEGINNERS, start=2):
         robot(step)
         if number < 7:
