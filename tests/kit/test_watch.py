@@ -292,3 +292,43 @@ def test_a_learner_in_a_classroom_reports_live_what_changed(
         assert ("run-ls", True, "") in watched, watched
     finally:
         server.stop()
+
+
+def test_watch_catches_up_after_being_frozen(spawn, home, workshop, leave_no_trace):
+    """Watch frozen (SIGSTOP, as a suspended laptop freezes it) while the learner's work
+    happens: when it runs again, it reads what it missed and moves on. (A real suspend also
+    makes the wall clock jump past the monotonic one; watch then reconnects first.)"""
+    import signal
+
+    assert workshop("goto", "run-ls").code == 0
+    child = spawn("--plain")
+    child.expect("step 3 of 7: run-ls")
+    os.kill(child.pid, signal.SIGSTOP)
+    try:
+        docker("container", "run", "alpine", "ls", "-l")
+        time.sleep(6)
+    finally:
+        os.kill(child.pid, signal.SIGCONT)
+    child.expect("Done: step run-ls.", timeout=30)
+    child.expect("step 4 of 7: run-echo")
+    quit_(child)
+
+
+def test_the_keys_hint_whole_text_and_quit(spawn, home, tmp_path):
+    """h shows the hint, s prints the step's whole text on the normal screen until a key is
+    pressed, q quits with exit 0; with no engine, so nothing else happens meanwhile."""
+    os.environ["DOCKER_HOST"] = f"unix://{tmp_path}/nothing.sock"
+    try:
+        child = spawn()
+        child.expect("step 1 of 7")
+        child.send("h")
+        child.expect("Hint:")
+        child.send("s")
+        child.expect("\x1b\\[\\?1049l")  # off the page, onto the normal screen
+        child.expect("sections")  # the whole text: its last paragraph
+        child.expect("Press a key to go back to watch.")
+        child.send(" ")
+        child.expect("q quit")
+        quit_(child)
+    finally:
+        os.environ.pop("DOCKER_HOST")
