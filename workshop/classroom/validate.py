@@ -10,19 +10,20 @@ import math
 import re
 from datetime import datetime
 
+from workshop import report as protocol  # the client's side: one contract, never two
 from workshop.classroom.catalog import Catalog
 
-MAX_BODY = 64 * 1024
-MAX_REPORTS = 100
-MAX_SENTENCE = 600
-MAX_DEMO_TEXT = 16 * 1024
+MAX_BODY = protocol.BODY_MAX
+MAX_REPORTS = protocol.BATCH
+MAX_SENTENCE = protocol.SENTENCE_MAX
+MAX_DEMO_TEXT = protocol.DEMO_MAX
 MAX_FINDINGS = 50
 MAX_SHORT = 200  # engine fields, finding topics, context names
 MAX_DETAIL = 600
 MAX_IMAGES = 50
 NAME_MAX = 40
 _NAME_CHARS = re.compile(r"^[\w .'\-]+$")
-VIAS = {"next", "check", "solve", "goto", "watch", "test"}
+VIAS = set(protocol.VIAS)
 ROLES = {"learner", "instructor"}
 
 
@@ -108,7 +109,7 @@ def when(raw) -> float:
 def _verdict(report: dict, catalog: Catalog) -> dict:
     _only(
         report,
-        {"seq", "at", "kind", "lab", "step", "passed", "mistake", "sentence", "via"},
+        set(protocol.FIELDS["verdict"]),
         "A verdict",
     )
     lab = _text(report, "lab", 100)
@@ -136,19 +137,7 @@ def _verdict(report: dict, catalog: Catalog) -> dict:
 def _readiness(report: dict) -> dict:
     _only(
         report,
-        {
-            "seq",
-            "at",
-            "kind",
-            "ready",
-            "findings",
-            "engine",
-            "builder",
-            "context",
-            "disk_free_gb",
-            "lab_images",
-            "registry",
-        },
+        set(protocol.FIELDS["readiness"]),
         "A readiness report",
     )
     ready = _need(report, "ready", bool, "true or false")
@@ -207,7 +196,7 @@ def _readiness(report: dict) -> dict:
 
 
 def _demo(report: dict) -> dict:
-    _only(report, {"seq", "at", "kind", "what", "text"}, "A demo report")
+    _only(report, set(protocol.FIELDS["demo"]), "A demo report")
     what = report.get("what")
     if what not in {"step", "command", "output"}:
         raise Invalid("A demo report's `what` must be step, command or output.")
@@ -237,7 +226,7 @@ def reports(body, role: str, catalog: Catalog) -> list[dict]:
         elif kind == "readiness":
             data = _readiness(report)
         elif kind == "left":
-            _only(report, {"seq", "at", "kind"}, "A left report")
+            _only(report, set(protocol.FIELDS["left"]), "A left report")
             data = {}
         elif kind == "demo":
             if role != "instructor":
