@@ -437,9 +437,21 @@ def lint(labs_dir):
 @click.option(
     "--instructor", is_flag=True, help="Join as the instructor (CODE is the instructor secret)."
 )
+@click.option(
+    "--pin",
+    metavar="sha256:…",
+    default="",
+    help="The HTTPS server's certificate fingerprint, as the join line shows it.",
+)
+@click.option(
+    "--ca-file",
+    metavar="PEM",
+    default="",
+    help="Trust the HTTPS server through this certificate authority (your room's own).",
+)
 @_boundary
 @_reporting
-def join(url, code, name, instructor):
+def join(url, code, name, instructor, pin, ca_file):
     """Join your instructor's classroom at URL with the room's join CODE.
 
     From then on `next`, `check`, `solve`, `goto` and `doctor` send the room their verdicts:
@@ -447,14 +459,21 @@ def join(url, code, name, instructor):
     of `workshop doctor`. Nothing else: no command you type, no file of yours. `workshop leave`
     stops it. Paste the line your instructor shows, with your name.
 
-    Example: workshop join http://192.168.1.20:8000 K7QX-2M9P --name "Ada L"
+    An HTTPS room's line ends with `--pin sha256:…`, the fingerprint of its certificate: it is
+    checked before anything is sent, and for every later report. A kit whose labs or version
+    differ from the room's still joins, and is told what differs and how to catch up.
+
+    Example: workshop join http://192.168.1.20:8765 K7QX-2M9P --name "Ada L"
     """
     from workshop import report
     from workshop.doctor import examine
 
-    member = report.join(url, code, name, instructor=instructor)
+    joined = report.join(url, code, name, instructor=instructor, pin=pin, ca_file=ca_file)
+    member = joined.member
     role = " as instructor" if member.role == "instructor" else ""
     _passed(f"Joined the classroom at {member.server} as {member.name}{role}.")
+    if joined.differs:
+        render.say(joined.differs, looks=("yellow",))
     findings, facts = examine()
     report.readiness(findings, facts)
     failing = [f for f in findings if f.status == "fail"]
@@ -525,8 +544,20 @@ def classroom():
     type=int,
     help="Server processes (more than 1 needs PostgreSQL).",
 )
+@click.option(
+    "--url",
+    metavar="URL",
+    help="The address learners use, when not this machine's own (a DNS name, a NAT, a proxy); "
+    "only its join line is printed.",
+)
 @click.option("--tls-cert", metavar="PEM", help="Serve HTTPS with this certificate ...")
 @click.option("--tls-key", metavar="PEM", help="... and this private key.")
+@click.option(
+    "--tls-self-signed",
+    is_flag=True,
+    help="Serve HTTPS with a self-signed certificate made once (kept in the state folder); the "
+    "join line carries its fingerprint.",
+)
 @click.option(
     "--stuck-repeats",
     default=3,
@@ -568,21 +599,28 @@ def serve(
     host,
     port,
     workers,
+    url,
     tls_cert,
     tls_key,
+    tls_self_signed,
     stuck_repeats,
     stuck_percentile,
     stuck_minutes,
     join_rate,
     report_rate,
 ):
-    """Start the classroom server; print the line learners paste and your dashboard link.
+    """Start the classroom server; print the lines learners paste and your dashboard link.
+
+    With --host 0.0.0.0 it prints a join line for each address of this machine that learners
+    could use (the default route's first; container bridges left out); --url names the one
+    address instead. /join is a page for the projector: the line and its QR code, no secret.
+    The dashboard link and the instructor's line are printed apart: not for the projector.
 
     The store is an SQLite file in the state folder unless --db names another file or a
     PostgreSQL database (needed for --workers above 1). Restarting on the same store keeps the
     join code, the secret and every report. Ctrl-C or SIGTERM stops it cleanly.
 
-    Example: workshop classroom serve --host 0.0.0.0 --port 8765
+    Example: workshop classroom serve --host 0.0.0.0 --tls-self-signed
     """
     from workshop.classroom.room import Rules
     from workshop.classroom.serve import Options, lines, prepare, run
@@ -594,6 +632,8 @@ def serve(
         workers=workers,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        tls_self_signed=tls_self_signed,
+        url=url,
         rules=Rules(
             repeats=stuck_repeats, percentile=stuck_percentile, min_seconds=stuck_minutes * 60
         ),
@@ -604,7 +644,7 @@ def serve(
     for line in lines(opened):
         click.echo(line)
     sys.stdout.flush()
-    run(options)
+    run(options, opened)
     click.echo("Classroom stopped; every report it accepted is in the store.")
 
 

@@ -470,3 +470,78 @@ def lint(labs: list[Lab]) -> list[str]:
                     if name not in command.where:
                         problems.append(f"{where}: `<{name}>` in `{command.run}` has no `where`")
     return problems
+
+
+# --- what two kits share ------------------------------------------------------------------------
+# A classroom's server and its learners must hold the same labs, steps and mistake ids: a report
+# of a step or a mistake the server does not know is refused. Join compares them.
+
+
+def inventory(labs: list[Lab]) -> list[dict]:
+    """The ids that matter to a classroom, in course order: each lab's id, its step ids in order,
+    and its mistake ids sorted. Small and JSON-ready (sent at join)."""
+    return [
+        {"id": lab.id, "steps": [s.id for s in lab.steps], "mistakes": sorted(mistakes(lab))}
+        for lab in labs
+    ]
+
+
+def digest(labs: list[Lab] | list[dict]) -> str:
+    """A stable hash of `inventory(labs)`: two kits with the same lab, step and mistake ids have
+    the same digest, whatever else differs (texts, hints, paths). 16 hex digits."""
+    import hashlib
+    import json
+
+    held = labs if all(isinstance(lab, dict) for lab in labs) else inventory(labs)
+    canonical = [
+        [str(lab["id"]), [str(s) for s in lab["steps"]], sorted(str(m) for m in lab["mistakes"])]
+        for lab in held
+    ]
+    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def differences(theirs: list[dict], room: list[dict]) -> list[str]:
+    """What a kit holding `theirs` lacks or has more than the room's kit (`room`), as phrases
+    with the kit as subject ("lacks step 'x' of lab 'y'"), most harmful first: what the room has
+    and the kit lacks, then what the kit has and the room would refuse."""
+    mine = {lab["id"]: lab for lab in theirs}
+    ours = {lab["id"]: lab for lab in room}
+    lacks, extra = [], []
+    for lab_id, lab in ours.items():
+        other = mine.get(lab_id)
+        if other is None:
+            lacks.append(f"lacks lab {lab_id!r}")
+            continue
+        lacks += [
+            f"lacks step {s!r} of lab {lab_id!r}" for s in lab["steps"] if s not in other["steps"]
+        ]
+        extra += [
+            f"has step {s!r} in lab {lab_id!r} that the room does not"
+            for s in other["steps"]
+            if s not in lab["steps"]
+        ]
+        lacks += [
+            f"lacks mistake {m!r} of lab {lab_id!r}"
+            for m in lab["mistakes"]
+            if m not in other["mistakes"]
+        ]
+        extra += [
+            f"has mistake {m!r} in lab {lab_id!r} that the room does not"
+            for m in other["mistakes"]
+            if m not in lab["mistakes"]
+        ]
+        same = set(lab["steps"]) == set(other["steps"])
+        if same and list(lab["steps"]) != list(other["steps"]):
+            lacks.append(f"has the steps of lab {lab_id!r} in another order")
+    extra += [f"has lab {lab_id!r} that the room does not" for lab_id in mine if lab_id not in ours]
+    return lacks + extra
+
+
+def summary(phrases: list[str], most: int = 2) -> str:
+    """The first `most` phrases joined, and how many more: one clause for a sentence."""
+    if not phrases:
+        return ""
+    shown = "; ".join(phrases[:most])
+    more = len(phrases) - most
+    return f"{shown} (and {more} more difference{'s' if more != 1 else ''})" if more > 0 else shown

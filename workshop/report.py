@@ -35,6 +35,7 @@ from workshop.errors import UsageError, WorkshopError
 
 MEMBERSHIP = "classroom.json"
 OUTBOX = "outbox.jsonl"
+REFUSED = "refused.jsonl"  # reports the server refused for good, each with its reason
 LOCK = "outbox.lock"
 WAIT = 1.0  # seconds a command may spend delivering, in all
 BATCH = 100  # reports per request, the server's limit
@@ -75,6 +76,8 @@ class Membership:
     name: str
     role: str  # "learner" or "instructor"
     learner: int = 0
+    pin: str = ""  # "sha256:..." of the server's certificate, checked before anything is sent
+    ca_file: str = ""  # a PEM file of the room's own certificate authority
 
     def to_json(self) -> dict:
         return {
@@ -83,6 +86,8 @@ class Membership:
             "name": self.name,
             "role": self.role,
             "learner": self.learner,
+            "pin": self.pin,
+            "ca_file": self.ca_file,
         }
 
 
@@ -103,6 +108,8 @@ def membership(directory: Path | None = None) -> Membership | None:
             name=str(raw["name"]),
             role=str(raw.get("role", "learner")),
             learner=int(raw.get("learner", 0)),
+            pin=str(raw.get("pin") or ""),
+            ca_file=str(raw.get("ca_file") or ""),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -128,6 +135,95 @@ def server_url(text: str) -> str:
     except ValueError:
         raise UsageError(f"{text!r} has a port that is not a number: {fix}.") from None
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+# --- trusting an HTTPS room -------------------------------------------------------------------
+# A room's self-signed certificate is trusted by its fingerprint, which the join line carries:
+# the client checks the certificate the server shows against it right after the TLS handshake,
+# before a byte of the request is sent, and remembers it for every later report. A room with its
+# own certificate authority passes --ca-file; a public certificate needs neither. Verification is
+# never off: an HTTPS server is trusted by a pin, a CA file, or the system's authorities.
+
+
+def fingerprint(der: bytes) -> str:
+    """The pin of a certificate (DER bytes): "sha256:" and its SHA-256 in unpadded base64url
+    (43 characters: short enough for a projected line)."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(der).digest()
+    return "sha256:" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def parse_pin(text: str) -> str:
+    """A pin as typed, in the form `fingerprint` prints; also takes the hex SHA-256 that
+    `openssl x509 -fingerprint -sha256` prints (with or without colons). UsageError if not."""
+    import base64
+    import binascii
+
+    value = "".join(text.split())
+    for prefix in ("sha256:", "sha256=", "sha256fingerprint="):
+        if value.lower().startswith(prefix):
+            value = value[len(prefix) :]
+            break
+    hexed = value.replace(":", "")
+    digest = None
+    if len(hexed) == 64:
+        with contextlib.suppress(binascii.Error, ValueError):
+            digest = bytes.fromhex(hexed)
+    if digest is None and ":" not in value:
+        with contextlib.suppress(binascii.Error, ValueError):
+            padded = value + "=" * (-len(value) % 4)
+            decoded = base64.b64decode(padded, altchars=b"-_", validate=True)
+            digest = decoded if len(decoded) == 32 else None
+    if digest is None:
+        raise UsageError(
+            f"{text!r} is not a certificate fingerprint: copy the `--pin sha256:...` part of the "
+            "join line your instructor shows, as it is."
+        )
+    return "sha256:" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+class _PinMismatch(Exception):
+    """The server showed another certificate than the pinned one: nothing was sent."""
+
+    def __init__(self, shown: str):
+        super().__init__(shown)
+        self.shown = shown
+
+
+class _Untrusted(Exception):
+    """The server's certificate is not trusted (no pin, and no authority vouches for it)."""
+
+
+def _https(host: str, port: int | None, timeout: float, pin: str, ca_file: str):
+    """An HTTPS connection that trusts the pinned certificate only, or the CA file's, or the
+    system's authorities; nothing is sent before that is checked."""
+    import http.client
+    import ssl
+
+    if pin:
+        # The chain is not what is trusted here: the exact certificate is. The handshake still
+        # proves the server holds that certificate's key; then the pin is compared.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        context = ssl.create_default_context(cafile=ca_file or None)
+
+    class Pinned(http.client.HTTPSConnection):
+        def connect(self):
+            super().connect()
+            if pin:
+                import hmac
+
+                shown = fingerprint(self.sock.getpeercert(binary_form=True) or b"")
+                if not hmac.compare_digest(shown, pin):
+                    self.sock.close()
+                    raise _PinMismatch(shown)
+
+    return Pinned(host, port, timeout=timeout, context=context)
 
 
 # --- the outbox -------------------------------------------------------------------------------
@@ -364,6 +460,10 @@ class _Gone(Exception):
 class _Refused(Exception):
     """The server refused a batch as invalid (4xx other than 401 and 429): it stores nothing."""
 
+    def __init__(self, reason: str, status: int):
+        super().__init__(reason)
+        self.reason, self.status = reason, status
+
 
 RETRY = 30.0  # seconds a process waits, after a delivery failed, before it tries again
 _down_until = [0.0]  # monotonic time before which this process does not try (watch runs long)
@@ -373,22 +473,39 @@ def _give_up() -> None:
     _down_until[0] = time.monotonic() + RETRY
 
 
-def _post(url: str, body: dict, token: str | None, timeout: float) -> tuple[int, dict]:
-    """POST JSON; (status, JSON body). Raises _Unreachable on any failure to get an answer."""
+def _post(
+    url: str,
+    body: dict,
+    token: str | None,
+    timeout: float,
+    pin: str = "",
+    ca_file: str = "",
+) -> tuple[int, dict]:
+    """POST JSON; (status, JSON body). Raises _Unreachable on any failure to get an answer,
+    _PinMismatch or _Untrusted when an HTTPS server is not the one trusted (nothing sent)."""
     import http.client
+    import ssl
 
     parts = urlsplit(url)
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     headers = {"Content-Type": "application/json", "User-Agent": "docker-workshop-kit"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    connection = kind(parts.hostname, parts.port, timeout=max(timeout, 0.05))
+    wait = max(timeout, 0.05)
+    try:
+        if parts.scheme == "https":
+            connection = _https(parts.hostname, parts.port, wait, pin, ca_file)
+        else:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=wait)
+    except (OSError, ssl.SSLError) as exc:  # a CA file that cannot be read
+        raise _Untrusted(str(exc)) from None
     try:
         connection.request("POST", parts.path, body=data, headers=headers)
         response = connection.getresponse()
         raw = response.read(BODY_MAX)
         status = response.status
+    except ssl.SSLCertVerificationError as exc:
+        raise _Untrusted(exc.verify_message or str(exc)) from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _Unreachable(str(exc) or type(exc).__name__) from None
     finally:
@@ -406,14 +523,19 @@ def _send(member: Membership, batch: list[dict], deadline: float) -> int:
     if left <= 0:
         raise _Unreachable("out of time")
     status, answer = _post(
-        f"{member.server}/api/v1/reports", {"reports": batch}, member.token, left
+        f"{member.server}/api/v1/reports",
+        {"reports": batch},
+        member.token,
+        left,
+        member.pin,
+        member.ca_file,
     )
     if status == 200 and isinstance(answer.get("stored_through"), int):
         return answer["stored_through"]
     if status == 401:
         raise _Gone()
     if 400 <= status < 500 and status not in (408, 429):
-        raise _Refused(str(answer.get("error", status)))
+        raise _Refused(str(answer.get("error") or f"HTTP {status}"), status)
     raise _Unreachable(f"HTTP {status}")
 
 
@@ -454,6 +576,60 @@ def _forget(directory: Path) -> None:
                 (directory / name).unlink()
 
 
+def update_fix() -> str:
+    """How a learner brings their kit in line with the room's: one clause for a sentence."""
+    from workshop.labs import kit_root
+
+    root = kit_root()
+    where = f" ({root})" if (root / ".git").exists() else ""
+    return f"run `git pull` in the kit's folder{where}, then paste the join line again"
+
+
+def _keep_refused(directory: Path, reports: list[dict], reason: str, status: int) -> None:
+    """Move reports the server will never take from the outbox to `refused.jsonl`, each with
+    the server's reason and when, so nothing is lost without a trace."""
+    with _locked(directory):
+        stamp = _now()
+        with open(directory / REFUSED, "a", encoding="utf-8") as out:
+            out.writelines(
+                json.dumps(
+                    {"refused_at": stamp, "status": status, "reason": reason, "report": r},
+                    ensure_ascii=False,
+                )
+                + "\n"
+                for r in reports
+            )
+            out.flush()
+            os.fsync(out.fileno())
+        gone = {r["seq"] for r in reports}
+        kept = [r for r in _read(directory) if r["seq"] not in gone]
+        _rewrite(directory, kept)
+
+
+def refused(directory: Path | None = None) -> list[dict]:
+    """What `refused.jsonl` holds: {refused_at, status, reason, report}, oldest first."""
+    try:
+        lines = ((directory or _home()) / REFUSED).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    kept = []
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            kept.append(json.loads(line))
+    return kept
+
+
+def _tell_once(directory: Path, key: str, sentence: str, told: list[str]) -> None:
+    """Say `sentence` the first time `key` happens in this membership, never again after."""
+    with _locked(directory):
+        state = _state(directory)
+        if not state.get("token") or key in state.get("told", []):
+            return
+        state["told"] = [*state.get("told", []), key]
+        _write_json(directory / MEMBERSHIP, state)
+    told.append(sentence)
+
+
 def _deliver_until(directory: Path, deadline: float, told: list[str]) -> None:
     member = membership(directory)
     if member is None:
@@ -466,19 +642,54 @@ def _deliver_until(directory: Path, deadline: float, told: list[str]) -> None:
         batch = next(_batches(reports, size))
         try:
             stored = _send(member, batch, deadline)
-        except _Refused:
+        except _Refused as exc:
             if len(batch) > 1:
                 size = max(1, len(batch) // 2)  # find the one report it will never take
                 continue
-            _confirm(directory, 0, dropped={batch[0]["seq"]})  # stored nothing: drop it alone
+            _keep_refused(directory, batch, exc.reason, exc.status)
+            _tell_once(
+                directory,
+                "refused",
+                f"The classroom refused a report ({exc.reason.rstrip('.')}), likely because "
+                f"your kit differs from the room's: {update_fix()}; refused reports are kept in "
+                f"{directory / REFUSED}.",
+                told,
+            )
             continue
         except _Gone:
+            left = _read(directory)
+            if left:
+                _keep_refused(directory, left, "the room no longer knows this learner", 401)
             _forget(directory)
+            kept = f" (the {len(left)} report(s) not sent are kept in {directory / REFUSED})"
             told.append(
                 f"The classroom at {member.server} no longer knows you (its store was reset, or "
-                "you were removed), so nothing more is sent: ask your instructor for the join "
-                f"code and run `workshop join {member.server} CODE --name NAME` again."
+                f"you were removed), so nothing more is sent{kept if left else ''}: ask your "
+                f"instructor for the join code and run `workshop join {member.server} CODE "
+                "--name NAME` again."
             )
+            return
+        except _PinMismatch as exc:
+            _tell_once(
+                directory,
+                "pin",
+                f"The classroom at {member.server} now shows another certificate ({exc.shown}, "
+                f"not the {member.pin} you joined with), so nothing is sent to it: paste the "
+                "join line your instructor shows now (reports wait until then).",
+                told,
+            )
+            _give_up()
+            return
+        except _Untrusted as exc:
+            _tell_once(
+                directory,
+                "untrusted",
+                f"The classroom at {member.server} shows a certificate this machine does not "
+                f"trust ({exc}), so nothing is sent to it: paste the join line with its --pin, "
+                "or join with --ca-file PEM (reports wait until then).",
+                told,
+            )
+            _give_up()
             return
         _confirm(directory, stored)
         if stored < batch[-1]["seq"]:  # the server held less than it was sent: try later
@@ -519,23 +730,75 @@ def deliver(wait: float = WAIT, directory: Path | None = None) -> None:
 # --- joining and leaving ----------------------------------------------------------------------
 
 
-def join(url: str, code: str, name: str, instructor: bool = False, wait: float = 5.0) -> Membership:
-    """Join the classroom at `url`: the server gives a token, kept in the state folder. Any
-    earlier membership (and what its outbox still held) is replaced."""
+def kit() -> dict:
+    """What join tells the room of this kit: its version, and its labs' ids and digest."""
+    from workshop.labs import digest, inventory, load_labs
+    from workshop.version import kit_version
+
+    try:
+        held = inventory(load_labs())
+    except WorkshopError:
+        held = []
+    return {"version": kit_version(), "digest": digest(held), "labs": held}
+
+
+@dataclass(frozen=True)
+class Joined:
+    member: Membership
+    differs: str = ""  # how this kit differs from the room's, a sentence with the fix; or ""
+
+
+def join(
+    url: str,
+    code: str,
+    name: str,
+    instructor: bool = False,
+    wait: float = 5.0,
+    pin: str = "",
+    ca_file: str = "",
+) -> Joined:
+    """Join the classroom at `url`: the server gives a token, kept in the state folder (with the
+    pin or CA file that HTTPS is trusted by). Any earlier membership (and what its outbox still
+    held) is replaced. The room is told this kit's version and labs; a kit that differs still
+    joins, and `Joined.differs` says what differs and the fix."""
     server = server_url(url)
     name = " ".join(name.split())
     if not 1 <= len(name) <= 40:
         raise UsageError("A name is 1 to 40 characters: pass the name the room knows you by.")
     if not code.strip():
         raise UsageError("The join code is empty: pass the code your instructor shows.")
+    pin = parse_pin(pin) if pin else ""
+    if (pin or ca_file) and not server.startswith("https:"):
+        raise UsageError(
+            f"--pin and --ca-file are for an https:// classroom, and {server} is not: paste the "
+            "join line as your instructor shows it."
+        )
+    if ca_file:
+        ca_file = str(Path(ca_file).expanduser().resolve())
+        if not Path(ca_file).is_file():
+            raise UsageError(f"The CA file {ca_file} does not exist: pass the PEM file's path.")
     role = "instructor" if instructor else "learner"
     try:
         status, answer = _post(
             f"{server}/api/v1/join",
-            {"code": code.strip(), "name": name, "role": role},
+            {"code": code.strip(), "name": name, "role": role, "kit": kit()},
             None,
             wait,
+            pin,
+            ca_file,
         )
+    except _PinMismatch as exc:
+        raise ClassroomError(
+            f"The server at {server} shows a certificate whose fingerprint is {exc.shown}, not "
+            f"the {pin} of your join line, so nothing was sent: check the line against the one "
+            "your instructor shows (a mistyped character?), or ask them."
+        ) from None
+    except _Untrusted as exc:
+        raise ClassroomError(
+            f"The server at {server} shows a certificate this machine does not trust ({exc}), "
+            "so nothing was sent: paste the whole join line with its `--pin sha256:...`, or "
+            "pass --ca-file with your room's CA certificate."
+        ) from None
     except _Unreachable as exc:
         raise ClassroomError(
             f"No classroom server answers at {server} ({exc}): check the address your "
@@ -572,6 +835,8 @@ def join(url: str, code: str, name: str, instructor: bool = False, wait: float =
         name=str(answer.get("name") or name),
         role=str(answer.get("role") or role),
         learner=int(answer.get("learner") or 0),
+        pin=pin,
+        ca_file=ca_file,
     )
     directory = _home()
     with _locked(directory):
@@ -579,7 +844,12 @@ def join(url: str, code: str, name: str, instructor: bool = False, wait: float =
         with contextlib.suppress(FileNotFoundError):
             (directory / OUTBOX).unlink()  # the old room's reports are not this room's
     _down_until[0] = 0.0
-    return member
+    room = answer.get("kit") if isinstance(answer.get("kit"), dict) else {}
+    differs = ""
+    if room.get("differs"):
+        what = str(room.get("yours") or "differs from the room's").strip().rstrip(".")
+        differs = f"Your kit {what}: {update_fix()}."
+    return Joined(member, differs)
 
 
 @dataclass(frozen=True)

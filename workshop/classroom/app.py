@@ -20,7 +20,13 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -153,7 +159,7 @@ async def join(request: Request) -> Response:
     if refused := room.limited(room.per_address, client_address(request)):
         return refused
     try:
-        code, name, role = validate.join(await body_of(request))
+        code, name, role, kit = validate.join(await body_of(request))
     except Invalid as exc:
         return error(exc.status, str(exc))
     if role == "instructor":
@@ -163,13 +169,29 @@ async def join(request: Request) -> Response:
     if not right:
         return error(403, "That is not this room's join code: copy the `workshop join` line again.")
     token = secrets.token_urlsafe(24)
+    record, yours = room.catalog.compare(kit)
     try:
-        learner = await run_in_threadpool(room.store.add_learner, name, role, token, time.time())
+        learner = await run_in_threadpool(
+            room.store.add_learner, name, role, token, time.time(), record
+        )
     except NameTaken:
         return error(409, f"Someone in this room is already called {name!r}: choose another name.")
-    log.info("%s joined as %s", name, role)
+    if record["differs"]:
+        log.info("%s joined as %s; their kit %s", name, role, yours)
+    else:
+        log.info("%s joined as %s", name, role)
     room.notify()
-    return ok({"token": token, "learner": learner, "name": name, "role": role}, status=201)
+    # a kit that differs still joins: the learner is told what differs, the dashboard marks it
+    kit_answer = {
+        "differs": record["differs"],
+        "yours": yours,
+        "version": room.catalog.version,
+        "digest": room.catalog.digest,
+    }
+    return ok(
+        {"token": token, "learner": learner, "name": name, "role": role, "kit": kit_answer},
+        status=201,
+    )
 
 
 async def reports(request: Request) -> Response:
@@ -292,6 +314,16 @@ def page(name: str):
     return serve_page
 
 
+async def join_page(request: Request) -> Response:
+    """The projector's page: the learners' join line(s) in large type, each with its QR code.
+    No secret on it: the join code is the learners' own (the instructor's secret and the
+    dashboard's key are never in these lines)."""
+    from workshop.classroom import joinpage
+
+    lines = request.app.state.room.settings.get("join_lines") or []
+    return HTMLResponse(joinpage.render(lines), headers=HEADERS)
+
+
 async def catalog_json(request: Request) -> Response:
     return ok({"steps": request.app.state.room.catalog.to_json()})
 
@@ -313,6 +345,7 @@ def create_app(settings: dict | None = None) -> Starlette:
     routes = [
         Route("/", page("dashboard.html")),
         Route("/demo", page("demo.html")),
+        Route("/join", join_page),
         Route("/api/v1/health", health),
         Route("/api/v1/join", join, methods=["POST"]),
         Route("/api/v1/reports", reports, methods=["POST"]),

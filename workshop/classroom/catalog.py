@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workshop.labs import differences, digest, summary
+
 
 @dataclass(frozen=True)
 class StepInfo:
@@ -16,6 +18,35 @@ class StepInfo:
 class Catalog:
     steps: tuple[StepInfo, ...]  # every step of every lab, in course order
     mistakes: dict[str, frozenset[str]]  # lab id -> the mistake ids its checks can name
+    inventory: tuple[dict, ...] = ()  # workshop.labs.inventory of the server's labs
+    version: str = ""  # the server's kit version
+
+    @property
+    def digest(self) -> str:
+        return digest(list(self.inventory))
+
+    def compare(self, kit: dict | None) -> tuple[dict, str]:
+        """A learner's kit (as join sent it, validated; None from a client too old to send it)
+        against the server's: the `kit` object the room keeps for them ({version, digest,
+        differs, what}: `what` a sentence for the dashboard), and what differs as a phrase with
+        the kit as subject for the learner ("lacks step 'x' of lab 'y'"), "" when nothing."""
+        if kit is None:
+            yours = f"is older than the room's {self.version} (it does not say its version)"
+            return {"version": "", "digest": "", "differs": True, "what": f"Their kit {yours}."}, (
+                yours
+            )
+        theirs = kit["labs"]
+        phrases = differences(theirs, list(self.inventory))
+        if kit["version"] != self.version:
+            phrases.insert(0, f"is version {kit['version']}, the room runs {self.version}")
+        yours = summary(phrases)
+        record = {
+            "version": kit["version"],
+            "digest": digest(theirs),
+            "differs": bool(phrases),
+            "what": f"Their kit {yours}." if phrases else "",
+        }
+        return record, yours
 
     def lab_of(self, step_id: str) -> str | None:
         for step in self.steps:
@@ -35,10 +66,13 @@ class Catalog:
 
 def load(labs_dir=None) -> Catalog:
     """The kit's labs (WORKSHOP_LABS or the clone's labs/), read once when the server starts."""
-    from workshop.labs import load_labs, mistakes
+    from workshop.labs import inventory, load_labs, mistakes
+    from workshop.version import kit_version
 
     labs = load_labs(labs_dir)
     return Catalog(
         steps=tuple(StepInfo(lab.id, s.id, s.title) for lab in labs for s in lab.steps),
         mistakes={lab.id: frozenset(mistakes(lab)) for lab in labs},
+        inventory=tuple(inventory(labs)),
+        version=kit_version(),
     )

@@ -16,7 +16,10 @@ FIELDS = (
     "mistake",
     "minutes_on_current",
     "left",
+    "kit",
 )
+# the learner's kit ({version, digest, differs, what}) is three columns in CSV
+KIT_COLUMNS = ("kit_version", "kit_differs", "kit_differs_how")
 
 
 def as_json(view: dict) -> dict:
@@ -39,11 +42,18 @@ def as_json(view: dict) -> dict:
 def as_csv(view: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
+    writer.writerow([f for f in FIELDS if f != "kit"] + list(KIT_COLUMNS))
     for row in view["learners"]:
         cells = []
-        for key in FIELDS:
-            value = row[key]
+        kit = row["kit"]
+        flat = {
+            **row,
+            "kit_version": kit["version"],
+            "kit_differs": kit["differs"],
+            "kit_differs_how": kit["what"],
+        }
+        for key in [f for f in FIELDS if f != "kit"] + list(KIT_COLUMNS):
+            value = flat[key]
             if isinstance(value, list):
                 value = " ".join(value) if key == "done" else "; ".join(value)
             elif isinstance(value, bool):

@@ -31,8 +31,8 @@ class Live:
         with self._mutex:
             top, people = self.store.version()
             if people != self._people:
-                for learner_id, name, role, joined in self.store.learners():
-                    self.room.join(learner_id, name, role, joined)
+                for learner_id, name, role, joined, kit in self.store.learners():
+                    self.room.join(learner_id, name, role, joined, kit)
                 self._people = people
             lag = self.store.lag
             while lag or top > self.cursor:

@@ -40,6 +40,10 @@ class Learner:
     mistake: str = ""  # the latest mistake seen on the current step
     readiness: dict | None = None
     last_seen: float = 0.0
+    kit: dict | None = None  # {version, digest, differs, what}, recorded at join
+
+
+NO_KIT = {"version": "", "digest": "", "differs": False, "what": ""}  # joined before kits were told
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -61,8 +65,10 @@ class Room:
         self.sentences: dict[tuple[str, str], str] = {}  # (lab, mistake) -> latest sentence
         self.demo: list[dict] = []
 
-    def join(self, learner_id: int, name: str, role: str, joined: float) -> None:
-        self.learners.setdefault(learner_id, Learner(learner_id, name, role, joined))
+    def join(
+        self, learner_id: int, name: str, role: str, joined: float, kit: dict | None = None
+    ) -> None:
+        self.learners.setdefault(learner_id, Learner(learner_id, name, role, joined, kit=kit))
 
     def apply(self, learner_id: int, kind: str, at: float, data: dict) -> None:
         learner = self.learners.get(learner_id)
@@ -174,6 +180,7 @@ class Room:
                     "ready": ready,
                     "not_ready_because": reasons,
                     "left": lr.left,
+                    "kit": dict(lr.kit or NO_KIT),
                     "cells": cells,
                 }
             )

@@ -31,6 +31,8 @@ class Options:
     workers: int = 1
     tls_cert: str | None = None
     tls_key: str | None = None
+    tls_self_signed: bool = False
+    url: str | None = None  # the address learners use, when it is not this machine's own
     rules: Rules = field(default_factory=Rules)
     join_rate: float = 5.0
     learner_rate: float = 5.0
@@ -49,6 +51,13 @@ def check_options(options: Options) -> None:
         raise UsageError("--port must be between 1 and 65535.")
     if bool(options.tls_cert) != bool(options.tls_key):
         raise UsageError("TLS needs both --tls-cert and --tls-key (PEM files).")
+    if options.tls_self_signed and options.tls_cert:
+        raise UsageError(
+            "Choose one of --tls-self-signed and --tls-cert/--tls-key: the first makes a "
+            "certificate, the second serves yours."
+        )
+    if options.url:
+        options.url = _learners_url(options.url)
     if options.tls_cert:
         _check_tls(options.tls_cert, options.tls_key)
     _check_port(options.host, options.port)
@@ -99,52 +108,165 @@ def _check_port(host: str, port: int) -> None:
             ) from None
 
 
-def public_host(host: str) -> str:
-    """The address learners type: the machine's own when listening on every interface."""
-    if host in ("0.0.0.0", "::", ""):
-        try:
-            return socket.gethostbyname(socket.gethostname())
-        except OSError:
-            return socket.gethostname()
-    return f"[{host}]" if ":" in host else host
+def _learners_url(text: str) -> str:
+    """--url as learners will type it: http(s)://HOST[:PORT][/PATH], nothing more."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"--url {text!r} is not an address learners can use: write it as "
+            "http://HOST:PORT or https://NAME (a DNS name, or the address a proxy or NAT shows)."
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise UsageError(f"--url {text!r} carries more than an address: drop the ?, # or user.")
+    try:
+        parts.port  # noqa: B018 -- raises ValueError on a port that is no number
+    except ValueError:
+        raise UsageError(f"--url {text!r} has a port that is not a number.") from None
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def learner_bases(options: Options) -> tuple[list[str], str]:
+    """The base URLs learners use (best first), and a note when they cannot reach them from
+    another machine ("" when they can)."""
+    from workshop.classroom import addresses
+
+    scheme = "https" if options.tls_cert or options.tls_self_signed else "http"
+    if options.url:
+        return [options.url], ""
+    host = options.host
+    if host in addresses.WILDCARDS:
+        found = addresses.machine_addresses(addresses.families_of(host))
+        if found:
+            return [f"{scheme}://{addresses.url_host(a)}:{options.port}" for a in found], ""
+        loop = "[::1]" if host == "::" else "127.0.0.1"
+        return [f"{scheme}://{loop}:{options.port}"], (
+            "This machine has no network address learners could use (no interface up but "
+            "loopback and container bridges): connect it to the room's network and restart, "
+            "or pass --url with the address learners reach."
+        )
+    bases = [f"{scheme}://{addresses.url_host(host)}:{options.port}"]
+    if addresses.is_loopback(host):
+        return bases, (
+            f"Listening on {host} only: learners on other machines cannot reach it; restart "
+            "with --host 0.0.0.0 for the room."
+        )
+    return bases, ""
+
+
+def instructor_base(options: Options, learners: list[str]) -> str:
+    """Where the instructor (on this machine) opens the dashboard: loopback when the server
+    listens there too, else the address it listens on, or --url."""
+    from workshop.classroom import addresses
+
+    if options.url:
+        return options.url
+    scheme = "https" if options.tls_cert or options.tls_self_signed else "http"
+    if options.host in addresses.WILDCARDS:
+        loop = "[::1]" if options.host == "::" else "127.0.0.1"
+        return f"{scheme}://{loop}:{options.port}"
+    return learners[0]
 
 
 @dataclass
 class Opened:
-    url: str
+    url: str  # the first learners' address
     code: str
     secret: str
     where: str
+    learners: list[str] = field(default_factory=list)  # every learners' base URL, best first
+    instructor: str = ""  # the instructor's base URL (the dashboard's)
+    pin: str = ""  # "sha256:..." of the served certificate, when HTTPS is served
+    note: str = ""  # why learners may not reach the printed addresses
+    made_certificate: str = ""  # the path of a self-signed certificate made just now
+
+    def join_lines(self) -> list[str]:
+        """The learners' lines: the projector's, with the code (never the secret)."""
+        return [
+            f"workshop join {base} {self.code} --name NAME"
+            + (f" --pin {self.pin}" if self.pin and base.startswith("https:") else "")
+            for base in self.learners
+        ]
 
 
 def prepare(options: Options) -> Opened:
-    """Check everything, create the store (and its secrets) once, before any worker starts."""
+    """Check everything, create the store (and its secrets) once, and the self-signed
+    certificate if asked, before any worker starts."""
     check_options(options)
+    learners, note = learner_bases(options)
+    made = ""
+    if options.tls_self_signed:
+        from urllib.parse import urlsplit
+
+        from workshop.classroom import tls
+
+        names = [urlsplit(base).hostname or "" for base in learners]
+        cert, key, fresh = tls.self_signed(names)
+        options.tls_cert, options.tls_key = str(cert), str(key)
+        _check_tls(options.tls_cert, options.tls_key)
+        made = str(cert) if fresh else ""
+    pin = ""
+    if options.tls_cert:
+        from workshop.classroom.tls import cert_fingerprint
+
+        pin = cert_fingerprint(options.tls_cert)
     store = open_store(options.db)
     try:
         code, secret = store.secrets()
     finally:
         store.close()
-    scheme = "https" if options.tls_cert else "http"
     where = (
         options.db.split("@")[-1]
         if options.db and "@" in options.db
         else (options.db or f"sqlite:///{default_path()}")
     )
-    return Opened(f"{scheme}://{public_host(options.host)}:{options.port}", code, secret, where)
+    return Opened(
+        url=learners[0],
+        code=code,
+        secret=secret,
+        where=where,
+        learners=learners,
+        instructor=instructor_base(options, learners),
+        pin=pin if any(b.startswith("https:") for b in learners) else "",
+        note=note,
+        made_certificate=made,
+    )
 
 
 def lines(opened: Opened) -> list[str]:
-    return [
-        f"Classroom open at {opened.url} (store: {opened.where}).",
-        "Learners paste this line, with their own name for NAME:",
-        f"workshop join {opened.url} {opened.code} --name NAME",
-        "You, to stream `workshop solve` to the demo page (keep this secret):",
-        f"workshop join {opened.url} {opened.secret} --name NAME --instructor",
-        f"Dashboard (keep this secret): {opened.url}/#key={opened.secret}",
+    """What serve prints: first what may be projected (the learners' lines, the join page),
+    then, apart and marked, what is the instructor's alone."""
+    learners = opened.join_lines()
+    pin = f" --pin {opened.pin}" if opened.pin else ""
+    out = [f"Classroom open (store: {opened.where})."]
+    if opened.made_certificate:
+        out.append(
+            f"Made a self-signed certificate ({opened.made_certificate}); it is reused on every "
+            "restart, so the fingerprint in the join line stays the same."
+        )
+    out += [
+        "",
+        "== For the room (fine on the projector) ==",
+        "Learners paste "
+        + ("this line" if len(learners) == 1 else "one of these lines (the first that works)")
+        + ", with their own name for NAME:",
+        *learners,
+        f"Projector page with the line and a QR code: {opened.instructor}/join",
         f"Demo page for learners: {opened.url}/demo#code={opened.code}",
+    ]
+    if opened.note:
+        out.append(f"Note: {opened.note}")
+    out += [
+        "",
+        "== For you only: NOT for the projector (the secret runs the room) ==",
+        f"Dashboard: {opened.instructor}/#key={opened.secret}",
+        "To stream `workshop solve` to the demo page, join as the instructor:",
+        f"workshop join {opened.instructor} {opened.secret} --name NAME{pin} --instructor",
+        "",
         "Ctrl-C stops the server; every report it accepted stays in the store.",
     ]
+    return out
 
 
 def _logging() -> dict:
@@ -166,11 +288,12 @@ def _logging() -> dict:
     return config
 
 
-def run(options: Options) -> None:
+def run(options: Options, opened: Opened | None = None) -> None:
     import uvicorn
 
     settings = {
         "db": options.db,
+        "join_lines": opened.join_lines() if opened else [],
         "rules": {
             "repeats": options.rules.repeats,
             "percentile": options.rules.percentile,

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS learners (
     role TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
     joined DOUBLE PRECISION NOT NULL,
-    stored_through BIGINT NOT NULL DEFAULT 0
+    stored_through BIGINT NOT NULL DEFAULT 0,
+    kit TEXT
 );
 CREATE TABLE IF NOT EXISTS reports (
     id {serial} PRIMARY KEY,
@@ -84,6 +85,7 @@ class Store:
         with self._tx() as cur:
             for statement in SCHEMA.format(serial=self.serial).split(";"):
                 cur.execute(statement)
+            self._upgrade(cur)
             for key, make in (
                 ("join_code", new_join_code),
                 ("instructor_secret", lambda: secrets.token_urlsafe(24)),
@@ -95,6 +97,10 @@ class Store:
                     (key, make()),
                 )
 
+    def _upgrade(self, cur) -> None:
+        """Bring a store made by an older kit up to the schema (columns added since)."""
+        cur.execute("ALTER TABLE learners ADD COLUMN IF NOT EXISTS kit TEXT")
+
     def secrets(self) -> tuple[str, str]:
         """(join code, instructor secret)."""
         with self._tx() as cur:
@@ -102,7 +108,11 @@ class Store:
             meta = dict(cur.fetchall())
         return meta["join_code"], meta["instructor_secret"]
 
-    def add_learner(self, name: str, role: str, token: str, now: float) -> int:
+    def add_learner(
+        self, name: str, role: str, token: str, now: float, kit: dict | None = None
+    ) -> int:
+        """A new learner's id; their kit (`Catalog.compare`'s record: version, digest, differs,
+        what) is kept with them."""
         with self._tx() as cur:
             cur.execute(self._sql("SELECT 1 FROM learners WHERE lower(name) = lower(?)"), (name,))
             if cur.fetchone():
@@ -110,10 +120,10 @@ class Store:
             try:
                 cur.execute(
                     self._sql(
-                        "INSERT INTO learners (name, role, token_hash, joined) "
-                        "VALUES (?, ?, ?, ?) RETURNING id"
+                        "INSERT INTO learners (name, role, token_hash, joined, kit) "
+                        "VALUES (?, ?, ?, ?, ?) RETURNING id"
                     ),
-                    (name, role, token_hash(token), now),
+                    (name, role, token_hash(token), now, json.dumps(kit) if kit else None),
                 )
             except Exception as exc:  # a join of the same name at the same moment
                 if "unique" in str(exc).lower():
@@ -167,10 +177,12 @@ class Store:
             )
         return through
 
-    def learners(self) -> list[tuple[int, str, str, float]]:
+    def learners(self) -> list[tuple[int, str, str, float, dict | None]]:
+        """(id, name, role, joined, kit) of every learner, in join order."""
         with self._tx() as cur:
-            cur.execute("SELECT id, name, role, joined FROM learners ORDER BY id")
-            return [tuple(row) for row in cur.fetchall()]
+            cur.execute("SELECT id, name, role, joined, kit FROM learners ORDER BY id")
+            rows = cur.fetchall()
+        return [(*row[:4], _kit(row[4])) for row in rows]
 
     def reports_after(self, cursor: int, limit: int = 5000) -> list[tuple]:
         """(id, learner id, kind, at in seconds, data as JSON text) of the reports with
@@ -225,6 +237,11 @@ class Store:
 
 class SQLiteStore(Store):
     serial = "INTEGER"  # an INTEGER PRIMARY KEY is the rowid: assigned in commit order here
+
+    def _upgrade(self, cur) -> None:
+        cur.execute("PRAGMA table_info(learners)")
+        if "kit" not in {row[1] for row in cur.fetchall()}:
+            cur.execute("ALTER TABLE learners ADD COLUMN kit TEXT")
 
     def __init__(self, path: Path):
         self.path = path
@@ -365,6 +382,14 @@ def _columns(learner_id: int, reports: list[dict], now: float) -> tuple:
         [when(r["at"]) for r in reports],
         [json.dumps(r["data"], separators=(",", ":")) for r in reports],
     )
+
+
+def _kit(text: str | None) -> dict | None:
+    try:
+        kit = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return kit if isinstance(kit, dict) else None
 
 
 def _where(url: str) -> str:

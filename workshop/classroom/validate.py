@@ -81,16 +81,61 @@ def name(raw) -> str:
     return trimmed
 
 
-def join(body) -> tuple[str, str, str]:
-    """(code, name, role) of a join request."""
+MAX_LABS = 100
+MAX_IDS = 500  # steps or mistakes of one lab
+
+
+def _ids(lab: dict, key: str) -> list[str]:
+    values = lab.get(key)
+    if (
+        not isinstance(values, list)
+        or len(values) > MAX_IDS
+        or not all(isinstance(v, str) and 0 < len(v) <= 100 for v in values)
+    ):
+        raise Invalid(f"`kit.labs[].{key}` must be a list of at most {MAX_IDS} ids.")
+    return values
+
+
+def kit(raw) -> dict | None:
+    """The kit a join request describes: {version, digest, labs: [{id, steps, mistakes}]}, or
+    None when the client is too old to send one."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise Invalid("`kit` must be an object.")
+    _only(raw, {"version", "digest", "labs"}, "`kit`")
+    labs = raw.get("labs")
+    if not isinstance(labs, list) or len(labs) > MAX_LABS:
+        raise Invalid(f"`kit.labs` must be a list of at most {MAX_LABS} labs.")
+    clean = []
+    for lab in labs:
+        if not isinstance(lab, dict):
+            raise Invalid("Each of `kit.labs` must be an object.")
+        _only(lab, {"id", "steps", "mistakes"}, "A lab of `kit`")
+        clean.append(
+            {
+                "id": _text(lab, "id", 100, empty=False),
+                "steps": _ids(lab, "steps"),
+                "mistakes": _ids(lab, "mistakes"),
+            }
+        )
+    return {
+        "version": _text(raw, "version", 100),
+        "digest": _text(raw, "digest", 100),
+        "labs": clean,
+    }
+
+
+def join(body) -> tuple[str, str, str, dict | None]:
+    """(code, name, role, kit) of a join request."""
     if not isinstance(body, dict):
         raise Invalid("The body must be a JSON object.")
-    _only(body, {"code", "name", "role"}, "A join request")
+    _only(body, {"code", "name", "role", "kit"}, "A join request")
     code = _text(body, "code", 200, empty=False)
     role = body.get("role", "learner")
     if role not in ROLES:
         raise Invalid("`role` must be learner or instructor.")
-    return code, name(body.get("name")), role
+    return code, name(body.get("name")), role, kit(body.get("kit"))
 
 
 def when(raw) -> float:
