@@ -158,6 +158,7 @@ class Server:
     code: str = ""
     secret: str = ""
     context: ssl.SSLContext | None = None  # the client's TLS context, for --tls-cert servers
+    lines: list[str] = field(default_factory=list)  # the learners' join lines serve printed
 
     def env(self) -> dict[str, str]:
         return {
@@ -196,9 +197,17 @@ class Server:
                 raise RuntimeError(f"serve ended with {self.process.returncode}:\n{self.output()}")
             lines = self.output().splitlines()
             joins = [line for line in lines if line.startswith("workshop join ")]
-            if len(joins) >= 2:
-                _, _, self.url, self.code, *_ = joins[0].split()
-                self.secret = joins[1].split()[3]
+            learners = [line for line in joins if not line.endswith(" --instructor")]
+            mine = [line for line in joins if line.endswith(" --instructor")]
+            if learners and mine:
+                self.lines = learners
+                self.code = learners[0].split()[3]
+                # the instructor's line names this machine's loopback when serving the room:
+                # the tests talk to the server there (never to another address of the machine)
+                _, _, self.url, self.secret, *_ = mine[0].split()
+                made = self.home / "classroom-tls" / "cert.pem"  # --tls-self-signed's
+                if self.context is None and " --pin " in learners[0] and made.is_file():
+                    self.context = ssl.create_default_context(cafile=str(made))
                 with contextlib.suppress(OSError):
                     if self.get("/api/v1/health").status == 200:
                         return self
@@ -236,9 +245,23 @@ class Server:
         assert answer.status == 200, answer
         return answer.body
 
-    def join(self, name: str, role: str = "learner") -> Learner:
+    def kit(self) -> dict:
+        """What the kit's client sends at join for these labs: the same kit as the server's."""
+        from workshop.labs import digest, inventory, load_labs
+        from workshop.version import kit_version
+
+        held = inventory(load_labs(self.labs))
+        return {"version": kit_version(), "digest": digest(held), "labs": held}
+
+    def join(self, name: str, role: str = "learner", kit: dict | None = None) -> Learner:
+        """A learner joined over HTTP, with the server's own kit unless `kit` says another
+        ({} sends none, as a client older than kits did)."""
         code = self.secret if role == "instructor" else self.code
-        answer = self.request("POST", "/api/v1/join", {"code": code, "name": name, "role": role})
+        body = {"code": code, "name": name, "role": role}
+        kit = self.kit() if kit is None else kit
+        if kit:
+            body["kit"] = kit
+        answer = self.request("POST", "/api/v1/join", body)
         assert answer.status == 201, answer
         return Learner(self, answer.body["token"], answer.body["learner"], name)
 

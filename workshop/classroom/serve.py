@@ -156,17 +156,16 @@ def learner_bases(options: Options) -> tuple[list[str], str]:
 
 
 def instructor_base(options: Options, learners: list[str]) -> str:
-    """Where the instructor (on this machine) opens the dashboard: loopback when the server
-    listens there too, else the address it listens on, or --url."""
+    """Where the instructor, on this machine, opens the dashboard: loopback when the server
+    listens there (whatever --url says learners use), else the address it listens on."""
     from workshop.classroom import addresses
 
-    if options.url:
-        return options.url
     scheme = "https" if options.tls_cert or options.tls_self_signed else "http"
-    if options.host in addresses.WILDCARDS:
-        loop = "[::1]" if options.host == "::" else "127.0.0.1"
+    host = options.host
+    if host in addresses.WILDCARDS or addresses.is_loopback(host):
+        loop = "[::1]" if host == "::" or host.strip("[]") == "::1" else "127.0.0.1"
         return f"{scheme}://{loop}:{options.port}"
-    return learners[0]
+    return f"{scheme}://{addresses.url_host(host)}:{options.port}"
 
 
 @dataclass
