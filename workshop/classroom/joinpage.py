@@ -25,6 +25,12 @@ def qr_svg(text: str) -> str:
     )
 
 
+def _words(line: str) -> str:
+    """The line with each word kept whole: a wrap falls between words, never inside the code
+    or the address (a break after the code's dash reads as two words)."""
+    return " ".join(f"<span>{escape(word)}</span>" for word in line.split(" "))
+
+
 def render(lines: list[str]) -> str:
     if lines:
         intro = (
@@ -34,7 +40,7 @@ def render(lines: list[str]) -> str:
             "network), with your own name for NAME:"
         )
         blocks = "\n".join(
-            f'<figure class="join-line">\n<pre><code>{escape(line)}</code></pre>\n'
+            f'<figure class="join-line">\n<pre><code>{_words(line)}</code></pre>\n'
             f'<div class="qr-box" role="img" aria-label="QR code of this line">'
             f"{qr_svg(line)}</div>\n</figure>"
             for line in lines
