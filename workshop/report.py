@@ -12,8 +12,12 @@ What leaves the machine is exactly what `FIELDS` lists; never a typed command or
 contents (the instructor's demo, which sends the solution's commands and their output, is sent
 only for a member who joined with `--instructor`).
 
-Reporting never raises into the command: a server that is down, slow or refusing leaves the
-reports queued. Only stdlib here (`http.client`), so importing this module costs nothing.
+Reporting never raises into the command: a server that is down or slow leaves the reports
+queued; a report the server refuses for good (a step or mistake it does not know: the kits
+differ) is moved to `refused.jsonl` with the server's reason, and the learner is told once. An
+HTTPS server is trusted by the certificate's pin from the join line, a CA file, or the system's
+authorities; never with verification off. Only stdlib here (`http.client`, `ssl`), so importing
+this module costs nothing.
 """
 
 from __future__ import annotations

@@ -430,3 +430,26 @@ def test_a_room_with_its_own_ca_and_a_given_certificate(make_server, labs, tmp_p
     )
     assert missing.code == Exit.USAGE and "does not exist" in missing.out, missing
     assert {r["name"] for r in server.room()["learners"]} == {"Ada", "Bo"}
+
+
+def test_a_room_whose_certificate_changed_gets_nothing_and_the_learner_is_told_once(
+    make_server, labs, tmp_path
+):
+    db = f"sqlite:///{tmp_path / 'room.sqlite3'}"
+    server = make_server(db, "--tls-self-signed")
+    ada = tmp_path / "ada"
+    assert workshop(ada, labs, "join", *pasted(server.lines[0], "Ada")).code == 0
+    held = json.loads((ada / report.MEMBERSHIP).read_text())["pin"]
+    server.stop()
+    shutil.rmtree(server.home / "classroom-tls")  # another certificate: another server, for all
+    again = make_server(db, "--tls-self-signed", port=server.port)  # the client can tell
+    assert again.lines != server.lines
+
+    first = workshop(ada, labs, "check", "first")
+    assert first.code == Exit.NOT_DONE, first
+    told = [line for line in first.out.splitlines() if "another certificate" in line]
+    assert len(told) == 1 and f"not the {held} you joined with" in told[0], first
+    second = workshop(ada, labs, "check", "first")
+    assert "another certificate" not in second.out, second
+    assert [r["step"] for r in report.pending(ada) if r["kind"] == "verdict"] == ["first", "first"]
+    assert row(again.room(), "Ada")["mistake"] == ""  # no verdict reached the new server
