@@ -456,8 +456,9 @@ def join(url, code, name, instructor, pin, ca_file):
 
     From then on `next`, `check`, `solve`, `goto` and `doctor` send the room their verdicts:
     the step, done or not, the mistake's id and sentence, and when; joining sends the result
-    of `workshop doctor`. Nothing else: no command you type, no file of yours. `workshop leave`
-    stops it. Paste the line your instructor shows, with your name.
+    of `workshop doctor`, and your kit's version and the ids of its labs, steps and mistakes.
+    Nothing else: no command you type, no file of yours. `workshop leave` stops it. Paste the
+    line your instructor shows, with your name.
 
     An HTTPS room's line ends with `--pin sha256:…`, the fingerprint of its certificate: it is
     checked before anything is sent, and for every later report. A kit whose labs or version

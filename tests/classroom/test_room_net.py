@@ -294,7 +294,15 @@ def test_a_kit_that_lacks_a_step_is_told_what_it_lacks(make_server, tmp_path):
 def test_a_client_older_than_kits_is_marked(make_server, tmp_path):
     server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}")
     server.join("Old", kit={})
-    server.join("New")
+    answer = server.request(
+        "POST", "/api/v1/join", {"code": server.code, "name": "New", "kit": server.kit()}
+    )
+    assert answer.body["kit"] == {
+        "differs": False,
+        "yours": "",
+        "version": server.kit()["version"],
+        "digest": server.kit()["digest"],
+    }
     room = server.room()
     assert row(room, "Old")["kit"]["differs"] is True
     assert "older than the room's" in row(room, "Old")["kit"]["what"]

@@ -152,3 +152,27 @@ def test_a_pin_is_read_as_printed_or_as_openssl_prints_it(typed):
 def test_a_pin_that_is_not_one_is_a_usage_error(typed):
     with pytest.raises(UsageError, match="is not a certificate fingerprint"):
         report.parse_pin(typed)
+
+
+@pytest.mark.parametrize(
+    "kit, words",
+    [
+        ("0.1.0", "must be an object"),
+        ({"version": "0.1.0", "digest": "", "labs": "demo"}, "list of at most"),
+        ({"version": "0.1.0", "digest": "", "labs": [{"id": "demo"}]}, "steps"),
+        ({"version": "0.1.0", "digest": "", "labs": [{}] * 101}, "at most 100 labs"),
+        (
+            {"version": "0.1.0", "digest": "", "labs": [{"id": "d", "steps": [1], "mistakes": []}]},
+            "ids",
+        ),
+        ({"version": 1, "digest": "", "labs": []}, "`version`"),
+        ({"version": "0.1.0", "digest": "", "labs": [], "token": "x"}, "unknown field"),
+    ],
+)
+def test_a_join_with_a_malformed_kit_is_refused(kit, words):
+    from workshop.classroom import validate
+
+    body = {"code": "ABCD-EFGH", "name": "Ada", "kit": kit}
+    with pytest.raises(validate.Invalid, match=words):
+        validate.join(body)
+    assert validate.join({"code": "ABCD-EFGH", "name": "Ada"})[3] is None  # an older client

@@ -1,6 +1,10 @@
 """`workshop classroom serve`: check what can be checked first (the store, the port, the TLS
 files), say each problem in one sentence, print the lines to paste, then run uvicorn.
 
+The learners' lines name every address of this machine learners could use (`addresses`), or
+the one --url gives; they are printed apart from the instructor's secret, which never goes in a
+line that may be projected. HTTPS lines carry the certificate's pin (`tls`).
+
 uvicorn stops on SIGINT and SIGTERM by finishing the requests in flight: a report is committed
 before its 200, so nothing a learner was told is stored can be lost.
 """
