@@ -654,9 +654,9 @@ def _deliver_until(directory: Path, deadline: float, told: list[str]) -> None:
             _tell_once(
                 directory,
                 "refused",
-                f"The classroom refused a report ({exc.reason.rstrip('.')}), likely because "
-                f"your kit differs from the room's: {update_fix()}; refused reports are kept in "
-                f"{directory / REFUSED}.",
+                f"The classroom refused a report ({exc.reason.rstrip('.')}): your kit and the "
+                f"room's differ, so {update_fix()}, or, if yours is the newer, tell your "
+                f"instructor; refused reports are kept in {directory / REFUSED}.",
                 told,
             )
             continue
@@ -852,7 +852,13 @@ def join(
     differs = ""
     if room.get("differs"):
         what = str(room.get("yours") or "differs from the room's").strip().rstrip(".")
-        differs = f"Your kit {what}: {update_fix()}."
+        fix = (
+            "it is newer than the room's, so tell your instructor (their kit needs a `git pull` "
+            "and a restart of the server); until then the room refuses what it does not know"
+            if room.get("newer")
+            else update_fix()
+        )
+        differs = f"Your kit {what}: {fix}."
     return Joined(member, differs)
 
 

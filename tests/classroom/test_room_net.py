@@ -248,7 +248,7 @@ def test_a_kit_that_differs_is_told_at_join_and_a_refused_report_is_kept_and_sai
     told = [line for line in joined.out.splitlines() if line.startswith("Your kit")]
     assert len(told) == 1, joined
     assert "has step 'extra' in lab 'demo' that the room does not" in told[0]
-    assert "git pull" in told[0] and "join line again" in told[0]
+    assert "newer than the room's, so tell your instructor" in told[0]  # git pull would not help
 
     eve = row(server.room(), "Eve")
     assert eve["kit"]["differs"] is True and eve["kit"]["version"]
@@ -287,7 +287,10 @@ def test_a_kit_that_lacks_a_step_is_told_what_it_lacks(make_server, tmp_path):
     older = a_kit_without_the_second_step(tmp_path / "older")
     joined = workshop(tmp_path / "bo", older, "join", *pasted(server.lines[0], "Bo"))
     assert joined.code == 0, joined
-    assert "Your kit lacks step 'second' of lab 'demo'" in joined.out
+    assert "Your kit lacks step 'second' of lab 'demo': run `git pull` in the kit's folder" in (
+        joined.out
+    )
+    assert "then paste the join line again" in joined.out and "newer" not in joined.out
     assert "lacks step 'second'" in row(server.room(), "Bo")["kit"]["what"]
 
 
@@ -300,6 +303,7 @@ def test_a_client_older_than_kits_is_marked(make_server, tmp_path):
     assert answer.body["kit"] == {
         "differs": False,
         "yours": "",
+        "newer": False,
         "version": server.kit()["version"],
         "digest": server.kit()["digest"],
     }
@@ -337,8 +341,9 @@ def test_a_self_signed_room_is_joined_with_the_printed_line_and_pinned(make_serv
     assert workshop(ada, labs, "check", "first").code == Exit.NOT_DONE
     assert row(server.room(), "Ada")["mistake"] == "no-first-flag"  # came over pinned HTTPS
 
-    # a wrong fingerprint (one character off) is refused before anything is sent
-    wrong = pin[:-1] + ("A" if pin[-1] != "A" else "B")
+    # a wrong fingerprint (one character off, inside: the last one holds only 4 bits of the
+    # digest) is refused before anything is sent
+    wrong = pin[:20] + ("A" if pin[20] != "A" else "B") + pin[21:]
     refused = workshop(tmp_path / "bo", labs, "join", *pasted(line.replace(pin, wrong), "Bo"))
     assert refused.code == Exit.ERROR, refused
     assert f"fingerprint is {pin}, not the {wrong} of your join line" in refused.out

@@ -118,6 +118,11 @@ def test_the_room_compares_a_kit_and_records_what_the_dashboard_shows(labs):
     assert record["what"] == f"Their kit {yours}."
     record, yours = room.compare(None)  # a client from before kits were told
     assert record["differs"] is True and "older than the room's" in record["what"]
+    assert room.newer(older) is False and room.newer(same) is False and room.newer(None) is False
+    ahead = {**same, "labs": [{**room.inventory[0], "steps": ["first", "mid", "second"]}]}
+    assert room.newer(ahead) is True  # every id of the room's, in its order, and more
+    swapped = {**same, "labs": [{**room.inventory[0], "steps": ["second", "first"]}]}
+    assert room.newer(swapped) is False
 
 
 # -- pins --------------------------------------------------------------------------------------

@@ -185,6 +185,7 @@ async def join(request: Request) -> Response:
     kit_answer = {
         "differs": record["differs"],
         "yours": yours,
+        "newer": room.catalog.newer(kit),
         "version": room.catalog.version,
         "digest": room.catalog.digest,
     }

@@ -25,6 +25,22 @@ class Catalog:
     def digest(self) -> str:
         return digest(list(self.inventory))
 
+    def newer(self, kit: dict | None) -> bool:
+        """The kit holds every lab, step and mistake id of the server's, and more: it is the
+        newer one (the fix is the instructor's)."""
+        if kit is None:
+            return False
+        theirs = {lab["id"]: lab for lab in kit["labs"]}
+        for lab in self.inventory:
+            other = theirs.get(lab["id"])
+            if other is None or list(lab["steps"]) != [
+                s for s in other["steps"] if s in lab["steps"]
+            ]:
+                return False
+            if not set(lab["mistakes"]) <= set(other["mistakes"]):
+                return False
+        return digest(kit["labs"]) != self.digest
+
     def compare(self, kit: dict | None) -> tuple[dict, str]:
         """A learner's kit (as join sent it, validated; None from a client too old to send it)
         against the server's: the `kit` object the room keeps for them ({version, digest,
