@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.classroom.test_browser import CHROMIUM, FLAGS
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,

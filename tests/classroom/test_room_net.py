@@ -308,6 +308,7 @@ def test_a_client_older_than_kits_is_marked(make_server, tmp_path):
         "digest": server.kit()["digest"],
     }
     room = server.room()
+    assert room["kit"] == {"version": server.kit()["version"], "digest": server.kit()["digest"]}
     assert row(room, "Old")["kit"]["differs"] is True
     assert "older than the room's" in row(room, "Old")["kit"]["what"]
     assert row(room, "New")["kit"] == {

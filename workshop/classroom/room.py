@@ -196,6 +196,7 @@ class Room:
                     if not r["ready"]
                 ],
             },
+            "kit": {"version": self.catalog.version, "digest": self.catalog.digest},
             "rules": {
                 "repeats": self.rules.repeats,
                 "percentile": self.rules.percentile,
