@@ -92,6 +92,20 @@ def test_several_lines_each_have_their_own_code(make_server, page, tmp_path):
     assert decoded(page.screenshot(full_page=True)) == [line]
 
 
+def test_each_of_several_lines_has_its_own_code(page):
+    """serve gives the page a line per address: each is shown, each with a code of its own."""
+    from workshop.classroom import joinpage
+
+    lines = [
+        "workshop join http://192.168.1.20:8765 K7QX-2M9P --name NAME",
+        "workshop join http://10.0.0.5:8765 K7QX-2M9P --name NAME",
+    ]
+    page.set_content(joinpage.render(lines))
+    assert page.locator(".join-line pre").all_inner_texts() == lines
+    for n, line in enumerate(lines):
+        assert decoded(page.locator(".qr-box svg").nth(n).screenshot()) == [line]
+
+
 def test_the_qr_code_is_segnos_own_for_the_line():
     """The SVG itself, without a browser: segno's matrix for the line, drawn dark on light."""
     import segno

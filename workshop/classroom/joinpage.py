@@ -16,9 +16,11 @@ NO_LINE = (
 
 def qr_svg(text: str) -> str:
     """The QR code of `text` as inline SVG (error correction M: readable from the back row),
-    dark on white whatever the page's colours."""
-    import segno
-
+    dark on white whatever the page's colours; "" without segno."""
+    try:
+        import segno
+    except ImportError:  # the server's extra installed without it: the line alone still works
+        return ""
     code = segno.make(text, error="m", boost_error=False)
     return code.svg_inline(
         scale=6, border=4, dark="#000", light="#fff", svgclass="qr", omitsize=True
@@ -31,6 +33,16 @@ def _words(line: str) -> str:
     return " ".join(f"<span>{escape(word)}</span>" for word in line.split(" "))
 
 
+def _block(line: str) -> str:
+    svg = qr_svg(line)
+    qr = (
+        f'<div class="qr-box" role="img" aria-label="QR code of this line">{svg}</div>\n'
+        if svg
+        else ""
+    )
+    return f'<figure class="join-line">\n<pre><code>{_words(line)}</code></pre>\n{qr}</figure>'
+
+
 def render(lines: list[str]) -> str:
     if lines:
         intro = (
@@ -39,12 +51,7 @@ def render(lines: list[str]) -> str:
             else "Paste one of these lines in your terminal (the first that works from your "
             "network), with your own name for NAME:"
         )
-        blocks = "\n".join(
-            f'<figure class="join-line">\n<pre><code>{_words(line)}</code></pre>\n'
-            f'<div class="qr-box" role="img" aria-label="QR code of this line">'
-            f"{qr_svg(line)}</div>\n</figure>"
-            for line in lines
-        )
+        blocks = "\n".join(_block(line) for line in lines)
     else:
         intro, blocks = NO_LINE, ""
     return f"""<!doctype html>

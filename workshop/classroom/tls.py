@@ -52,7 +52,7 @@ def _usable(cert: Path, key: Path) -> bool:
         from cryptography import x509
 
         loaded = x509.load_pem_x509_certificate(cert.read_bytes())
-    except (ssl.SSLError, OSError, ValueError):
+    except (ssl.SSLError, OSError, ValueError, ImportError):
         return False
     left = loaded.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
     return left > datetime.timedelta(days=1)
