@@ -197,7 +197,17 @@ def test_url_names_the_one_address_learners_use(make_server, tmp_path):
         f"workshop join https://room.example.org/workshop {server.code} --name NAME"
     ]
     assert server.url == f"http://127.0.0.1:{server.port}"  # the instructor's, on this machine
-    assert "Dashboard: http://127.0.0.1:" in server.output()
+    room_part, marker, mine = server.output().partition("NOT for the projector")
+    assert marker and server.secret not in room_part and "#key=" not in room_part
+    assert f"Dashboard: http://127.0.0.1:{server.port}/#key={server.secret}" in mine
+    assert f"Projector page with the line and a QR code: {server.url}/join" in room_part
+
+
+def test_a_server_on_loopback_says_learners_elsewhere_cannot_reach_it(make_server, tmp_path):
+    server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}")
+    assert server.lines == [f"workshop join {server.url} {server.code} --name NAME"]
+    assert "learners on other machines cannot reach it" in server.output()
+    assert "--host 0.0.0.0" in server.output()
 
 
 # -- a learner whose labs differ --------------------------------------------------------------
