@@ -67,7 +67,9 @@ def test_a_stop_ends_every_stream_and_keeps_every_report(make_server, db, sig):
                 open_stream(server, "/api/v1/room/events", f"Authorization: Bearer {server.secret}")
             )
         else:
-            streams.append(open_stream(server, "/api/v1/demo/events", f"X-Join-Code: {server.code}"))
+            streams.append(
+                open_stream(server, "/api/v1/demo/events", f"X-Join-Code: {server.code}")
+            )
     learners = [server.join(f"Learner{n}") for n in range(LEARNERS)]
     acknowledged: dict[str, list[int]] = {lr.name: [] for lr in learners}
     stop = threading.Event()

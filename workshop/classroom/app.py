@@ -235,7 +235,7 @@ def events(stream) -> EventSourceResponse:
     )
 
 
-async def _changed_or_timeout(room: Classroom, changed: asyncio.Event, seconds: float) -> None:
+async def _changed_or_timeout(changed: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(changed.wait(), timeout=seconds)
 
@@ -254,7 +254,7 @@ async def room_events(request: Request) -> Response:
             if version != sent or now - last > 10:  # time alone can make a learner stuck
                 sent, last = version, now
                 yield ServerSentEvent(data=json.dumps(snapshot(room)), event="room")
-            await _changed_or_timeout(room, changed, 1.0)
+            await _changed_or_timeout(changed, 1.0)
             await asyncio.sleep(0.2)  # at most a few updates a second, however busy the room
 
     return events(stream())
@@ -265,7 +265,7 @@ async def demo_json(request: Request) -> Response:
     if refused := room.joined(request):
         return refused
     await run_in_threadpool(room.live.refresh)
-    return ok({"demo": room.live.demo()})
+    return ok({"demo": room.live.demo()[1]})
 
 
 async def demo_events(request: Request) -> Response:
@@ -278,12 +278,10 @@ async def demo_events(request: Request) -> Response:
         while not room.stopping:
             changed = room.changed
             await run_in_threadpool(room.live.refresh)
-            lines = room.live.demo()
-            count = len(room.live.room.demo)
-            if count != sent:
-                sent = count
+            if room.live.room.demo_version != sent:
+                sent, lines = room.live.demo()
                 yield ServerSentEvent(data=json.dumps({"demo": lines}), event="demo")
-            await _changed_or_timeout(room, changed, 1.0)
+            await _changed_or_timeout(changed, 1.0)
 
     return events(stream())
 

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from workshop.classroom.catalog import Catalog
+from workshop.classroom.terminal import Terminal
 
 DONE, CURRENT, STUCK, TODO = "done", "current", "stuck", "todo"
 
@@ -60,6 +61,8 @@ class Room:
         self.learners: dict[int, Learner] = {}
         self.sentences: dict[tuple[str, str], str] = {}  # (lab, mistake) -> latest sentence
         self.demo: list[dict] = []
+        self.demo_version = 0  # grows with every change to `demo` (an entry may change in place)
+        self._terminal: Terminal | None = None  # the output entry of the current command
 
     def join(self, learner_id: int, name: str, role: str, joined: float) -> None:
         self.learners.setdefault(learner_id, Learner(learner_id, name, role, joined))
@@ -76,7 +79,21 @@ class Room:
         elif kind == "left":
             learner.left = True
         elif kind == "demo":
-            self.demo.append({"at": at, "what": data["what"], "text": data["text"]})
+            self._demo(at, data["what"], data["text"])
+
+    def _demo(self, at: float, what: str, text: str) -> None:
+        """A step, a command, or a piece of a command's output: the pieces of one command are
+        played on one terminal, and its entry shows what that terminal shows now."""
+        self.demo_version += 1
+        if what != "output":
+            self._terminal = None
+            self.demo.append({"n": len(self.demo), "at": at, "what": what, "text": text})
+            return
+        if self._terminal is None:
+            self._terminal = Terminal()
+            self.demo.append({"n": len(self.demo), "at": at, "what": "output", "text": ""})
+        self._terminal.feed(text)
+        self.demo[-1].update(at=at, text=self._terminal.text())
 
     def _after(self, step_id: str) -> str | None:
         """The step after `step_id` in course order (None after the last)."""
