@@ -218,8 +218,15 @@ HEARTBEAT = 5.0  # seconds between heartbeats on an event stream; pages call a s
 # after about two missed ones, say "reconnecting" and open it again
 
 
+SEP = "\n"  # the pages' reader splits events on a blank line of "\n"
+
+
+def event(name: str, body: dict) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(body), event=name, sep=SEP)
+
+
 def heartbeat() -> ServerSentEvent:
-    return ServerSentEvent(data=json.dumps({"server_time": time.time()}), event="heartbeat")
+    return event("heartbeat", {"server_time": time.time()})
 
 
 def events(stream) -> EventSourceResponse:
@@ -230,7 +237,7 @@ def events(stream) -> EventSourceResponse:
         headers=HEADERS,
         ping=HEARTBEAT,
         ping_message_factory=heartbeat,
-        sep="\n",
+        sep=SEP,
         send_timeout=30,  # a page that stopped reading is dropped, not waited for
     )
 
@@ -253,7 +260,7 @@ async def room_events(request: Request) -> Response:
             now = time.monotonic()
             if version != sent or now - last > 10:  # time alone can make a learner stuck
                 sent, last = version, now
-                yield ServerSentEvent(data=json.dumps(snapshot(room)), event="room")
+                yield event("room", snapshot(room))
             await _changed_or_timeout(changed, 1.0)
             await asyncio.sleep(0.2)  # at most a few updates a second, however busy the room
 
@@ -280,7 +287,7 @@ async def demo_events(request: Request) -> Response:
             await run_in_threadpool(room.live.refresh)
             if room.live.room.demo_version != sent:
                 sent, lines = room.live.demo()
-                yield ServerSentEvent(data=json.dumps({"demo": lines}), event="demo")
+                yield event("demo", {"demo": lines})
             await _changed_or_timeout(changed, 1.0)
 
     return events(stream())

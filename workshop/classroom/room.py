@@ -185,6 +185,8 @@ class Room:
                     "done": [s.id for s in steps if s.id in lr.done],
                     "current": lr.current,
                     "minutes_on_current": round((now - lr.since) / 60, 1) if lr.current else None,
+                    "since": lr.since if lr.current else None,  # on the current step since
+                    "last_heard": max(lr.joined, lr.last_seen),  # the latest report of any kind
                     "stuck": bool(why),
                     "why_stuck": why,
                     "mistake": lr.mistake,

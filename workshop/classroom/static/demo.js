@@ -50,16 +50,16 @@ function start(code) {
   document.getElementById("ask").hidden = true;
   followEvents("/api/v1/demo/events", { "X-Join-Code": code },
     (name, data) => { if (name === "demo") render(data.demo); },
-    (state, message) => {
+    (state, detail) => {
       const status = document.getElementById("status");
       if (state === "refused") {
         status.textContent = "no access";
         const box = document.getElementById("message");
-        box.textContent = message;
+        box.textContent = detail;
         box.hidden = false;
         document.getElementById("ask").hidden = false;
       } else {
-        status.textContent = state === "live" ? "● live" : "reconnecting…";
+        status.textContent = statusText(state, detail);
       }
     });
 }
