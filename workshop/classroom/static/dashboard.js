@@ -167,11 +167,16 @@ function place(body, wanted) {
   // has it) keeps the focus inside a moved row too.
   const present = new Set(wanted);
   for (const child of Array.from(body.children)) if (!present.has(child)) child.remove();
+  const focused = document.activeElement;
   let at = body.firstElementChild;
   for (const row of wanted) {
     if (row === at) { at = at.nextElementSibling; continue; }
     if (typeof body.moveBefore === "function" && row.isConnected) body.moveBefore(row, at);
     else body.insertBefore(row, at);
+  }
+  // without moveBefore a moved row loses the focus: give it back
+  if (focused && focused !== document.activeElement && focused.isConnected) {
+    focused.focus({ preventScroll: true });
   }
 }
 
