@@ -332,3 +332,35 @@ def test_the_csv_button_saves_the_export(room, page):
     assert room.secret not in export.url
     assert export.headers["authorization"] == f"Bearer {room.secret}"
     assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_the_demo_page_shows_what_a_terminal_shows(room, page):
+    """A recorded `workshop solve` of busybox in `docker run -it` (see tests/classroom/fixtures),
+    sent in its pieces as the instructor's client sends them."""
+    pieces = json.loads((Path(__file__).parent / "fixtures" / "busybox-session.json").read_text())
+    teacher = room.join("Teacher", role="instructor")
+    teacher.post({"seq": 1, "at": now(), "kind": "demo", "what": "step", "text": "A shell"})
+    page.goto(f"{room.url}/demo#code={room.code}")
+    page.wait_for_selector("#lines li.step")
+    half = pieces.index(["command", "docker container run --rm -it alpine /bin/ash"])
+    sent = [
+        {"seq": n, "at": now(), "kind": "demo", "what": what, "text": text}
+        for n, (what, text) in enumerate(pieces, start=2)
+    ]
+    assert teacher.post(*sent[:half]).status == 200
+    page.wait_for_selector("#lines li.output")
+    until(page, "document.querySelector('#lines li.output').innerText.endsWith('/ # exit')")
+    page.evaluate("window.firstOutput = document.querySelector('#lines li.output')")
+    for piece in sent[half:]:  # one by one: the command's entry changes in place
+        assert teacher.post(piece).status == 200
+        time.sleep(0.25)
+    until(page, "document.querySelectorAll('#lines li.output').length == 2")
+    until(page, "document.querySelectorAll('#lines li.output')[1].innerText.endsWith('/ # exit')")
+    first, second = page.locator("#lines li.output").all_inner_texts()
+    assert page.evaluate("document.querySelector('#lines li.output') === window.firstOutput")
+    assert "/ # ls\nbin   dev   etc" in first and "011a70505cee: Pull complete\n" in first
+    assert "/ # / #" not in first + second and "\x1b" not in first + second
+    assert "Downloading" not in first  # progress redrawn in place, as on the terminal
+    assert '/ # echo "hello world" > hello.txt\n/ # cat hello.txt\nhello world\n/ # exit' in second
+    newest = page.locator("#lines li.newest")
+    assert newest.count() == 1 and newest.inner_text() == second  # what changed last

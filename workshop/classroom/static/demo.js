@@ -21,19 +21,22 @@ function render(lines) {
   const list = document.getElementById("lines");
   const follow = atBottom();
   const first = items.size === 0;
+  const changed = [];
   const present = new Set();
   for (const line of lines) {
     present.add(line.n);
     const known = items.get(line.n);
-    if (known && known.text === line.text) {
-      known.item.classList.remove("newest");
-      continue;
+    if (known && known.text === line.text) continue;
+    if (known) { // the current command's output grew or was redrawn: its text changes in place
+      known.item.firstChild.textContent = line.what === "command" ? "$ " + line.text : line.text;
+      known.text = line.text;
+      changed.push(known.item);
+    } else {
+      const item = entryItem(line);
+      list.appendChild(item);
+      items.set(line.n, { item, text: line.text });
+      changed.push(item);
     }
-    const item = entryItem(line);
-    if (known) known.item.replaceWith(item);
-    else list.appendChild(item);
-    items.set(line.n, { item, text: line.text });
-    if (!first) item.classList.add("newest");
   }
   for (const [n, known] of items) {
     if (!present.has(n)) {
@@ -41,7 +44,9 @@ function render(lines) {
       items.delete(n);
     }
   }
-  if (first && lines.length) items.get(lines[lines.length - 1].n).item.classList.add("newest");
+  if (!changed.length) return;
+  for (const item of list.querySelectorAll("li.newest")) item.classList.remove("newest");
+  for (const item of first ? changed.slice(-1) : changed) item.classList.add("newest");
   if (follow) window.scrollTo(0, document.body.scrollHeight);
   else document.getElementById("latest").hidden = false;
 }
