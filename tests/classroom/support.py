@@ -158,6 +158,7 @@ class Server:
     code: str = ""
     secret: str = ""
     context: ssl.SSLContext | None = None  # the client's TLS context, for --tls-cert servers
+    group: bool = False  # in a process group of its own, as a terminal runs it (Ctrl-C: killpg)
 
     def env(self) -> dict[str, str]:
         return {
@@ -189,6 +190,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=KIT,
+                start_new_session=self.group,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

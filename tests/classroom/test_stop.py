@@ -4,6 +4,7 @@ report it acknowledged."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sqlite3
@@ -56,10 +57,19 @@ def stored(db: str) -> dict[str, set[int]]:
     return found
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_stop_ends_every_stream_and_keeps_every_report(make_server, db, sig):
+STOPS = {
+    "SIGINT": (signal.SIGINT, False),
+    "SIGTERM": (signal.SIGTERM, False),
+    # Ctrl-C in a terminal: SIGINT to the whole process group (with --workers, each worker too)
+    "Ctrl-C": (signal.SIGINT, True),
+}
+
+
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_a_stop_ends_every_stream_and_keeps_every_report(make_server, db, stop):
+    sig, group = STOPS[stop]
     workers = () if db.startswith("sqlite") else ("--workers", "2")
-    server = make_server(db, *workers)
+    server = make_server(db, *workers, group=group)
     streams = []
     for n in range(STREAMS):
         if n % 2:
@@ -72,9 +82,9 @@ def test_a_stop_ends_every_stream_and_keeps_every_report(make_server, db, sig):
             )
     learners = [server.join(f"Learner{n}") for n in range(LEARNERS)]
     acknowledged: dict[str, list[int]] = {lr.name: [] for lr in learners}
-    stop = threading.Event()
+    finished = threading.Event()
     posting = [
-        threading.Thread(target=learner_loop, args=(lr, acknowledged[lr.name], stop))
+        threading.Thread(target=learner_loop, args=(lr, acknowledged[lr.name], finished))
         for lr in learners
     ]
     for thread in posting:
@@ -83,13 +93,16 @@ def test_a_stop_ends_every_stream_and_keeps_every_report(make_server, db, sig):
     assert all(acknowledged.values()), acknowledged
 
     started = time.monotonic()
-    server.process.send_signal(sig)
+    if group:
+        os.killpg(server.process.pid, sig)
+    else:
+        server.process.send_signal(sig)
     code = server.process.wait(timeout=20)
     took = time.monotonic() - started
-    stop.set()
+    finished.set()
     for thread in posting:
         thread.join(timeout=15)
-    print(f"{sig.name} with {STREAMS} streams, {server.args or 'one worker'}: exit in {took:.2f} s")
+    print(f"{stop} with {STREAMS} streams, {server.args or 'one worker'}: exit in {took:.2f} s")
 
     output = server.output()
     assert code == 0, output
