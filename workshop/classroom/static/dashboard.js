@@ -123,12 +123,12 @@ function newRow(learner, steps) {
 
 function markList(learner, asked) {
   const marks = [];
-  if (learner.left) marks.push(["left-mark", " (left)", "has left the room"]);
+  if (learner.left) marks.push(["left-mark", "(left)", "has left the room"]);
   const quiet = silentFor(learner, asked);
-  if (quiet) marks.push(["silent-mark", " … silent " + minutes(quiet), "nothing heard for " + minutes(quiet)]);
-  if (!learner.ready) marks.push(["not-ready", " ✗ not ready", learner.not_ready_because.join("; ")]);
+  if (quiet) marks.push(["silent-mark", "… silent " + minutes(quiet), "nothing heard for " + minutes(quiet)]);
+  if (!learner.ready) marks.push(["not-ready", "✗ not ready", learner.not_ready_because.join("; ")]);
   const kit = learner.kit;
-  if (kit && kit.differs) marks.push(["kit-mark", " ≠ kit", kit.what || "this learner's kit differs"]);
+  if (kit && kit.differs) marks.push(["kit-mark", "≠ kit", kit.what || "this learner's kit differs"]);
   return marks;
 }
 
