@@ -143,7 +143,7 @@ def test_pace_and_instructors_are_not_learners():
         "median_minutes_per_step": 2.0,
         "most_are_on": "one",
     }
-    assert room.demo == [{"n": 0, "at": T0, "what": "command", "text": "docker ps"}]
+    assert room.demo_view() == [{"n": 0, "at": T0, "what": "command", "text": "docker ps"}]
 
 
 def test_percentile():
@@ -183,7 +183,7 @@ def demo_of(pieces) -> list[dict]:
     room.join(99, "Teacher", "instructor", T0)
     for n, (what, text) in enumerate(pieces):
         room.apply(99, "demo", T0 + n, {"what": what, "text": text})
-    return room.demo
+    return room.demo_view()
 
 
 def test_an_interactive_shell_reads_as_on_a_terminal():

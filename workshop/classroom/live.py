@@ -56,4 +56,4 @@ class Live:
     def demo(self, limit: int = 500) -> tuple[int, list[dict]]:
         """(version, the latest entries): copies, since the current command's entry changes."""
         with self._mutex:
-            return self.room.demo_version, [dict(entry) for entry in self.room.demo[-limit:]]
+            return self.room.demo_version, self.room.demo_view(limit)

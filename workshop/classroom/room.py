@@ -63,6 +63,7 @@ class Room:
         self.demo: list[dict] = []
         self.demo_version = 0  # grows with every change to `demo` (an entry may change in place)
         self._terminal: Terminal | None = None  # the output entry of the current command
+        self._drawn = True  # whether that entry's text shows all its terminal was fed
 
     def join(self, learner_id: int, name: str, role: str, joined: float) -> None:
         self.learners.setdefault(learner_id, Learner(learner_id, name, role, joined))
@@ -83,9 +84,11 @@ class Room:
 
     def _demo(self, at: float, what: str, text: str) -> None:
         """A step, a command, or a piece of a command's output: the pieces of one command are
-        played on one terminal, and its entry shows what that terminal shows now."""
+        played on one terminal, and its entry shows what that terminal shows (read when the
+        demo is looked at, not at each piece: a store read at start may hold thousands)."""
         self.demo_version += 1
         if what != "output":
+            self._draw()
             self._terminal = None
             self.demo.append({"n": len(self.demo), "at": at, "what": what, "text": text})
             return
@@ -93,7 +96,18 @@ class Room:
             self._terminal = Terminal()
             self.demo.append({"n": len(self.demo), "at": at, "what": "output", "text": ""})
         self._terminal.feed(text)
-        self.demo[-1].update(at=at, text=self._terminal.text())
+        self.demo[-1]["at"] = at
+        self._drawn = False
+
+    def demo_view(self, limit: int = 500) -> list[dict]:
+        """The latest `limit` entries of the demo, as copies."""
+        self._draw()
+        return [dict(entry) for entry in self.demo[-limit:]]
+
+    def _draw(self) -> None:
+        if self._terminal is not None and not self._drawn:
+            self.demo[-1]["text"] = self._terminal.text()
+            self._drawn = True
 
     def _after(self, step_id: str) -> str | None:
         """The step after `step_id` in course order (None after the last)."""
