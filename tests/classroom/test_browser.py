@@ -364,3 +364,13 @@ def test_the_demo_page_shows_what_a_terminal_shows(room, page):
     assert '/ # echo "hello world" > hello.txt\n/ # cat hello.txt\nhello world\n/ # exit' in second
     newest = page.locator("#lines li.newest")
     assert newest.count() == 1 and newest.inner_text() == second  # what changed last
+
+
+def test_an_empty_room_says_so_then_fills_in(room, page):
+    page.goto(f"{room.url}/#key={room.secret}")
+    page.wait_for_selector("#grid tbody td.empty")
+    assert page.inner_text("#grid tbody") == "No learner has joined yet."
+    room.join("Ada")
+    page.wait_for_selector("#grid tbody th.name", timeout=10_000)
+    assert names(page) == ["Ada"] and page.locator("#grid tbody td.empty").count() == 0
+    assert "Ada joined." in page.inner_text("#news")
