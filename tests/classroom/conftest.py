@@ -49,8 +49,10 @@ def db(request, tmp_path):
 def make_server(tmp_path, labs):
     started: list[Server] = []
 
-    def make(db: str | None = None, *args: str, port: int | None = None, context=None) -> Server:
-        server = Server(tmp_path / "home", labs, db, args, context=context)
+    def make(
+        db: str | None = None, *args: str, port: int | None = None, context=None, group=False
+    ) -> Server:
+        server = Server(tmp_path / "home", labs, db, args, context=context, group=group)
         if port:
             server.port = port
         started.append(server)

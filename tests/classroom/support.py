@@ -159,6 +159,7 @@ class Server:
     secret: str = ""
     context: ssl.SSLContext | None = None  # the client's TLS context, for --tls-cert servers
     lines: list[str] = field(default_factory=list)  # the learners' join lines serve printed
+    group: bool = False  # in a process group of its own, as a terminal runs it (Ctrl-C: killpg)
 
     def env(self) -> dict[str, str]:
         return {
@@ -190,6 +191,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=KIT,
+                start_new_session=self.group,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

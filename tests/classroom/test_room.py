@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from workshop.classroom import validate
@@ -140,7 +143,7 @@ def test_pace_and_instructors_are_not_learners():
         "median_minutes_per_step": 2.0,
         "most_are_on": "one",
     }
-    assert room.demo == [{"at": T0, "what": "command", "text": "docker ps"}]
+    assert room.demo_view() == [{"n": 0, "at": T0, "what": "command", "text": "docker ps"}]
 
 
 def test_percentile():
@@ -168,3 +171,63 @@ def test_a_batch_with_one_bad_report_is_refused_whole():
     with pytest.raises(validate.Invalid, match="names no mistake"):
         validate.reports({"reports": [good, bad]}, "learner", CATALOG)
     assert validate.reports({"reports": [good]}, "learner", CATALOG)[0]["seq"] == 1
+
+
+# -- the demo, as a terminal shows it ----------------------------------------------------------
+
+SESSION = Path(__file__).parent / "fixtures" / "busybox-session.json"
+
+
+def demo_of(pieces) -> list[dict]:
+    room = room_of()
+    room.join(99, "Teacher", "instructor", T0)
+    for n, (what, text) in enumerate(pieces):
+        room.apply(99, "demo", T0 + n, {"what": what, "text": text})
+    return room.demo_view()
+
+
+def test_an_interactive_shell_reads_as_on_a_terminal():
+    """Recorded from `workshop solve` typing into busybox's sh and ash in `docker run -it` (the
+    image pulled first: docker's progress lines are redrawn in place, one layer at a time)."""
+    pieces = json.loads(SESSION.read_text())
+    raw = "".join(text for what, text in pieces if what == "output")
+    assert "/ # \r/ # \x1b[J" in raw and "\x1b[1A\x1b[2K" in raw  # what the page used to show
+
+    shown = demo_of([("step", "An interactive shell"), *pieces])
+    assert [e["what"] for e in shown] == ["step", "command", "output", "command", "output"]
+    assert [e["n"] for e in shown] == [0, 1, 2, 3, 4]
+    first, second = shown[2]["text"].splitlines(), shown[4]["text"].splitlines()
+    assert not any(c in shown[2]["text"] + shown[4]["text"] for c in "\x1b\r\b")
+    assert first[:3] == [
+        "Unable to find image 'alpine:latest' locally",
+        "latest: Pulling from library/alpine",
+        "011a70505cee: Pull complete",
+    ]
+    assert first[-3:] == [
+        "/ # ls",
+        "bin   dev   etc   home  proc  root  sbin  sys   tmp   usr   var",
+        "/ # exit",
+    ]
+    assert second[-4:] == [
+        '/ # echo "hello world" > hello.txt',
+        "/ # cat hello.txt",
+        "hello world",
+        "/ # exit",
+    ]
+
+
+def test_a_piece_may_end_inside_an_escape_sequence():
+    text = "loading 10%\r\x1b[2Kloading 100%\n\x1b[31mred\x1b[0m and plain\nab\bc\n"
+    whole = demo_of([("command", "x"), ("output", text)])[1]["text"]
+    for cut in range(1, len(text)):
+        pieces = [("command", "x"), ("output", text[:cut]), ("output", text[cut:])]
+        assert demo_of(pieces)[1]["text"] == whole
+    assert whole == "loading 100%\nred and plain\nac"
+
+
+def test_plain_output_keeps_its_lines_and_a_long_one_wraps_as_on_the_terminal():
+    lines = [f"line {n}" for n in range(60)]  # more than a screen: the scrollback is kept
+    shown = demo_of([("command", "seq"), ("output", "\n".join(lines) + "\n"), ("command", "y")])
+    assert shown[1]["text"].splitlines() == lines
+    wide = demo_of([("command", "w"), ("output", "x" * 130)])[1]["text"]
+    assert wide.splitlines() == ["x" * 100, "x" * 30]

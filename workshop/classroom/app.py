@@ -17,16 +17,11 @@ import secrets
 import time
 from pathlib import Path
 
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import (
-    FileResponse,
-    HTMLResponse,
-    JSONResponse,
-    Response,
-    StreamingResponse,
-)
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -236,30 +231,57 @@ def snapshot(room: Classroom) -> dict:
     return view
 
 
+HEARTBEAT = 5.0  # seconds between heartbeats on an event stream; pages call a stream dead
+# after about two missed ones, say "reconnecting" and open it again
+
+
+SEP = "\n"  # the pages' reader splits events on a blank line of "\n"
+
+
+def event(name: str, body: dict) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(body), event=name, sep=SEP)
+
+
+def heartbeat() -> ServerSentEvent:
+    return event("heartbeat", {"server_time": time.time()})
+
+
+def events(stream) -> EventSourceResponse:
+    """An event stream that sse-starlette ends when uvicorn is told to stop (SIGINT, SIGTERM), so
+    that shutdown never waits for, or cancels with a traceback, a page left open."""
+    return EventSourceResponse(
+        stream,
+        headers=HEADERS,
+        ping=HEARTBEAT,
+        ping_message_factory=heartbeat,
+        sep=SEP,
+        send_timeout=30,  # a page that stopped reading is dropped, not waited for
+    )
+
+
+async def _changed_or_timeout(changed: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(changed.wait(), timeout=seconds)
+
+
 async def room_events(request: Request) -> Response:
     room: Classroom = request.app.state.room
     if refused := room.instructor(request):
         return refused
 
     async def stream():
-        sent, last, beat = None, 0.0, time.monotonic()
+        sent, last = None, 0.0
         while not room.stopping:
             changed = room.changed
             version = await run_in_threadpool(room.live.refresh)
             now = time.monotonic()
             if version != sent or now - last > 10:  # time alone can make a learner stuck
-                sent, last, beat = version, now, now
-                yield f"event: room\ndata: {json.dumps(snapshot(room))}\n\n"
-            elif now - beat > 15:
-                beat = now
-                yield ": heartbeat\n\n"
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=1.0)
+                sent, last = version, now
+                yield event("room", snapshot(room))
+            await _changed_or_timeout(changed, 1.0)
             await asyncio.sleep(0.2)  # at most a few updates a second, however busy the room
 
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={**HEADERS, "X-Accel-Buffering": "no"}
-    )
+    return events(stream())
 
 
 async def demo_json(request: Request) -> Response:
@@ -267,7 +289,7 @@ async def demo_json(request: Request) -> Response:
     if refused := room.joined(request):
         return refused
     await run_in_threadpool(room.live.refresh)
-    return ok({"demo": room.live.demo()})
+    return ok({"demo": room.live.demo()[1]})
 
 
 async def demo_events(request: Request) -> Response:
@@ -276,22 +298,16 @@ async def demo_events(request: Request) -> Response:
         return refused
 
     async def stream():
-        sent, beat = -1, time.monotonic()
+        sent = -1
         while not room.stopping:
             changed = room.changed
             await run_in_threadpool(room.live.refresh)
-            lines = room.live.demo()
-            count = len(room.live.room.demo)
-            if count != sent:
-                sent, beat = count, time.monotonic()
-                yield f"event: demo\ndata: {json.dumps({'demo': lines})}\n\n"
-            elif time.monotonic() - beat > 15:
-                beat = time.monotonic()
-                yield ": heartbeat\n\n"
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=1.0)
+            if room.live.room.demo_version != sent:
+                sent, lines = room.live.demo()
+                yield event("demo", {"demo": lines})
+            await _changed_or_timeout(changed, 1.0)
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=HEADERS)
+    return events(stream())
 
 
 async def export_room(request: Request) -> Response:

@@ -53,6 +53,7 @@ class Live:
         with self._mutex:
             return self.room.view(now)
 
-    def demo(self, limit: int = 500) -> list[dict]:
+    def demo(self, limit: int = 500) -> tuple[int, list[dict]]:
+        """(version, the latest entries): copies, since the current command's entry changes."""
         with self._mutex:
-            return self.room.demo[-limit:]
+            return self.room.demo_version, self.room.demo_view(limit)

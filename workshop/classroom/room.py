@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from workshop.classroom.catalog import Catalog
+from workshop.classroom.terminal import Terminal
 
 DONE, CURRENT, STUCK, TODO = "done", "current", "stuck", "todo"
 
@@ -64,6 +65,9 @@ class Room:
         self.learners: dict[int, Learner] = {}
         self.sentences: dict[tuple[str, str], str] = {}  # (lab, mistake) -> latest sentence
         self.demo: list[dict] = []
+        self.demo_version = 0  # grows with every change to `demo` (an entry may change in place)
+        self._terminal: Terminal | None = None  # the output entry of the current command
+        self._drawn = True  # whether that entry's text shows all its terminal was fed
 
     def join(
         self, learner_id: int, name: str, role: str, joined: float, kit: dict | None = None
@@ -82,7 +86,34 @@ class Room:
         elif kind == "left":
             learner.left = True
         elif kind == "demo":
-            self.demo.append({"at": at, "what": data["what"], "text": data["text"]})
+            self._demo(at, data["what"], data["text"])
+
+    def _demo(self, at: float, what: str, text: str) -> None:
+        """A step, a command, or a piece of a command's output: the pieces of one command are
+        played on one terminal, and its entry shows what that terminal shows (read when the
+        demo is looked at, not at each piece: a store read at start may hold thousands)."""
+        self.demo_version += 1
+        if what != "output":
+            self._draw()
+            self._terminal = None
+            self.demo.append({"n": len(self.demo), "at": at, "what": what, "text": text})
+            return
+        if self._terminal is None:
+            self._terminal = Terminal()
+            self.demo.append({"n": len(self.demo), "at": at, "what": "output", "text": ""})
+        self._terminal.feed(text)
+        self.demo[-1]["at"] = at
+        self._drawn = False
+
+    def demo_view(self, limit: int = 500) -> list[dict]:
+        """The latest `limit` entries of the demo, as copies."""
+        self._draw()
+        return [dict(entry) for entry in self.demo[-limit:]]
+
+    def _draw(self) -> None:
+        if self._terminal is not None and not self._drawn:
+            self.demo[-1]["text"] = self._terminal.text()
+            self._drawn = True
 
     def _after(self, step_id: str) -> str | None:
         """The step after `step_id` in course order (None after the last)."""
@@ -174,6 +205,8 @@ class Room:
                     "done": [s.id for s in steps if s.id in lr.done],
                     "current": lr.current,
                     "minutes_on_current": round((now - lr.since) / 60, 1) if lr.current else None,
+                    "since": lr.since if lr.current else None,  # on the current step since
+                    "last_heard": max(lr.joined, lr.last_seen),  # the latest report of any kind
                     "stuck": bool(why),
                     "why_stuck": why,
                     "mistake": lr.mistake,
