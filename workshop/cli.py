@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from workshop import __version__, render
+from workshop import render
 from workshop.errors import Exit, UsageError, WorkshopError
 
 _passed = render.passed
@@ -108,8 +108,24 @@ def _all_done(course, ref: str | None, message: str) -> bool:
     return True
 
 
+def _show_version(context, _parameter, value):
+    if not value or context.resilient_parsing:
+        return
+    from workshop.version import kit_version
+
+    click.echo(f"workshop {kit_version()}")
+    context.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="workshop")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the kit's version and the commit it comes from (two copies told apart).",
+)
 def cli():
     """A hands-on Docker workshop, checked against your real Docker engine.
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from workshop.engine import parse_time
+from workshop.labs import shown_path, working_path
 from workshop.probes import (
     Container,
     Image,
@@ -43,7 +44,8 @@ from workshop.services import (
 LAB = "mysfits"
 IMAGE = "mythicalmysfits/service"
 TAG = f"{IMAGE}:latest"
-CONTEXT = Path(__file__).resolve().parents[2] / "images" / "mysfits"
+KIT = Path(__file__).resolve().parents[2]  # the kit these checks belong to
+CONTEXT = working_path(KIT, "images/mysfits")  # the learner's working copy, if installed
 DATA = CONTEXT / "mysfits.json"
 PORT = 8080
 TITLE = "org.opencontainers.image.title"  # the label that marks images built from images/mysfits
@@ -51,7 +53,7 @@ APP_FILES = ("app.py", "requirements.txt", "gunicorn.conf.py")
 AGENT = "docker-workshop-kit-check"  # the kit's own requests say so, and are not the learner's
 STARTING = 15  # seconds after a container starts during which the checks wait for its server
 
-BUILD = "docker image build -t mythicalmysfits/service images/mysfits"
+BUILD = f"docker image build -t mythicalmysfits/service {shown_path(KIT, 'images/mysfits')}"
 RUN = "docker container run -d --name mysfits -p 8080:8080 mythicalmysfits/service"
 
 
