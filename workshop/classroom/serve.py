@@ -123,6 +123,7 @@ def prepare(options: Options) -> Opened:
     store = open_store(options.db)
     try:
         code, secret = store.secrets()
+        store.save_rules(options.rules.to_json())  # `export` judges stuck as this server does
     finally:
         store.close()
     scheme = "https" if options.tls_cert else "http"
@@ -171,11 +172,7 @@ def run(options: Options) -> None:
 
     settings = {
         "db": options.db,
-        "rules": {
-            "repeats": options.rules.repeats,
-            "percentile": options.rules.percentile,
-            "min_seconds": options.rules.min_seconds,
-        },
+        "rules": options.rules.to_json(),
         "join_rate": options.join_rate,
         "join_burst": max(30, options.join_rate * 2),
         "learner_rate": options.learner_rate,
