@@ -113,7 +113,7 @@ def _show_version(context, _parameter, value):
         return
     from workshop.version import kit_version
 
-    click.echo(f"workshop {kit_version()}")
+    click.echo(f"workshop, version {kit_version()}")
     context.exit()
 
 

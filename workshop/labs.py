@@ -27,6 +27,7 @@ _PACKAGE = Path(__file__).resolve().parent
 # `{kit:images/mysfits}` in a step's text, hint or solution: that path of the kit as the learner
 # types it (see `KitPaths.shown`)
 _PLACEHOLDER = re.compile(r"\{kit:([^{}\s]+)\}")
+_NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.py[cod]")
 
 
 def kit_root() -> Path:
@@ -101,8 +102,8 @@ class KitPaths:
                 continue
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                if source.is_dir():
-                    shutil.copytree(source, target)
+                if source.is_dir():  # (pip compiled the package's .py files: not theirs)
+                    shutil.copytree(source, target, ignore=_NOT_COPIED)
                 else:
                     shutil.copy2(source, target)
             except OSError as exc:
