@@ -151,7 +151,7 @@ def next_():
     If you ran ahead, every step already done is recorded in one go.
 
     \b
-    Exit status: 0 done (or nothing to check), 3 the step is not done yet,
+    Exit status: 0 done (or nothing to check), 3 not done yet,
     1 an error (no engine answers, say), 130 interrupted.
 
     Example: workshop next
