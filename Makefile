@@ -26,8 +26,8 @@ setup: $(READY) ## create .venv and install the kit for a learner (once; Python 
 
 setup-dev: $(VENV)/.workshop-dev ## setup, plus the kit's own tests and lint (.[dev])
 
-classroom: setup ## setup, plus the instructor's classroom server (.[classroom])
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[classroom]'
+classroom: setup ## setup, plus the instructor's classroom server and its PostgreSQL store (.[classroom,postgres])
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[classroom,postgres]'
 
 start: setup ## set up, then show the first (or current) step (exits 0: the step says what is left)
 	@$(BIN)/workshop next || true
@@ -51,6 +51,6 @@ clean-venv: ## remove .venv (the next `make setup` makes it again)
 	rm -rf $(VENV)
 
 lint: setup-dev ## lint the code and the lab content
-	$(BIN)/ruff check workshop tests scripts images
-	$(BIN)/ruff format --check workshop tests scripts images
+	$(BIN)/ruff check workshop tests scripts images setup.py
+	$(BIN)/ruff format --check workshop tests scripts images setup.py
 	$(BIN)/workshop lint

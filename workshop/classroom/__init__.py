@@ -19,7 +19,7 @@ EXTRAS = {
     "postgres": ("psycopg", "psycopg_pool"),
 }
 _WHY = {"classroom": "The classroom server", "postgres": "A PostgreSQL store"}
-_MAKE = {"classroom": "make classroom", "postgres": "make setup-dev"}
+_MAKE = {"classroom": "make classroom", "postgres": "make classroom"}
 
 
 def require(extra: str) -> None:
