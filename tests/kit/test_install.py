@@ -291,3 +291,51 @@ def test_make_start_twice_exits_0_so_activation_always_runs(tmp_path):
         )
     }
     assert not names & NOT_FOR_LEARNERS  # `make setup` is the learner's set too
+
+
+@pytest.mark.slow
+def test_the_classroom_extra_serves_from_an_installed_wheel(installed, tmp_path):
+    import signal
+    import time
+    import urllib.request
+
+    from tests.classroom.support import free_port
+
+    venv = tmp_path / "instructor"
+    assert _run([sys.executable, "-m", "venv", str(venv)], tmp_path).returncode == 0
+    done = _run(
+        [
+            str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+            "--disable-pip-version-check", "-c", str(installed.clone / "constraints.txt"),
+            f"{installed.clone}[classroom]",
+        ],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [str(venv / "bin" / "workshop"), "classroom", "serve", "--port", str(port),
+             "--db", f"sqlite:///{tmp_path / 'room.sqlite3'}"],
+            cwd=installed.elsewhere, env=installed.env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while "workshop join" not in log.read_text() and time.monotonic() < deadline:
+            assert server.poll() is None, log.read_text()
+            time.sleep(0.2)
+        page = ""
+        while not page and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                    page = answer.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert "<html" in page.lower(), log.read_text()  # the dashboard, from package data
+    finally:
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=20)
+    assert code == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
