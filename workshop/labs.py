@@ -124,6 +124,17 @@ def shown_path(root: Path, relative: str) -> str:
     return KitPaths.of(root, (relative,)).shown(relative)
 
 
+def restore_command(root: Path, *relatives: str) -> str:
+    """For a lab's checks: the command that gives the learner back the kit's own version of
+    these files: `git checkout -- ...` in a clone, a copy from the package when installed."""
+    paths = KitPaths.of(root, relatives)
+    if not paths.separate:
+        return f"git checkout -- {' '.join(relatives)}"
+    return " && ".join(
+        f"cp {shlex.quote((paths.root / r).as_posix())} {paths.shown(r)}" for r in relatives
+    )
+
+
 @dataclass(frozen=True)
 class Command:
     """One command of a solution, exactly as the learner types it.

@@ -214,3 +214,13 @@ def test_kit_paths_render_relative_in_a_clone_and_to_the_working_copy_when_insta
     (work / "images/app/data.json").write_text("[1]\n")
     installed.ensure()  # never overwrites the learner's work
     assert (work / "images/app/data.json").read_text() == "[1]\n"
+
+    from workshop.labs import restore_command
+
+    assert restore_command(kit, "images/app/data.json") == (
+        f"cp {kit}/images/app/data.json '{work}/images/app/data.json'"
+    )
+    monkeypatch.setattr(labs_module, "_PACKAGE", tmp_path / "elsewhere")  # a clone again
+    assert restore_command(kit, "images/app/data.json", "images/app/x") == (
+        "git checkout -- images/app/data.json images/app/x"
+    )
