@@ -93,9 +93,17 @@ class KitPaths:
         return _PLACEHOLDER.sub(lambda match: self.shown(match.group(1)), text)
 
     def ensure(self) -> None:
-        """Make the learner's working copies that do not exist yet (never overwrites)."""
+        """Make the learner's working folder (solutions run there) and the working copies that
+        do not exist yet (never overwrites)."""
         if not self.separate:
             return
+        try:
+            self.work.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkshopError(
+                f"Cannot make your working folder {self.work} ({exc.strerror}): set "
+                "WORKSHOP_WORKDIR to a folder of yours."
+            ) from None
         for relative in self.copies:
             source, target = self.root / relative, self.work / relative
             if target.exists():
