@@ -244,6 +244,10 @@ def test_next_and_a_check_run_from_the_installed_package(installed):
     assert checked.returncode == 3, checked.stdout + checked.stderr
     assert "Traceback" not in checked.stdout + checked.stderr
     assert str(installed.work / "images" / "mysfits") in checked.stdout
+    # a solution runs from the installed package too (in the working folder)
+    solved = installed.workshop("solve", "engine")
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert "$ docker version" in solved.stdout and "Step engine is done." in solved.stdout
 
 
 # -- make setup / make start, in clones -----------------------------------------------------------
