@@ -9,22 +9,28 @@ ENGINE ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup start test selftest engine engine-down bench lint clean-venv
+.PHONY: help setup setup-dev classroom start test selftest engine engine-down bench lint clean-venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(BIN)/workshop: pyproject.toml constraints.txt
-	@test -x $(BIN)/pip || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } || { \
-	  echo "Cannot create $(VENV): install Python's venv module (Debian: apt-get install python3-venv)" >&2; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	@touch $@
+# written by scripts/venv only when an install succeeded: a half-made .venv is made again
+READY := $(VENV)/.workshop-ready
+$(READY): pyproject.toml constraints.txt setup.py
+	@scripts/venv "$(PYTHON)" "$(VENV)" learner
 
-setup: $(BIN)/workshop ## create .venv and install the kit (once)
+$(VENV)/.workshop-dev: pyproject.toml constraints.txt setup.py
+	@scripts/venv "$(PYTHON)" "$(VENV)" dev
 
-start: setup ## set up, then show the first (or current) step
-	@$(BIN)/workshop next
+setup: $(READY) ## create .venv and install the kit for a learner (once; Python 3.11+)
+
+setup-dev: $(VENV)/.workshop-dev ## setup, plus the kit's own tests and lint (.[dev])
+
+classroom: setup ## setup, plus the instructor's classroom server and its PostgreSQL store (.[classroom,postgres])
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[classroom,postgres]'
+
+start: setup ## set up, then show the first (or current) step (exits 0: the step says what is left)
+	@$(BIN)/workshop next || true
 
 test: setup ## learner: check every step reached so far against your Docker engine
 	@$(BIN)/pytest tests/checks -q -p no:randomly -p no:unraisableexception -W ignore
@@ -35,16 +41,16 @@ engine: ## bring up a local Docker engine + offline registry mirror (Linux, root
 engine-down: ## stop only the engine processes `make engine` started
 	scripts/engine down
 
-selftest: setup ## the kit's own suite on Docker 20.10 (legacy builder), then Docker 26 (BuildKit)
+selftest: setup-dev ## the kit's own suite on Docker 20.10 (legacy builder), then Docker 26 (BuildKit)
 	scripts/selftest $(PYTEST_ARGS)
 
-bench: setup engine ## time the kit against its floors, side by side (prints ratios)
+bench: setup-dev engine ## time the kit against its floors, side by side (prints ratios)
 	$(BIN)/python scripts/bench.py
 
 clean-venv: ## remove .venv (the next `make setup` makes it again)
 	rm -rf $(VENV)
 
-lint: setup ## lint the code and the lab content
-	$(BIN)/ruff check workshop tests scripts images
-	$(BIN)/ruff format --check workshop tests scripts images
+lint: setup-dev ## lint the code and the lab content
+	$(BIN)/ruff check workshop tests scripts images setup.py
+	$(BIN)/ruff format --check workshop tests scripts images setup.py
 	$(BIN)/workshop lint

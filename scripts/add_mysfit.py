@@ -20,17 +20,25 @@ DATA = KIT / "images" / "mysfits" / "mysfits.json"
 SHOWN = "images/mysfits/mysfits.json"
 
 
+def _restore(shown: str) -> str:
+    """How to get the kit's own copy back: git in a clone; in the working folder an installed
+    kit made (~/workshop-kit, no git there), `workshop reset`."""
+    if (KIT / ".git").exists():
+        return f"`git checkout -- {shown}`"
+    return "`workshop reset` (it keeps your version beside)"
+
+
 def _load(path: Path):
     """The JSON in `path`; a problem is one sentence on stderr and exit status 1."""
     shown = path.relative_to(KIT).as_posix()
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        sys.exit(f"Cannot read {shown} ({exc.strerror}): restore it, `git checkout -- {shown}`.")
+        sys.exit(f"Cannot read {shown} ({exc.strerror}): restore it, {_restore(shown)}.")
     except json.JSONDecodeError as exc:
         sys.exit(
             f"{shown} is not valid JSON (line {exc.lineno}: {exc.msg}): fix that line, or start "
-            f"again from the kit's copy with `git checkout -- {shown}`."
+            f"again from the kit's copy with {_restore(shown)}."
         )
 
 

@@ -1,3 +1,5 @@
 """A hands-on Docker workshop: labs whose steps are checked against the learner's real engine."""
 
-__version__ = "0.1.0"
+from workshop.version import VERSION as __version__
+
+__all__ = ["__version__"]

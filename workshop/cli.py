@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from workshop import __version__, render
+from workshop import render
 from workshop.errors import Exit, UsageError, WorkshopError
 
 _passed = render.passed
@@ -108,13 +108,37 @@ def _all_done(course, ref: str | None, message: str) -> bool:
     return True
 
 
+def _show_version(context, _parameter, value):
+    if not value or context.resilient_parsing:
+        return
+    from workshop.version import kit_version
+
+    click.echo(f"workshop, version {kit_version()}")
+    context.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="workshop")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the kit's version and the commit it comes from (two copies told apart).",
+)
 def cli():
     """A hands-on Docker workshop, checked against your real Docker engine.
 
     Start with `workshop next`: it shows the first step. Type the docker commands it shows in
     your terminal, then run `workshop next` again to have them checked.
+
+    \b
+    Exit status, for every command:
+      0    done
+      1    an error: the message says what stopped the command and how to fix it
+      2    a usage error (a wrong option, an unknown step or lab)
+      3    the step looked at is not done yet (next, check)
+      130  interrupted (Ctrl-C)
     """
 
 
@@ -125,6 +149,10 @@ def next_():
     """Check the current step; when it is done, record it and show the next one.
 
     If you ran ahead, every step already done is recorded in one go.
+
+    \b
+    Exit status: 0 done (or nothing to check), 3 not done yet,
+    1 an error (no engine answers, say), 130 interrupted.
 
     Example: workshop next
     """
@@ -184,6 +212,10 @@ def check(step):
 
     STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
     step's number in the current lab, such as 3.
+
+    \b
+    Exit status: 0 done, 3 not done yet, 1 an error (no engine answers, say),
+    2 no such step, 130 interrupted.
 
     Example: workshop check run-ls
     """
@@ -326,7 +358,8 @@ def reset(dry_run, yes):
 
     Lists, then removes: containers made from the labs' images (alpine, the Mysfits image) since
     the learner started each lab, the labs' tags on images they built, and their earlier builds;
-    kit files a lab asked you to edit are restored (your copy is kept). Any other container or
+    kit files a lab asked you to edit are restored (from git in a clone, from the kit's own copy
+    into your working copy when the kit is installed; your version is kept). Any other container or
     image is left alone. The old progress file is kept as a backup.
 
     Example: workshop reset --dry-run
@@ -370,37 +403,88 @@ def reset(dry_run, yes):
 
 
 @cli.command(short_help="Say which Docker engine the kit uses, and what may go wrong.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON (for scripts).")
 @_boundary
 @_reporting
-def doctor():
+def doctor(as_json):
     """Say which Docker engine the kit talks to and why, and what may stop the labs.
 
     Joined to a classroom, the result is sent to the room's readiness view.
 
-    Example: workshop doctor
+    --json prints one object: {"ready": true|false, "kit": "0.2.0 (git ...)", "findings":
+    [{"status": "ok"|"warn"|"fail", "topic": "...", "detail": "..."}], "facts": {"engine":
+    {"version", "api", "os", "kind"}, "builder", "context", "disk_free_gb", "lab_images",
+    "registry"}}.
+
+    \b
+    Exit status: 0 ready (notes allowed), 1 not ready (a FAIL finding), 130 interrupted.
+
+    Example: workshop doctor --json
     """
     from workshop import report
     from workshop.doctor import FAIL, examine
 
     findings, facts = examine()
     report.readiness(findings, facts)
-    marks = {"ok": ("ok  ", "green"), "warn": ("note", "yellow"), "fail": ("FAIL", "red")}
-    for finding in findings:
-        mark, look = marks[finding.status]
-        render.say(f"{finding.topic}: {finding.detail}", mark=mark, mark_looks=(look,))
-    if any(f.status == FAIL for f in findings):
+    ready = not any(f.status == FAIL for f in findings)
+    if as_json:
+        from workshop.version import kit_version
+
+        click.echo(
+            json.dumps(
+                {
+                    "ready": ready,
+                    "kit": kit_version(),
+                    "findings": [
+                        {"status": f.status, "topic": f.topic, "detail": f.detail} for f in findings
+                    ],
+                    "facts": facts.to_json(),
+                },
+                indent=2,
+            )
+        )
+    else:
+        marks = {"ok": ("ok  ", "green"), "warn": ("note", "yellow"), "fail": ("FAIL", "red")}
+        for finding in findings:
+            mark, look = marks[finding.status]
+            render.say(f"{finding.topic}: {finding.detail}", mark=mark, mark_looks=(look,))
+    if not ready:
         sys.exit(Exit.ERROR)
 
 
 @cli.command(short_help="List the labs and how far you are in each.")
+@click.option("--json", "as_json", is_flag=True, help="Print the labs as JSON (for scripts).")
 @_boundary
-def labs():
+def labs(as_json):
     """List the labs, in order, with how far you are in each.
 
-    Example: workshop labs
+    --json prints one object: {"kit": "0.2.0 (git ...)", "labs": [{"id", "title", "summary",
+    "folder", "steps": ["step-id", ...], "done": N, "total": N, "working_copy": {"kit path":
+    "where the learner's copy is"}}]}.
+
+    Example: workshop labs --json
     """
     course = _course()
     progress = course.progress()
+    if as_json:
+        from workshop.version import kit_version
+
+        shown = []
+        for lab in course.labs:
+            shown.append(
+                {
+                    "id": lab.id,
+                    "title": lab.title,
+                    "summary": lab.summary,
+                    "folder": str(lab.folder),
+                    "steps": [s.id for s in lab.steps],
+                    "done": sum(progress.is_done(lab.id, s.id) for s in lab.steps),
+                    "total": len(lab.steps),
+                    "working_copy": {p: str(lab.paths.path(p)) for p in lab.working_copy},
+                }
+            )
+        click.echo(json.dumps({"kit": kit_version(), "labs": shown}, indent=2))
+        return
     for lab in course.labs:
         done = sum(progress.is_done(lab.id, s.id) for s in lab.steps)
         click.echo(f"{lab.id:<12} {done}/{len(lab.steps)} steps  {lab.title}")
@@ -621,8 +705,16 @@ def serve(
     PostgreSQL database (needed for --workers above 1). Restarting on the same store keeps the
     join code, the secret and every report. Ctrl-C or SIGTERM stops it cleanly.
 
+    The server is an extra of the kit: `pip install 'docker-workshop-kit[classroom]'` (in the
+    kit's clone: `make classroom`); PostgreSQL also needs the 'postgres' extra.
+
     Example: workshop classroom serve --host 0.0.0.0 --tls-self-signed
     """
+    from workshop.classroom import require
+
+    require("classroom")  # a learner's install has no server: one sentence says how to add it
+    if (db or "").lower().startswith(("postgresql:", "postgres:")):
+        require("postgres")
     from workshop.classroom.room import Rules
     from workshop.classroom.serve import Options, lines, prepare, run
 
@@ -657,7 +749,9 @@ def serve(
 def export_(as_json, as_csv, db):
     """Print the room from the store: each learner's done steps, current step, stuck, ready.
 
-    Reads the store directly: the server need not run.
+    Reads the store directly: the server need not run. Stuck is judged with the rules the
+    server last started with on this store (its --stuck-... options). With no store there
+    (no server has run on it), says so and exits 1.
 
     Example: workshop classroom export --csv > room.csv
     """
@@ -670,9 +764,13 @@ def export_(as_json, as_csv, db):
 
     if as_json and as_csv:
         raise UsageError("Choose one of --json and --csv.")
-    store = open_store(db)
+    if (db or "").lower().startswith(("postgresql:", "postgres:")):
+        from workshop.classroom import require
+
+        require("postgres")
+    store = open_store(db, create=False)  # none yet: say so, do not make an empty one
     try:
-        live = Live(store, catalog.load(), Rules())
+        live = Live(store, catalog.load(), Rules.from_json(store.rules()))
         live.refresh()
         view = live.view(time.time())
     finally:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shlex
+import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workshop.errors import LabFileError, UsageError
+from workshop.errors import LabFileError, UsageError, WorkshopError
 
 FORMAT_VERSION = 1
 MANIFEST = "lab.toml"
@@ -21,13 +23,124 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 WATCH = ("events", "logs")  # what `workshop watch` follows for a step (see Step.watch)
 
 
+_PACKAGE = Path(__file__).resolve().parent
+# `{kit:images/mysfits}` in a step's text, hint or solution: that path of the kit as the learner
+# types it (see `KitPaths.shown`)
+_PLACEHOLDER = re.compile(r"\{kit:([^{}\s]+)\}")
+_NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.py[cod]")
+
+
 def kit_root() -> Path:
-    """The folder that holds `labs/`, `images/` and `tests/` (the cloned kit)."""
-    return Path(__file__).resolve().parent.parent
+    """The folder that holds `labs/`, `images/` and `tests/checks/`: the clone, beside the
+    package; in an installed wheel, the copy inside the package (workshop/kit, see setup.py)."""
+    packaged = _PACKAGE / "kit"
+    if (packaged / "labs").is_dir():
+        return packaged
+    return _PACKAGE.parent
 
 
 def labs_dir() -> Path:
     return Path(os.environ.get("WORKSHOP_LABS") or kit_root() / "labs")
+
+
+def is_packaged(root: Path) -> bool:
+    """`root` is the read-only copy of the kit inside an installed package, not a clone."""
+    return root.resolve() == (_PACKAGE / "kit").resolve()
+
+
+def work_home() -> Path:
+    """Where an installed kit keeps the learner's working copies of the files labs build or
+    edit: WORKSHOP_WORKDIR, else a folder `workshop-kit` in the learner's home."""
+    chosen = os.environ.get("WORKSHOP_WORKDIR")
+    return Path(chosen).expanduser() if chosen else Path.home() / "workshop-kit"
+
+
+@dataclass(frozen=True)
+class KitPaths:
+    """Where a lab's kit paths hold. In a clone, the learner works in the kit's folder itself.
+    Installed, the kit's content is read-only inside the package, and the paths a lab declares
+    in `working_copy` (folders or files the learner builds or edits) are copied, on first use,
+    into the working folder (`work_home()`), which the step texts then show."""
+
+    root: Path  # the kit's content: the clone, or the package's copy
+    work: Path  # where the learner's files are: the clone, or the working folder
+    copies: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, root: Path, copies: tuple[str, ...] = ()) -> KitPaths:
+        return cls(root, work_home() if is_packaged(root) else root, copies)
+
+    @property
+    def separate(self) -> bool:
+        return self.work != self.root
+
+    def copied(self, relative: str) -> bool:
+        parts = Path(relative).parts
+        return any(parts[: len(Path(c).parts)] == Path(c).parts for c in self.copies)
+
+    def path(self, relative: str) -> Path:
+        """The file the learner's work is judged on (their working copy, where there is one)."""
+        return (self.work if self.copied(relative) else self.root) / relative
+
+    def shown(self, relative: str) -> str:
+        """The path as the learner types it: relative in a clone (the labs are done from the
+        kit's folder), absolute (and quoted if need be) when installed."""
+        if not self.separate:
+            return relative
+        return shlex.quote(self.path(relative).as_posix())
+
+    def render(self, text: str) -> str:
+        return _PLACEHOLDER.sub(lambda match: self.shown(match.group(1)), text)
+
+    def ensure(self) -> None:
+        """Make the learner's working folder (solutions run there) and the working copies that
+        do not exist yet (never overwrites)."""
+        if not self.separate:
+            return
+        try:
+            self.work.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkshopError(
+                f"Cannot make your working folder {self.work} ({exc.strerror}): set "
+                "WORKSHOP_WORKDIR to a folder of yours."
+            ) from None
+        for relative in self.copies:
+            source, target = self.root / relative, self.work / relative
+            if target.exists():
+                continue
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if source.is_dir():  # (pip compiled the package's .py files: not theirs)
+                    shutil.copytree(source, target, ignore=_NOT_COPIED)
+                else:
+                    shutil.copy2(source, target)
+            except OSError as exc:
+                raise WorkshopError(
+                    f"Cannot make your working copy of {relative} in {self.work} "
+                    f"({exc.strerror}): set WORKSHOP_WORKDIR to a folder of yours."
+                ) from None
+
+
+def working_path(root: Path, relative: str) -> Path:
+    """For a lab's checks: the file the learner's work is judged on, `relative` to the kit's
+    folder `root` (the checks module's own kit): the working copy when the kit is installed."""
+    return KitPaths.of(root, (relative,)).path(relative)
+
+
+def shown_path(root: Path, relative: str) -> str:
+    """For a lab's checks: `relative` as the learner types it (see `KitPaths.shown`)."""
+    return KitPaths.of(root, (relative,)).shown(relative)
+
+
+def restore_command(root: Path, *relatives: str) -> str:
+    """For a lab's checks: the command that gives the learner back the kit's own version of
+    these files: `git checkout -- ...` in a clone, a copy from the package when installed."""
+    paths = KitPaths.of(root, relatives)
+    if not paths.separate:
+        return f"git checkout -- {' '.join(relatives)}"
+    return " && ".join(
+        f"cp {shlex.quote((paths.root / r).as_posix())} {paths.shown(r)}" for r in relatives
+    )
 
 
 @dataclass(frozen=True)
@@ -60,17 +173,19 @@ class Step:
     # what `workshop watch` follows to re-check the step: the engine's events, or also the
     # output of the lab's running containers ("logs": the evidence is a request in a log)
     watch: str = "events"
+    paths: KitPaths | None = None  # renders `{kit:PATH}` in the text
 
     @property
     def instructions(self) -> str:
         try:
-            return self.instructions_path.read_text(encoding="utf-8")
+            text = self.instructions_path.read_text(encoding="utf-8")
         except OSError as exc:
             raise LabFileError(
                 self.instructions_path,
                 f"cannot read the instructions of step {self.id!r}: "
                 f"{exc.strerror}; restore the file or fix `instructions` in {MANIFEST}",
             ) from None
+        return self.paths.render(text) if self.paths else text
 
 
 @dataclass(frozen=True)
@@ -85,11 +200,19 @@ class Lab:
     steps: tuple[Step, ...]
     order: int
     edits: tuple[str, ...] = ()  # kit files the learner is asked to change (reset restores them)
+    # kit paths (folders or files) the learner builds or edits: an installed kit gives the
+    # learner a working copy of each (see KitPaths)
+    working_copy: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> KitPaths:
+        return KitPaths.of(self.folder.parent.parent, self.working_copy)
 
     @property
     def root(self) -> Path:
-        """The kit's folder (the one holding `labs/`): solutions and `checks` paths start here."""
-        return self.folder.parent.parent
+        """The kit's folder as the learner uses it (the one holding `labs/` in a clone; the
+        working folder when the kit is installed): solutions run here."""
+        return self.paths.work
 
     @property
     def manifest(self) -> Path:
@@ -122,7 +245,7 @@ def _text(table: dict, key: str, path: Path, line: int | None, what: str) -> str
     return value.strip()
 
 
-def _command(raw, path: Path, line: int | None, step_id: str) -> Command:
+def _command(raw, path: Path, line: int | None, step_id: str, paths: KitPaths) -> Command:
     if isinstance(raw, str):
         raw = {"run": raw}
     if not isinstance(raw, dict) or not isinstance(raw.get("run"), str) or not raw["run"].strip():
@@ -143,7 +266,11 @@ def _command(raw, path: Path, line: int | None, step_id: str) -> Command:
         raise LabFileError(
             path, f"step {step_id!r}: unknown solution key(s) {', '.join(sorted(unknown))}", line
         )
-    return Command(run=raw["run"].strip(), type=tuple(typed), where=dict(where))
+    return Command(
+        run=paths.render(raw["run"].strip()),
+        type=tuple(paths.render(t) for t in typed),
+        where=dict(where),
+    )
 
 
 def load_lab(folder: Path) -> Lab:
@@ -176,6 +303,20 @@ def load_lab(folder: Path) -> Lab:
     if not _ID.match(lab_id):
         raise LabFileError(path, f"lab id {lab_id!r} must be lowercase letters, digits, dashes", 1)
     checks = folder.parent.parent / _text(data, "checks", path, 1, "the lab")
+
+    def names(key: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise LabFileError(path, f"`{key}` must be a list of strings", None)
+        return tuple(value)
+
+    working_copy = names("working_copy")
+    for relative in working_copy:
+        if Path(relative).is_absolute() or ".." in Path(relative).parts:
+            raise LabFileError(
+                path, f"`working_copy` entry {relative!r} must be a path inside the kit", None
+            )
+    paths = KitPaths.of(folder.parent.parent, working_copy)
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise LabFileError(path, "needs at least one [[steps]] table", None)
@@ -200,23 +341,18 @@ def load_lab(folder: Path) -> Lab:
                 id=step_id,
                 title=_text(raw, "title", path, line, what),
                 instructions_path=folder / _text(raw, "instructions", path, line, what),
-                hint=_text(raw, "hint", path, line, what),
+                hint=paths.render(_text(raw, "hint", path, line, what)),
                 check=_text(raw, "check", path, line, what),
-                solution=tuple(_command(c, path, line, step_id) for c in solution),
+                solution=tuple(_command(c, path, line, step_id, paths) for c in solution),
                 line=line or 1,
                 watch=watch,
+                paths=paths,
             )
         )
     ids = [s.id for s in steps]
     for step in steps:
         if ids.count(step.id) > 1:
             raise LabFileError(path, f"step id {step.id!r} is used twice", step.line)
-
-    def names(key: str) -> tuple[str, ...]:
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise LabFileError(path, f"`{key}` must be a list of strings", None)
-        return tuple(value)
 
     return Lab(
         id=lab_id,
@@ -227,6 +363,7 @@ def load_lab(folder: Path) -> Lab:
         images=names("images"),
         builds=names("builds"),
         edits=names("edits"),
+        working_copy=working_copy,
         steps=tuple(steps),
         order=int(data.get("order", 100)),
     )
@@ -235,11 +372,15 @@ def load_lab(folder: Path) -> Lab:
 def load_labs(directory: Path | None = None) -> list[Lab]:
     directory = directory or labs_dir()
     if not directory.is_dir():
-        raise LabFileError(directory, "the labs folder is missing; run the kit from its clone")
+        raise LabFileError(
+            directory, "the labs folder is missing; reinstall the kit, or run it from its clone"
+        )
     labs = [load_lab(p.parent) for p in sorted(directory.glob(f"*/{MANIFEST}"))]
     if not labs:
         raise LabFileError(directory, f"holds no lab (no */{MANIFEST})")
     labs.sort(key=lambda lab: (lab.order, lab.id))
+    for lab in labs:
+        lab.paths.ensure()  # installed: the learner's working copies, made on first use
     seen: dict[str, Lab] = {}
     for lab in labs:
         if lab.id in seen:
@@ -428,6 +569,11 @@ def lint(labs: list[Lab]) -> list[str]:
     """Problems a lab author must fix; an empty list means the content is sound."""
     problems = []
     for lab in labs:
+        for relative in lab.working_copy:
+            if not (lab.paths.root / relative).exists():
+                problems.append(
+                    f"{lab.manifest}: `working_copy` names {relative}, which the kit lacks"
+                )
         if not lab.checks.is_file():
             problems.append(f"{lab.manifest}: checks module {lab.checks} does not exist")
             functions: set[str] = set()
@@ -440,6 +586,13 @@ def lint(labs: list[Lab]) -> list[str]:
                 problems.append(f"{where}: instructions file {step.instructions_path} is missing")
                 continue
             text = step.instructions_path.read_text(encoding="utf-8")
+            for relative in sorted(set(_PLACEHOLDER.findall(text))):
+                if not (lab.paths.root / relative).exists():
+                    problems.append(
+                        f"{where}: `{{kit:{relative}}}` in {step.instructions_path.name} names "
+                        "no file or folder of the kit"
+                    )
+            text = lab.paths.render(text)
             if not text.strip():
                 problems.append(f"{where}: instructions file {step.instructions_path} is empty")
             if lab.checks.is_file() and step.check not in functions:

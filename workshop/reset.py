@@ -2,7 +2,8 @@
 
 What the labs did: containers made from a lab's images since the learner started that lab; the
 lab's tags on images it built since then, and its earlier builds those tags left untagged; and
-kit files a lab asks the learner to edit (restored from git, the learner's copy kept beside).
+kit files a lab asks the learner to edit (restored from git in a clone, from the installed kit's
+own copy into the learner's working copy otherwise; the learner's version kept beside).
 Nothing else is ever removed. Nothing is removed at all without being listed first.
 """
 
@@ -27,6 +28,7 @@ class Doomed:
     #            "image" (an untagged earlier build, by id) or "edit" (a kit file to restore)
     id: str
     description: str
+    source: str = ""  # an edit in an installed kit's working copy: the original to copy back
 
 
 def _since(progress: Progress, lab: Lab):
@@ -127,7 +129,26 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
         return None
 
 
+def _edits_of_copy(lab: Lab) -> list[Doomed]:
+    """An installed kit: the learner's working copies that differ from the kit's originals."""
+    doomed = []
+    for relative in lab.edits:
+        original, path = lab.paths.root / relative, lab.paths.path(relative)
+        if path == original or not original.is_file():
+            continue  # not a working copy: nothing of the learner's to restore
+        if path.is_file() and path.read_bytes() == original.read_bytes():
+            continue
+        if path.exists():
+            said = f"your edits to {path} (kept as a copy)"
+        else:
+            said = f"{path}, which you deleted"
+        doomed.append(Doomed("edit", str(path), said, source=str(original)))
+    return doomed
+
+
 def _edits(lab: Lab) -> list[Doomed]:
+    if lab.paths.separate:
+        return _edits_of_copy(lab)
     doomed = []
     for relative in lab.edits:
         tracked = _git(lab.root, "ls-files", "--error-unmatch", "--", relative)
@@ -176,6 +197,10 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
                     stamp = time.strftime("%Y%m%d-%H%M%S")
                     copy = path.with_name(f"{path.name}.before-reset-{stamp}")
                     copy.write_bytes(path.read_bytes())
+                if item.source:  # an installed kit: the original is the package's copy
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(Path(item.source).read_bytes())
+                    continue
                 folder = path.parent
                 while not folder.exists():  # its folder may be gone too
                     folder = folder.parent

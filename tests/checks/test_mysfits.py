@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from workshop.engine import parse_time
+from workshop.labs import restore_command, shown_path, working_path
 from workshop.probes import (
     Container,
     Image,
@@ -43,7 +44,8 @@ from workshop.services import (
 LAB = "mysfits"
 IMAGE = "mythicalmysfits/service"
 TAG = f"{IMAGE}:latest"
-CONTEXT = Path(__file__).resolve().parents[2] / "images" / "mysfits"
+KIT = Path(__file__).resolve().parents[2]  # the kit these checks belong to
+CONTEXT = working_path(KIT, "images/mysfits")  # the learner's working copy, if installed
 DATA = CONTEXT / "mysfits.json"
 PORT = 8080
 TITLE = "org.opencontainers.image.title"  # the label that marks images built from images/mysfits
@@ -51,8 +53,13 @@ APP_FILES = ("app.py", "requirements.txt", "gunicorn.conf.py")
 AGENT = "docker-workshop-kit-check"  # the kit's own requests say so, and are not the learner's
 STARTING = 15  # seconds after a container starts during which the checks wait for its server
 
-BUILD = "docker image build -t mythicalmysfits/service images/mysfits"
+BUILD = f"docker image build -t mythicalmysfits/service {shown_path(KIT, 'images/mysfits')}"
 RUN = "docker container run -d --name mysfits -p 8080:8080 mythicalmysfits/service"
+# what gives the learner the kit's own files back: git in a clone, a copy when installed
+RESTORE_DOCKERFILE = restore_command(KIT, "images/mysfits/Dockerfile")
+RESTORE_BUILD_FILES = restore_command(
+    KIT, "images/mysfits/Dockerfile", "images/mysfits/requirements.txt"
+)
 
 
 def _dockerfile() -> Dockerfile:
@@ -61,8 +68,8 @@ def _dockerfile() -> Dockerfile:
         return Dockerfile(CONTEXT / "Dockerfile")
     except OSError:
         missing(
-            "images/mysfits/Dockerfile is missing from the kit: restore it with "
-            "`git checkout -- images/mysfits/Dockerfile`.",
+            f"{shown_path(KIT, 'images/mysfits/Dockerfile')} is missing: restore it with "
+            f"`{RESTORE_DOCKERFILE}`.",
             mistake="dockerfile-missing",
         )
 
@@ -101,14 +108,13 @@ def test_build(learner: Learner):
     if image.runs_as_root:
         missing(
             f"{TAG} runs as root: the Dockerfile's `USER mysfits` line is missing. Restore it "
-            "(`git checkout -- images/mysfits/Dockerfile`), then build again with "
-            f"`{BUILD}`.",
+            f"(`{RESTORE_DOCKERFILE}`), then build again with `{BUILD}`.",
             mistake="image-runs-as-root",
         )
     if f"{PORT}/tcp" not in image.exposed_ports:
         missing(
             f"{TAG} does not declare port {PORT} (`EXPOSE {PORT}` in the Dockerfile): restore the "
-            f"Dockerfile (`git checkout -- images/mysfits/Dockerfile`), then run `{BUILD}`.",
+            f"Dockerfile (`{RESTORE_DOCKERFILE}`), then run `{BUILD}`.",
             mistake="port-not-exposed",
         )
 
@@ -502,8 +508,9 @@ def _data_on_disk() -> list[dict]:
         text = DATA.read_text(encoding="utf-8")
     except OSError:
         missing(
-            "images/mysfits/mysfits.json is missing: restore it with `git checkout -- "
-            "images/mysfits/mysfits.json`, then add your mysfit again.",
+            f"{shown_path(KIT, 'images/mysfits/mysfits.json')} is missing: restore it with "
+            f"`{restore_command(KIT, 'images/mysfits/mysfits.json')}`, then add your mysfit "
+            "again.",
             mistake="data-file-missing",
         )
     try:
@@ -673,7 +680,7 @@ def test_rebuild(learner: Learner):
         "anew instead of reused from your earlier build (a build with --no-cache, a changed "
         "requirements.txt or Dockerfile, or the earlier build removed), and reusing it is "
         "what this step shows. Restore the Dockerfile and requirements.txt if you changed "
-        "them (`git checkout -- images/mysfits/Dockerfile images/mysfits/requirements.txt`), "
+        f"them (`{RESTORE_BUILD_FILES}`), "
         f"change mysfits.json again (add another mysfit), run `{BUILD}` without --no-cache, "
         f"then replace the container ({_replace(container)}).",
         mistake="pip-layer-not-reused",

@@ -167,6 +167,22 @@ def test_export_reads_the_store(server):
     assert lines[1].startswith("Ada,first,second,no,") and lines[2].startswith("Bo,,first,yes,")
 
 
+def test_export_judges_stuck_with_the_rules_the_server_ran_with(make_server, tmp_path):
+    server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}", "--stuck-repeats", "5")
+    bo = server.join("Bo")
+    for _ in range(3):  # stuck by the default rule (3 in a row), not by this server's (5)
+        bo.report("first", False, "no-tty", "The shell has no terminal: add -it.")
+    assert not row(server.room(), "Bo")["stuck"]
+    exported = export(server, "--json")
+    assert exported.returncode == 0, exported.stderr
+    assert not row(json.loads(exported.stdout), "Bo")["stuck"]
+    for _ in range(2):
+        bo.report("first", False, "no-tty", "The shell has no terminal: add -it.")
+    exported = export(server, "--json")
+    assert row(json.loads(exported.stdout), "Bo")["stuck"]
+    assert row(server.room(), "Bo")["stuck"]
+
+
 def test_export_over_http_needs_the_secret(server):
     assert server.get("/api/v1/export?format=csv").status == 401
     answer = server.instructor("/api/v1/export?format=csv")

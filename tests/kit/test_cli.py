@@ -451,3 +451,79 @@ def test_reset_of_a_kit_that_is_no_git_clone_restores_nothing_and_succeeds(demo,
     done = workshop("reset", "--yes")
     assert done.code == 0 and "Progress reset" in done.out, done
     assert "restore" not in done.out and data.read_text() == '[{"name": "Mine"}]\n'
+
+
+# -- for instructors' scripts: JSON shapes and exit statuses ---------------------------------------
+
+
+def test_labs_json_has_exactly_the_documented_shape(demo, workshop):
+    from workshop.version import kit_version
+
+    result = workshop("labs", "--json")
+    assert result.code == 0, result
+    assert json.loads(result.out) == {
+        "kit": kit_version(),
+        "labs": [
+            {
+                "id": "demo",
+                "title": "Demo lab",
+                "summary": "",
+                "folder": str(demo / "labs" / "demo"),
+                "steps": ["first", "second"],
+                "done": 0,
+                "total": 2,
+                "working_copy": {},
+            }
+        ],
+    }
+
+
+def test_doctor_json_says_not_ready_with_exit_1_and_the_documented_keys(workshop):
+    result = workshop("doctor", "--json", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.code == Exit.ERROR, result
+    shown = json.loads(result.out)
+    assert set(shown) == {"ready", "kit", "findings", "facts"}
+    assert shown["ready"] is False
+    assert set(shown["facts"]) == {
+        "engine", "builder", "context", "disk_free_gb", "lab_images", "registry"
+    }  # fmt: skip
+    assert all(set(f) == {"status", "topic", "detail"} for f in shown["findings"])
+    failed = [f for f in shown["findings"] if f["status"] == "fail"]
+    assert failed and "/nonexistent/docker.sock" in failed[0]["detail"]
+
+
+def test_help_lists_the_exit_statuses_beyond_0_and_1():
+    top = CliRunner().invoke(cli, ["--help"]).output
+    for code, meaning in (("2", "usage error"), ("3", "not done yet"), ("130", "interrupted")):
+        assert any(line.split()[:1] == [code] and meaning in line for line in top.splitlines()), (
+            code,
+            top,
+        )
+    for command in ("next", "check"):
+        text = CliRunner().invoke(cli, [command, "--help"]).output
+        assert "Exit status:" in text and "3 not done yet" in " ".join(text.split()), command
+    doctor = " ".join(CliRunner().invoke(cli, ["doctor", "--help"]).output.split())
+    assert "1 not ready" in doctor and "130 interrupted" in doctor
+
+
+def test_version_names_the_commit_of_a_clone():
+    import subprocess
+
+    from tests.kit.conftest import KIT
+
+    head = subprocess.run(
+        ["git", "-C", str(KIT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.output.startswith(f"workshop, version 0.2.0 (git {head}")
+
+
+def test_export_with_no_store_says_so_and_makes_none(workshop, home):
+    result = workshop("classroom", "export", "--json")
+    assert result.code == Exit.ERROR, result
+    assert "There is no classroom store at" in result.out and "Traceback" not in result.out
+    assert not (home / "classroom.sqlite3").exists()
+    elsewhere = home.parent / "room.sqlite3"
+    result = workshop("classroom", "export", "--db", f"sqlite:///{elsewhere}")
+    assert result.code == Exit.ERROR and f"no classroom store at {elsewhere}" in result.out
+    assert not elsewhere.exists()

@@ -183,3 +183,44 @@ def test_the_demo_curriculum_lints_clean(demo):
     labs, _ = demo
     assert lint(load_labs(labs)) == []
     assert set(mistakes(load_labs(labs)[0])) == {"no-first-flag", "no-second-flag"}
+
+
+def test_kit_paths_render_relative_in_a_clone_and_to_the_working_copy_when_installed(
+    tmp_path, monkeypatch
+):
+    from workshop import labs as labs_module
+    from workshop.labs import KitPaths
+
+    kit = tmp_path / "kit"
+    (kit / "images" / "app").mkdir(parents=True)
+    (kit / "images" / "app" / "data.json").write_text("[]\n")
+    (kit / "images" / "app" / "__pycache__").mkdir()
+    text = "Build `{kit:images/app}`, edit {kit:images/app/data.json}, read {kit:labs/x.md}."
+    clone = KitPaths.of(kit, ("images/app",))
+    assert not clone.separate
+    assert clone.render(text) == "Build `images/app`, edit images/app/data.json, read labs/x.md."
+
+    monkeypatch.setattr(labs_module, "_PACKAGE", tmp_path)  # as if kit/ were inside the package
+    work = tmp_path / "my work"
+    monkeypatch.setenv("WORKSHOP_WORKDIR", str(work))
+    installed = KitPaths.of(kit, ("images/app",))
+    assert installed.separate and installed.work == work
+    assert installed.render(text) == (
+        f"Build `'{work}/images/app'`, edit '{work}/images/app/data.json', read {kit}/labs/x.md."
+    )  # a path with a space is quoted, so a pasted command still works
+    installed.ensure()
+    assert (work / "images/app/data.json").read_text() == "[]\n"
+    assert not (work / "images/app/__pycache__").exists()
+    (work / "images/app/data.json").write_text("[1]\n")
+    installed.ensure()  # never overwrites the learner's work
+    assert (work / "images/app/data.json").read_text() == "[1]\n"
+
+    from workshop.labs import restore_command
+
+    assert restore_command(kit, "images/app/data.json") == (
+        f"cp {kit}/images/app/data.json '{work}/images/app/data.json'"
+    )
+    monkeypatch.setattr(labs_module, "_PACKAGE", tmp_path / "elsewhere")  # a clone again
+    assert restore_command(kit, "images/app/data.json", "images/app/x") == (
+        "git checkout -- images/app/data.json images/app/x"
+    )

@@ -24,6 +24,23 @@ class Rules:
     min_seconds: float = 120.0
     min_samples: int = 5
 
+    def to_json(self) -> dict:
+        """The rules `serve --stuck-...` sets, as the server's settings and the store keep them."""
+        return {
+            "repeats": self.repeats,
+            "percentile": self.percentile,
+            "min_seconds": self.min_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, stored: dict) -> Rules:
+        """Rules as `to_json` wrote them (the defaults for what is missing or unreadable)."""
+        known = {"repeats": int, "percentile": float, "min_seconds": float}
+        try:
+            return cls(**{key: kind(stored[key]) for key, kind in known.items() if key in stored})
+        except (TypeError, ValueError):
+            return cls()
+
 
 @dataclass
 class Learner:

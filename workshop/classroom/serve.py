@@ -218,6 +218,7 @@ def prepare(options: Options) -> Opened:
     store = open_store(options.db)
     try:
         code, secret = store.secrets()
+        store.save_rules(options.rules.to_json())  # `export` judges stuck as this server does
     finally:
         store.close()
     where = (
@@ -298,11 +299,7 @@ def run(options: Options, opened: Opened | None = None) -> None:
     settings = {
         "db": options.db,
         "join_lines": opened.join_lines() if opened else [],
-        "rules": {
-            "repeats": options.rules.repeats,
-            "percentile": options.rules.percentile,
-            "min_seconds": options.rules.min_seconds,
-        },
+        "rules": options.rules.to_json(),
         "join_rate": options.join_rate,
         "join_burst": max(30, options.join_rate * 2),
         "learner_rate": options.learner_rate,

@@ -108,6 +108,28 @@ class Store:
             meta = dict(cur.fetchall())
         return meta["join_code"], meta["instructor_secret"]
 
+    def save_rules(self, rules: dict) -> None:
+        """The stuck rules the server runs with (`serve --stuck-...`), for `export` to read."""
+        with self._tx() as cur:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                ),
+                ("stuck_rules", json.dumps(rules, sort_keys=True)),
+            )
+
+    def rules(self) -> dict:
+        """The stuck rules the server last started with ({} if it never stored any)."""
+        with self._tx() as cur:
+            cur.execute(self._sql("SELECT value FROM meta WHERE key = ?"), ("stuck_rules",))
+            row = cur.fetchone()
+        try:
+            stored = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        return stored if isinstance(stored, dict) else {}
+
     def add_learner(
         self, name: str, role: str, token: str, now: float, kit: dict | None = None
     ) -> int:
@@ -392,6 +414,18 @@ def _kit(text: str | None) -> dict | None:
     return kit if isinstance(kit, dict) else None
 
 
+def _require_postgres_store(url: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            found = conn.execute("SELECT to_regclass('meta')").fetchone()[0]
+    except psycopg.Error:
+        return  # PostgresStore says why it cannot connect
+    if found is None:
+        raise _no_store(_where(url))
+
+
 def _where(url: str) -> str:
     """host:port/database of a URL, never its password."""
     parts = urlsplit(url)
@@ -404,10 +438,19 @@ def default_path() -> Path:
     return home() / "classroom.sqlite3"
 
 
-def open_store(url: str | None, pool_size: int = 8) -> Store:
-    """The store a --db URL names: sqlite:///PATH, postgresql://..., or the default SQLite file."""
+def _no_store(where: str) -> WorkshopError:
+    return WorkshopError(
+        f"There is no classroom store at {where}: `workshop classroom serve` makes one; pass "
+        "--db with the URL the server used."
+    )
+
+
+def open_store(url: str | None, pool_size: int = 8, create: bool = True) -> Store:
+    """The store a --db URL names: sqlite:///PATH, postgresql://..., or the default SQLite file.
+    With `create=False` (reading, as `export` does) a store that does not exist is an error,
+    not a new empty one."""
     if not url:
-        return SQLiteStore(default_path())
+        url = f"sqlite:///{default_path()}"
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
         path = url[len("sqlite:///") :] if url.lower().startswith("sqlite:///") else ""
@@ -416,8 +459,12 @@ def open_store(url: str | None, pool_size: int = 8) -> Store:
                 f"The --db URL {url!r} names no file: write sqlite:///PATH (sqlite:////tmp/room.db "
                 "for an absolute path)."
             )
+        if not create and not Path(path).is_file():
+            raise _no_store(path)
         return SQLiteStore(Path(path))
     if scheme in ("postgresql", "postgres"):
+        if not create:
+            _require_postgres_store(url)
         return PostgresStore(url, pool_size)
     raise WorkshopError(
         f"The --db URL must start with sqlite:/// or postgresql:// (got {scheme!r}): for example "
