@@ -296,7 +296,8 @@ def solve(step):
 @_boundary
 @_reporting
 def goto(step):
-    """Catch up: solve every earlier step not yet done, then show STEP.
+    """Catch up: solve the earlier steps not yet done (of STEP's lab and of the labs it
+    builds on), then show STEP.
 
     STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
     step's number in the current lab, such as 3.
