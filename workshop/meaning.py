@@ -1,7 +1,7 @@
 """How the kit reads what the learner typed: commands by their meaning, images by their names.
 
-Pure logic, with no engine: `/bin/ls -la /`, `busybox ls -l` and `sh -c "ls -l"` all run `ls` in
-long form; `alpine`, `alpine:latest` and `docker.io/library/alpine` all name alpine:latest.
+Pure logic, with no engine: `/bin/ls -la /`, `busybox ls -l` and `sh -c "ls -l"` all run `ls`
+(what its options mean is the lab's to say, from `short_options`); `alpine`, `alpine:latest` and `docker.io/library/alpine` all name alpine:latest.
 """
 
 from __future__ import annotations
@@ -97,13 +97,6 @@ def short_options(args: list[str]) -> tuple[set[str], dict[str, str | None], lis
         else:
             letters.update(arg[1:])
     return letters, longs, operands
-
-
-def lists_long(args: list[str]) -> bool:
-    """Do these `ls` arguments ask for the long format (`-l`, `-la`, `-n`, `-o`, `-g`,
-    `--format=long`, `--format=verbose`)?"""
-    letters, longs, _ = short_options(args)
-    return bool(letters & set("lnog")) or longs.get("format") in ("long", "verbose")
 
 
 # --- names of images ---------------------------------------------------------------------------

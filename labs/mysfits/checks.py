@@ -32,18 +32,18 @@ from workshop.probes import (
 from workshop.services import (
     Dockerfile,
     Inside,
-    access_log,
     get_json,
-    log_gist,
     logs,
     published,
     published_ports,
 )
 
+from .gunicorn_log import access_log, log_gist
+
 LAB = "mysfits"
 IMAGE = "mythicalmysfits/service"
 TAG = f"{IMAGE}:latest"
-CONTEXT = Path(__file__).resolve().parents[2] / "images" / "mysfits"
+CONTEXT = Path(__file__).resolve().parents[2] / "images" / "mysfits"  # labs/mysfits -> the kit
 DATA = CONTEXT / "mysfits.json"
 PORT = 8080
 TITLE = "org.opencontainers.image.title"  # the label that marks images built from images/mysfits

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kit.conftest import ROBOT
-from tests.kit.test_beginners_robot import not_done, type_, type_solution
+from tests.kit.fixtures import ROBOT
+
+from .test_robot import not_done, type_, type_solution
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 
