@@ -91,8 +91,8 @@ class Course:
 
     def start(self, lab: Lab) -> None:
         """Record when the learner started `lab` (the engine's clock), if not yet recorded,
-        and note in the journal which images were on the engine then (was alpine here
-        already?), so later checks need not rely on the engine's short event log."""
+        and note in the journal which images were on the engine then (was the lab's image
+        here already?), so later checks need not rely on the engine's short event log."""
         known = self.progress().lab(lab.id)
         if known is not None and known.started_at:
             return

@@ -31,7 +31,7 @@ def _exec_failed(stderr: str) -> bool:
 
 
 def published(container: Container, port: str) -> list[tuple[str, str]]:
-    """(host address, host port) pairs where the container's `port` (`8080/tcp`) is reachable:
+    """(host address, host port) pairs where the container's `port` (`80/tcp`) is reachable:
     the live bindings of a running container, else what `-p` asked for."""
     live = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
     wanted = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
@@ -148,7 +148,7 @@ class Inside:
 
 
 def _socket_address(field: str) -> tuple[str, int]:
-    """`0100007F:1F90` -> ('127.0.0.1', 8080): /proc/net/tcp writes each 32-bit word of the
+    """`0100007F:0050` -> ('127.0.0.1', 80): /proc/net/tcp writes each 32-bit word of the
     address in the host's (little-endian) byte order."""
     import ipaddress
 

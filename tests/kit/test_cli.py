@@ -333,7 +333,7 @@ def test_the_command_list_is_not_cut_off_at_80_columns(workshop):
 @pytest.mark.parametrize("name", ["check", "show", "solve", "goto"])
 def test_step_forms_are_documented(name):
     said = " ".join(CliRunner().invoke(cli, [name, "--help"]).output.split())
-    for form in ("a step id such as run-ls", "lab/id such as beginners/run-ls", "(any case)"):
+    for form in ("a step id such as run-ls", "lab/id to name the lab too", "(any case)"):
         assert form in said, name
     assert "number in the current lab, such as 3" in said, name
 

@@ -12,7 +12,8 @@ import threading
 
 import pytest
 
-from tests.kit.test_beginners_robot import type_, type_solution
+from labs.beginners.tests.test_robot import type_solution
+from tests.kit.robot import type_
 from workshop.errors import Exit
 
 

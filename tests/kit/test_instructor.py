@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from labs.beginners.tests.test_robot import type_solution, without_local_alpine
 from tests.kit.conftest import KIT, LABELS, ROBOT, TRACE
-from tests.kit.test_beginners_robot import type_, type_solution, without_local_alpine
+from tests.kit.robot import type_
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 
@@ -115,8 +116,8 @@ def test_make_test_does_not_fail_a_step_done_earlier_that_a_later_step_undid(wor
     result = workshop.make_test("-rfs")
     # run-ls was done before run-echo: the kit saw its container before it was removed, so it
     # still passes; the current step (shell) is not done yet, so the run as a whole fails
-    assert "FAILED tests/checks/test_beginners.py::test_interactive_shell" in result.stdout
-    assert "FAILED tests/checks/test_beginners.py::test_run_ls" not in result.stdout
+    assert "FAILED labs/beginners/checks.py::test_interactive_shell" in result.stdout
+    assert "FAILED labs/beginners/checks.py::test_run_ls" not in result.stdout
 
 
 @pytest.mark.usefixtures("leave_no_trace")

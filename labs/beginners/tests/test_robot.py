@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.kit.fixtures import ROBOT, TRACE
+from tests.kit.fixtures import ROBOT, TRACE, lab_of
 from workshop.checks import prober
 from workshop.errors import Exit
 from workshop.labs import Command

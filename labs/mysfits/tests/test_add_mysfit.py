@@ -1,5 +1,5 @@
-"""The rebuild step's shortcut, `python3 labs/mysfits/add_mysfit.py`, typed from the root of a copy of
-the kit: it appends the example entry with a fresh uuid4 mysfitId each run."""
+"""The rebuild step's shortcut, `python3 labs/mysfits/add_mysfit.py`, typed from the root of a
+copy of the kit: it appends the example entry with a fresh uuid4 mysfitId each run."""
 
 from __future__ import annotations
 

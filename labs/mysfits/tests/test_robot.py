@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.fixtures import KIT, ROBOT, TRACE, no_trace
+from tests.kit.fixtures import KIT, ROBOT, TRACE, lab_of, no_trace
 from workshop.labs import Command
 from workshop.solve import run_command
 
