@@ -438,7 +438,7 @@ def _check_builds_on(labs: list[Lab]) -> None:
                     f"`builds_on` names lab {other!r}, which is not in {lab.folder.parent}; "
                     "remove it from the list or restore that lab's folder",
                 )
-        if lab.id in builds_on(labs, lab):
+        if lab.id in {each.id for each in builds_on(labs, lab)}:
             raise LabFileError(lab.manifest, f"lab {lab.id!r} builds on itself (`builds_on`)")
 
 

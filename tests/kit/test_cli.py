@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.kit import curriculum
-from tests.kit.conftest import ROBOT
+from tests.kit.fixtures import ROBOT
 from workshop.cli import cli
 from workshop.errors import Exit
 

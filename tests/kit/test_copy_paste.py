@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.kit.conftest import KIT
+from tests.kit.fixtures import KIT
 from workshop.labs import Step, load_labs
 
 STEPS = [step for lab in load_labs() for step in lab.steps]

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.kit.conftest import TRACE, no_trace
+from tests.kit.fixtures import TRACE, no_trace
 from tests.kit.robot import type_
 from tests.kit.trace import LABEL
 

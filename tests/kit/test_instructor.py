@@ -8,7 +8,7 @@ import json
 import pytest
 
 from labs.beginners.tests.test_robot import type_solution, without_local_alpine
-from tests.kit.conftest import KIT, LABELS, ROBOT, TRACE
+from tests.kit.fixtures import KIT, LABELS, ROBOT, TRACE
 from tests.kit.robot import type_
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.kit import curriculum
-from tests.kit.conftest import KIT
+from tests.kit.fixtures import KIT
 from workshop import render
 
 ESCAPE = re.compile(r"\x1b\[[0-9;]*m")

@@ -15,7 +15,8 @@ class StepInfo:
 @dataclass(frozen=True)
 class Catalog:
     steps: tuple[StepInfo, ...]  # every step of every lab, in course order
-    mistakes: dict[str, frozenset[str]]  # lab id -> the mistake ids its checks can name
+    # lab id -> the mistake ids its checks can name: those it declares, and the kit's generic ones
+    mistakes: dict[str, frozenset[str]]
 
     def lab_of(self, step_id: str) -> str | None:
         for step in self.steps:
@@ -35,10 +36,10 @@ class Catalog:
 
 def load(labs_dir=None) -> Catalog:
     """The kit's labs (WORKSHOP_LABS or the clone's labs/), read once when the server starts."""
-    from workshop.labs import load_labs, mistakes
+    from workshop.labs import GENERIC_MISTAKES, load_labs, mistakes
 
     labs = load_labs(labs_dir)
     return Catalog(
         steps=tuple(StepInfo(lab.id, s.id, s.title) for lab in labs for s in lab.steps),
-        mistakes={lab.id: frozenset(mistakes(lab)) for lab in labs},
+        mistakes={lab.id: frozenset(mistakes(lab)) | GENERIC_MISTAKES for lab in labs},
     )
