@@ -25,7 +25,11 @@ class Position:
 
 
 def position(labs: list[Lab], progress: Progress) -> Position:
-    for lab in labs:
+    """The first step not done of the latest lab the learner has opened and not finished (a
+    lab `goto` took them to, though an earlier lab it does not build on is unfinished); else
+    the first step not done, in course order."""
+    opened = [lab for lab in labs if progress.lab(lab.id) is not None]
+    for lab in [*reversed(opened), *labs]:
         for step in lab.steps:
             if not progress.is_done(lab.id, step.id):
                 return Position(lab, step)
