@@ -101,23 +101,27 @@ def test_an_unknown_step_is_a_usage_error_with_suggestions(demo, workshop):
 
 def test_a_malformed_lab_file_names_file_and_line(demo, workshop):
     manifest = demo / "labs" / "demo" / "lab.toml"
-    manifest.write_text(manifest.read_text().replace('hint = "Touch the second flag."', "hint = "))
+    text = manifest.read_text()
+    line = text.splitlines().index('hint = "Touch the second flag."') + 1
+    manifest.write_text(text.replace('hint = "Touch the second flag."', "hint = "))
     result = workshop("status")
     assert result.code == Exit.ERROR, result
-    assert f"{manifest}:20: not valid TOML" in result.out and "Traceback" not in result.out
+    assert f"{manifest}:{line}: not valid TOML" in result.out and "Traceback" not in result.out
 
 
 def test_a_step_missing_its_hint_names_file_and_step_line(demo, workshop):
     manifest = demo / "labs" / "demo" / "lab.toml"
-    manifest.write_text(manifest.read_text().replace('hint = "Touch the second flag."\n', ""))
+    text = manifest.read_text()
+    line = text.splitlines().index('id = "second"')  # its [[steps]] header, just above
+    manifest.write_text(text.replace('hint = "Touch the second flag."\n', ""))
     result = workshop("status")
     assert result.code == Exit.ERROR
-    assert f"{manifest}:15: step 'second' needs `hint`" in result.out
+    assert f"{manifest}:{line}: step 'second' needs `hint`" in result.out
 
 
 def test_a_newer_lab_format_asks_to_upgrade_the_kit(demo, workshop):
     manifest = demo / "labs" / "demo" / "lab.toml"
-    manifest.write_text(manifest.read_text().replace("format_version = 1", "format_version = 9"))
+    manifest.write_text(manifest.read_text().replace("format_version = 2", "format_version = 9"))
     result = workshop("next")
     assert result.code == Exit.ERROR and "upgrade the kit" in result.out, result
 
