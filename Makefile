@@ -45,6 +45,6 @@ clean-venv: ## remove .venv (the next `make setup` makes it again)
 	rm -rf $(VENV)
 
 lint: setup ## lint the code and the lab content
-	$(BIN)/ruff check workshop tests scripts images
-	$(BIN)/ruff format --check workshop tests scripts images
+	$(BIN)/ruff check workshop tests scripts images labs
+	$(BIN)/ruff format --check workshop tests scripts images labs
 	$(BIN)/workshop lint

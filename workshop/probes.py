@@ -49,7 +49,7 @@ class Missing(Exception):
 
 def missing(sentence: str, mistake: str = ""):
     """End the current check with one sentence: what is missing (or the mistake), and the fix.
-    `mistake` is its stable id, a literal in kebab-case (`workshop lint` checks)."""
+    `mistake` is its stable id, declared in the lab's manifest (`[[steps.mistakes]]`)."""
     __tracebackhide__ = True
     raise Missing(sentence, mistake)
 
