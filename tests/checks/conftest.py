@@ -75,7 +75,11 @@ class StepItem(pytest.Item):
 
 def _line_of(path, function: str) -> int:
     """Where `def function(` stands in the checks module (0-based, as pytest counts)."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:  # a lab whose steps are all declared in its manifest has no checks.py
+        return 0
+    for number, line in enumerate(text.splitlines()):
         if line.startswith(f"def {function}("):
             return number
     return 0
