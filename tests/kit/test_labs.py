@@ -151,3 +151,28 @@ def test_the_demo_curriculum_lints_clean(demo):
     labs, _ = demo
     assert lint(load_labs(labs)) == []
     assert set(mistakes(load_labs(labs)[0])) == {"no-first-flag", "no-second-flag"}
+
+
+def test_what_a_lab_needs_of_the_engine_is_in_its_manifest(demo, monkeypatch):
+    from workshop.doctor import _needing
+
+    labs, manifest = demo
+    edit(manifest, "images = []", "images = []\nneeds = { disk_gb = 1.5, memory_gb = 2 }")
+    assert load_labs(labs)[0].needs == {"disk_gb": 1.5, "memory_gb": 2.0}
+    monkeypatch.setenv("WORKSHOP_LABS", str(labs))
+    assert _needing("disk_gb") == ": lab demo needs about 1.5 GiB"
+    edit(manifest, "needs = { disk_gb = 1.5, memory_gb = 2 }", "")
+    assert _needing("disk_gb") == ""
+
+
+def test_a_lab_says_its_shells_prompt_and_a_command_may_say_its_own(demo):
+    labs, manifest = demo
+    edit(manifest, "images = []", 'images = []\nprompt = "/ # "')
+    edit(
+        manifest,
+        'solution = ["touch {}/second"]'.format(labs.parent / "flags"),
+        'solution = [{ run = "touch x", type = ["exit"], prompt = "$ " }, "touch y"]',
+    )
+    lab = load_labs(labs)[0]
+    assert lab.step("first").solution[0].prompt == "/ # "
+    assert [c.prompt for c in lab.step("second").solution] == ["$ ", "/ # "]
