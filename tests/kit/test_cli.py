@@ -416,14 +416,14 @@ def test_reset_restores_a_kit_file_the_learner_deleted(demo, workshop):
     import subprocess
 
     manifest = demo / "labs" / "demo" / "lab.toml"
-    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/mysfits.json"]')
+    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/notes.json"]')
     manifest.write_text(text)
-    data = demo / "data" / "mysfits.json"
+    data = demo / "data" / "notes.json"
     data.parent.mkdir()
     data.write_text('[{"name": "Twilight Glitter"}]\n')
     for command in (
         ["git", "init", "-q"],
-        ["git", "add", "data/mysfits.json"],
+        ["git", "add", "data/notes.json"],
         ["git", "-c", "user.name=robot", "-c", "user.email=robot@example.invalid", "commit",
          "-q", "-m", "the kit"],
     ):  # fmt: skip
@@ -433,7 +433,7 @@ def test_reset_restores_a_kit_file_the_learner_deleted(demo, workshop):
     shutil.rmtree(data.parent)
 
     dry = " ".join(workshop("reset", "--dry-run").out.split())
-    assert "would restore data/mysfits.json, which you deleted" in dry, dry
+    assert "would restore data/notes.json, which you deleted" in dry, dry
     done = workshop("reset", "--yes")
     assert done.code == 0 and "Progress reset" in done.out, done
     assert data.read_bytes() == original
@@ -445,9 +445,9 @@ def test_reset_of_a_kit_that_is_no_git_clone_restores_nothing_and_succeeds(demo,
     """A kit from a zip has no git: its edited files cannot be restored, so reset lists none
     (outside a repository `git diff` would call every file changed) and resets progress."""
     manifest = demo / "labs" / "demo" / "lab.toml"
-    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/mysfits.json"]')
+    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/notes.json"]')
     manifest.write_text(text)
-    data = demo / "data" / "mysfits.json"
+    data = demo / "data" / "notes.json"
     data.parent.mkdir()
     data.write_text("[]\n")
     assert workshop("next").code == 0  # the learner starts the lab
