@@ -108,7 +108,9 @@ class Labs(pytest.File):
 
     def collect(self):
         for lab in _context()["labs"]:
-            yield LabChecks.from_parent(self, path=lab.checks, lab=lab)
+            # named by its lab: labs read from elsewhere (WORKSHOP_LABS) are all `checks.py`
+            name = f"{lab.id}/{lab.checks.name}"
+            yield LabChecks.from_parent(self, path=lab.checks, lab=lab, name=name)
 
 
 def pytest_collect_file(file_path, parent):
