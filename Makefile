@@ -51,6 +51,6 @@ clean-venv: ## remove .venv (the next `make setup` makes it again)
 	rm -rf $(VENV)
 
 lint: setup-dev ## lint the code and the lab content
-	$(BIN)/ruff check workshop tests scripts images setup.py
-	$(BIN)/ruff format --check workshop tests scripts images setup.py
+	$(BIN)/ruff check workshop tests scripts images labs setup.py
+	$(BIN)/ruff format --check workshop tests scripts images labs setup.py
 	$(BIN)/workshop lint

@@ -2,7 +2,7 @@
 install`): everything else is declared in pyproject.toml.
 
 A built wheel carries the labs' content inside the package, under workshop/kit/, in the same
-layout as the clone (labs/, images/, tests/checks/, scripts/add_mysfit.py), so that every path a
+layout as the clone (labs/ less their own tests, images/, tests/checks/), so that every path a
 lab names (relative to the kit's folder) holds in both; and a stamp of the commit it was built
 from, so that `workshop --version` tells two installs apart (workshop/version.py reads it).
 An editable install (`make setup`) needs neither: the package finds the clone beside it.
@@ -22,7 +22,9 @@ from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
 # What the labs use from the kit's folder, copied into the wheel as workshop/kit/<path>.
-KIT_CONTENT = ("labs", "images", "tests/checks", "scripts/add_mysfit.py")
+KIT_CONTENT = ("labs", "images", "tests/checks")
+# the labs' own tests (robots, verdict tables) are the kit's, not a learner's
+SKIP_IN_LABS = shutil.ignore_patterns("tests", "conftest.py")
 SKIP = shutil.ignore_patterns("__pycache__", "*.py[cod]", "*.before-reset-*", ".pytest_cache")
 STAMP = "kit-stamp.json"  # in an sdist (no git there): the commit it was made from
 
@@ -57,7 +59,13 @@ class BuildWithKit(build_py):
         for part in KIT_CONTENT:
             source = HERE / part
             if source.is_dir():
-                shutil.copytree(source, kit / part, ignore=SKIP, dirs_exist_ok=True)
+                ignore = SKIP
+                if part == "labs":
+
+                    def ignore(folder, names):
+                        return SKIP(folder, names) | SKIP_IN_LABS(folder, names)
+
+                shutil.copytree(source, kit / part, ignore=ignore, dirs_exist_ok=True)
             else:
                 (kit / part).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, kit / part)

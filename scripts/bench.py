@@ -55,7 +55,7 @@ def prepare(home: str) -> None:
     import compileall
 
     compileall.compile_dir(KIT / "workshop", quiet=1)
-    compileall.compile_dir(KIT / "tests" / "checks", quiet=1)
+    compileall.compile_dir(KIT / "labs", quiet=1)  # each lab's checks.py and helpers
     sys.path.insert(0, str(KIT))
     os.environ["WORKSHOP_HOME"] = home
     from workshop.checks import prober

@@ -1,10 +1,10 @@
 """The one check runtime: `workshop next`, `workshop check` and `make test` all judge a step here.
 
-A lab's checks are plain functions in `tests/checks/test_<lab>.py` that ask for `engine` and/or
-`learner` by argument name; the runtime gives every check the same inputs (the engine client,
-and one `Learner` that brought the kit's journal up to date once for the whole command) and
-turns its outcome into a `Verdict`. `make test` collects the same functions with pytest and
-calls `evaluate` (tests/checks/conftest.py), so the two can never disagree.
+A lab's checks are plain functions in its folder's `checks.py` (labs/<id>/) that ask for
+`engine` and/or `learner` by argument name; the runtime gives every check the same inputs (the
+engine client, and one `Learner` that brought the kit's journal up to date once for the whole
+command) and turns its outcome into a `Verdict`. `make test` collects the same functions with
+pytest and calls `evaluate` (tests/checks/conftest.py), so the two can never disagree.
 
 Outcomes: the check returns (done); it calls `missing(...)` (not done, with the sentence); or
 the engine fails under it (an engine error, never "not done"). A step the learner's progress
@@ -89,24 +89,35 @@ class Inputs:
 
 
 def load(lab: Lab) -> ModuleType:
-    name = f"workshop_checks_{lab.id.replace('-', '_')}"
+    """The lab's checks module, imported as part of its folder: the folder is a package named
+    `Lab.package` (its `__path__` is the folder), so the checks may import the lab's own helper
+    modules beside them (`from . import gunicorn_log`) and nothing else is put on `sys.path`."""
+    name = f"{lab.package}.{lab.checks.stem}"
     if name in sys.modules:
         return sys.modules[name]
     if not lab.checks.is_file():
         raise WorkshopError(
-            f"The checks of lab {lab.id!r} are missing ({lab.checks}): restore the kit's "
-            "tests folder (git checkout -- tests)."
+            f"The checks of lab {lab.id!r} are missing ({lab.checks}): restore the lab's "
+            f"folder (git checkout -- {lab.folder.name}) or fix `checks` in {lab.manifest.name}."
         )
+    if lab.package not in sys.modules:
+        package = ModuleType(lab.package, f"The lab {lab.id!r} ({lab.folder}).")
+        package.__path__ = [str(lab.folder)]
+        package.__package__ = lab.package
+        sys.modules[lab.package] = package
     spec = importlib.util.spec_from_file_location(name, lab.checks)
     module = importlib.util.module_from_spec(spec)
+    module.__package__ = lab.package
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
+        del sys.modules[name]
         raise WorkshopError(
             f"The checks module {lab.checks} could not be loaded ({type(exc).__name__}: {exc}); "
-            "restore it with `git checkout -- tests` or ask your instructor."
+            f"restore the lab's folder (git checkout -- {lab.folder.name}) or ask your "
+            "instructor."
         ) from None
-    sys.modules[name] = module
     return module
 
 

@@ -210,7 +210,7 @@ def watch(plain, log):
 def check(step):
     """Check one step against the engine (the current step by default); records nothing.
 
-    STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
+    STEP is a step id such as run-ls, or lab/id to name the lab too (any case), or the
     step's number in the current lab, such as 3.
 
     \b
@@ -246,7 +246,7 @@ def check(step):
 def show(step):
     """Show a step's instructions (the current step by default); checks and records nothing.
 
-    STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
+    STEP is a step id such as run-ls, or lab/id to name the lab too (any case), or the
     step's number in the current lab, such as 3.
 
     Example: workshop show
@@ -299,7 +299,7 @@ def hint():
 def solve(step):
     """Run a step's solution for real, printing each command first (for live demos).
 
-    STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
+    STEP is a step id such as run-ls, or lab/id to name the lab too (any case), or the
     step's number in the current lab, such as 3; the current step by default.
 
     Joined to a classroom as instructor, each command and its output are also streamed to the
@@ -328,9 +328,10 @@ def solve(step):
 @_boundary
 @_reporting
 def goto(step):
-    """Catch up: solve every earlier step not yet done, then show STEP.
+    """Catch up: solve the earlier steps not yet done (of STEP's lab and of the labs it
+    builds on), then show STEP.
 
-    STEP is a step id such as run-ls, or lab/id such as beginners/run-ls (any case), or the
+    STEP is a step id such as run-ls, or lab/id to name the lab too (any case), or the
     step's number in the current lab, such as 3.
 
     Example: workshop goto isolation
@@ -356,7 +357,7 @@ def goto(step):
 def reset(dry_run, yes):
     """Undo what the labs did and start afresh (for a machine between classes).
 
-    Lists, then removes: containers made from the labs' images (alpine, the Mysfits image) since
+    Lists, then removes: containers made from the labs' images (their manifests name them) since
     the learner started each lab, the labs' tags on images they built, and their earlier builds;
     kit files a lab asked you to edit are restored (from git in a clone, from the kit's own copy
     into your working copy when the kit is installed; your version is kept). Any other container or

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from workshop import checks, report
 from workshop.errors import EngineUnavailable, UsageError, WorkshopError
-from workshop.labs import Lab, Step, find_step, load_labs
+from workshop.labs import Lab, Step, builds_on, find_step, load_labs
 from workshop.state import LabProgress, Progress, Store
 
 
@@ -25,7 +25,11 @@ class Position:
 
 
 def position(labs: list[Lab], progress: Progress) -> Position:
-    for lab in labs:
+    """The first step not done of the latest lab the learner has opened and not finished (a
+    lab `goto` took them to, though an earlier lab it does not build on is unfinished); else
+    the first step not done, in course order."""
+    opened = [lab for lab in labs if progress.lab(lab.id) is not None]
+    for lab in [*reversed(opened), *labs]:
         for step in lab.steps:
             if not progress.is_done(lab.id, step.id):
                 return Position(lab, step)
@@ -91,8 +95,8 @@ class Course:
 
     def start(self, lab: Lab) -> None:
         """Record when the learner started `lab` (the engine's clock), if not yet recorded,
-        and note in the journal which images were on the engine then (was alpine here
-        already?), so later checks need not rely on the engine's short event log."""
+        and note in the journal which images were on the engine then (was the lab's image
+        here already?), so later checks need not rely on the engine's short event log."""
         known = self.progress().lab(lab.id)
         if known is not None and known.started_at:
             return
@@ -155,9 +159,10 @@ class Course:
         return verdicts
 
     def catch_up(self, lab: Lab, target: Step) -> Iterator[tuple[Lab, Step]]:
-        """Yield each step before `target` that is not done, for the caller to solve; steps the
-        engine shows done already are recorded and skipped."""
-        for earlier_lab in self.labs:
+        """Yield each step before `target` that is not done, for the caller to solve: the
+        earlier steps of its lab and every step of the labs it builds on (`builds_on`), no
+        other lab's; steps the engine shows done already are recorded and skipped."""
+        for earlier_lab in [*builds_on(self.labs, lab), lab]:
             for earlier in earlier_lab.steps:
                 if earlier_lab is lab and earlier.id == target.id:
                     return

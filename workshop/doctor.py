@@ -150,8 +150,7 @@ def examine() -> tuple[list[Finding], Facts]:
             Finding(
                 status,
                 "free disk",
-                f"{free:.1f} GiB free under {root}"
-                + ("" if status == OK else ": the Mysfits lab needs about 1 GiB"),
+                f"{free:.1f} GiB free under {root}" + ("" if status == OK else _needing("disk_gb")),
             )
         )
     else:
@@ -223,6 +222,18 @@ def builder(engine_version: str, env=None) -> str:
         return "buildkit"
     major = engine_version.split(".")[0]
     return "buildkit" if major.isdigit() and int(major) >= 23 else "legacy"
+
+
+def _needing(key: str) -> str:
+    """What the labs say they need of `key` (their manifests' `needs`), for a warning."""
+    from workshop.labs import load_labs
+
+    try:
+        labs = load_labs()
+    except WorkshopError:
+        return ""
+    said = [f"lab {lab.id} needs about {lab.needs[key]:g} GiB" for lab in labs if key in lab.needs]
+    return f": {'; '.join(said)}" if said else ""
 
 
 def lab_image_names() -> list[str]:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from workshop.errors import LabFileError, UsageError, WorkshopError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1 is still read: `checks` then names a file from the kit's folder
+CHECKS = "checks.py"  # format 2: a lab's checks, in its folder, unless `checks` names another
 MANIFEST = "lab.toml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 WATCH = ("events", "logs")  # what `workshop watch` follows for a step (see Step.watch)
@@ -154,10 +155,25 @@ class Command:
     run: str
     type: tuple[str, ...] = ()
     where: dict[str, str] = field(default_factory=dict)
+    # what the container's shell shows when it waits for a line (`/ # `): the command's own
+    # `prompt`, else the lab's; empty: any shell prompt ending in `# ` or `$ `
+    prompt: str = ""
 
     @property
     def interactive(self) -> bool:
         return bool(self.type)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A named mistake of a step (`[[steps.mistakes]]`): its id, which the step's check names
+    (`missing(..., mistake="id")`), and the commands that make it (`reproduce`, the syntax of a
+    solution), or, when no command can make it, why not (`unreproducible`)."""
+
+    id: str
+    line: int
+    reproduce: tuple[Command, ...] = ()
+    unreproducible: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,8 @@ class Step:
     # output of the lab's running containers ("logs": the evidence is a request in a log)
     watch: str = "events"
     paths: KitPaths | None = None  # renders `{kit:PATH}` in the text
+    # the mistakes this step's check can name, declared in the manifest ([[steps.mistakes]])
+    mistakes: tuple[Mistake, ...] = ()
 
     @property
     def instructions(self) -> str:
@@ -200,6 +218,10 @@ class Lab:
     steps: tuple[Step, ...]
     order: int
     edits: tuple[str, ...] = ()  # kit files the learner is asked to change (reset restores them)
+    builds_on: tuple[str, ...] = ()  # labs whose results this one needs (`goto` solves only those)
+    needs: dict[str, float] = field(default_factory=dict)  # what the engine needs (doctor reads it)
+    format_version: int = FORMAT_VERSION
+
     # kit paths (folders or files) the learner builds or edits: an installed kit gives the
     # learner a working copy of each (see KitPaths)
     working_copy: tuple[str, ...] = ()
@@ -213,6 +235,12 @@ class Lab:
         """The kit's folder as the learner uses it (the one holding `labs/` in a clone; the
         working folder when the kit is installed): solutions run here."""
         return self.paths.work
+
+    @property
+    def package(self) -> str:
+        """The name the lab's folder is imported under, so that its checks module may import the
+        lab's own helpers beside it (`from . import gunicorn_log`)."""
+        return "workshop_lab_" + self.id.replace("-", "_")
 
     @property
     def manifest(self) -> Path:
@@ -245,7 +273,9 @@ def _text(table: dict, key: str, path: Path, line: int | None, what: str) -> str
     return value.strip()
 
 
-def _command(raw, path: Path, line: int | None, step_id: str, paths: KitPaths) -> Command:
+def _command(
+    raw, path: Path, line: int | None, step_id: str, paths: KitPaths | None = None, prompt: str = ""
+) -> Command:
     if isinstance(raw, str):
         raw = {"run": raw}
     if not isinstance(raw, dict) or not isinstance(raw.get("run"), str) or not raw["run"].strip():
@@ -261,16 +291,152 @@ def _command(raw, path: Path, line: int | None, step_id: str, paths: KitPaths) -
         raise LabFileError(path, f"step {step_id!r}: `type` must be a list of strings", line)
     if not isinstance(where, dict) or not all(isinstance(v, str) for v in where.values()):
         raise LabFileError(path, f"step {step_id!r}: `where` must map names to commands", line)
-    unknown = set(raw) - {"run", "type", "where"}
+    prompt = raw.get("prompt", prompt)
+    if not isinstance(prompt, str):
+        raise LabFileError(path, f"step {step_id!r}: `prompt` is the text a shell shows", line)
+    unknown = set(raw) - {"run", "type", "where", "prompt"}
     if unknown:
         raise LabFileError(
             path, f"step {step_id!r}: unknown solution key(s) {', '.join(sorted(unknown))}", line
         )
+    render = paths.render if paths else (lambda text: text)
     return Command(
-        run=paths.render(raw["run"].strip()),
-        type=tuple(paths.render(t) for t in typed),
+        run=render(raw["run"].strip()),
+        type=tuple(render(t) for t in typed),
         where=dict(where),
+        prompt=prompt,
     )
+
+
+def _checks_path(data: dict, folder: Path, version: int, path: Path) -> Path:
+    """Format 2: the lab folder's `checks.py`, or the file `checks` names in the lab folder.
+    Format 1: `checks` names a file from the kit's folder (the one holding `labs/`)."""
+    if version < 2:
+        return folder.parent.parent / _text(data, "checks", path, 1, "the lab")
+    named = data.get("checks", CHECKS)
+    if not isinstance(named, str) or not named.strip():
+        raise LabFileError(path, f"`checks` names a Python file in the lab folder ({CHECKS})", 1)
+    return folder / named.strip()
+
+
+NEEDS = {
+    "disk_gb": "free disk for the engine's data, in GiB",
+    "memory_gb": "the engine's memory, in GiB",
+}
+
+
+def _needs(data: dict, path: Path) -> dict[str, float]:
+    """`needs = { disk_gb = 1 }`: what the engine must have for this lab (`workshop doctor`)."""
+    value = data.get("needs", {})
+    known = ", ".join(f"{key} ({what})" for key, what in NEEDS.items())
+    if not isinstance(value, dict):
+        raise LabFileError(path, f"`needs` is a table such as {{ disk_gb = 1 }}; keys: {known}")
+    for key, amount in value.items():
+        if key not in NEEDS or isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise LabFileError(path, f"`needs` takes numbers for {known}; not {key!r}")
+    return {key: float(amount) for key, amount in value.items()}
+
+
+MISTAKE_MAX = 40
+_MISTAKE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# said by the kit for every lab (never declared by a lab)
+GENERIC_MISTAKES = frozenset(
+    {
+        "still-running",
+        "removed-unseen",
+        "never-started",
+        "exited-nonzero",
+        "engine-restarted",
+        "evidence-gone",
+    }
+)
+
+
+def _mistakes_of(
+    raw: dict,
+    text: str,
+    path: Path,
+    step_id: str,
+    n: int,
+    prompt: str = "",
+    paths: KitPaths | None = None,
+) -> tuple[Mistake, ...]:
+    """A step's `[[steps.mistakes]]` tables: the ids its check can name, each with the commands
+    that make it (`reproduce`) or why none can (`unreproducible`)."""
+    tables = raw.get("mistakes", [])
+    what = f"step {step_id!r}"
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise LabFileError(path, f"{what}: mistakes are [[steps.mistakes]] tables", None)
+    found = []
+    for table in tables:
+        line = _line_of_mistake(text, n, len(found))
+        ident = table.get("id")
+        if not isinstance(ident, str) or len(ident) > MISTAKE_MAX or not _MISTAKE.match(ident):
+            raise LabFileError(
+                path,
+                f"{what}: a mistake's `id` is kebab-case (lowercase letters and digits joined "
+                f"by single dashes), at most {MISTAKE_MAX} characters, not {ident!r}",
+                line,
+            )
+        reproduce = table.get("reproduce", [])
+        reason = table.get("unreproducible", "")
+        if not isinstance(reproduce, list) or not isinstance(reason, str):
+            raise LabFileError(
+                path,
+                f"{what}: mistake {ident!r} needs `reproduce`, a list of commands (or "
+                '`reproduce = []` and `unreproducible = "why no command makes it"`)',
+                line,
+            )
+        if not reproduce and not reason.strip():
+            raise LabFileError(
+                path,
+                f"{what}: mistake {ident!r} has no `reproduce` commands: list the commands that "
+                'make it, or say `unreproducible = "why"`',
+                line,
+            )
+        found.append(
+            Mistake(
+                id=ident,
+                line=line or 1,
+                reproduce=tuple(_command(c, path, line, step_id, paths, prompt) for c in reproduce),
+                unreproducible=reason.strip(),
+            )
+        )
+    return tuple(found)
+
+
+def _line_of_mistake(text: str, step_n: int, mistake_n: int) -> int | None:
+    """The line of the `mistake_n`th [[steps.mistakes]] of the `step_n`th [[steps]]."""
+    start = _line_of_nth(text, "[[steps]]", step_n) or 0
+    end = _line_of_nth(text, "[[steps]]", step_n + 1) or len(text.splitlines()) + 1
+    seen = -1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if start < number < end and line.strip() == "[[steps.mistakes]]":
+            seen += 1
+            if seen == mistake_n:
+                return number
+    return None
+
+
+def _unique_mistakes(steps: list[Step], path: Path) -> None:
+    seen: dict[str, str] = {}
+    for step in steps:
+        for mistake in step.mistakes:
+            if mistake.id in GENERIC_MISTAKES:
+                raise LabFileError(
+                    path,
+                    f"step {step.id!r}: mistake {mistake.id!r} is said by the kit for every lab; "
+                    "do not declare it",
+                    mistake.line,
+                )
+            if mistake.id in seen:
+                raise LabFileError(
+                    path,
+                    f"step {step.id!r}: mistake id {mistake.id!r} is also declared by step "
+                    f"{seen[mistake.id]!r}; one id names one mistake, unique within the lab",
+                    mistake.line,
+                )
+            seen[mistake.id] = step.id
 
 
 def load_lab(folder: Path) -> Lab:
@@ -293,6 +459,8 @@ def load_lab(folder: Path) -> Lab:
     version = data.get("format_version")
     if not isinstance(version, int):
         raise LabFileError(path, f"needs `format_version = {FORMAT_VERSION}` at the top", 1)
+    if version < 1:
+        raise LabFileError(path, f"`format_version` is 1 or {FORMAT_VERSION}, not {version}", 1)
     if version > FORMAT_VERSION:
         raise LabFileError(
             path,
@@ -302,7 +470,10 @@ def load_lab(folder: Path) -> Lab:
     lab_id = _text(data, "id", path, 1, "the lab")
     if not _ID.match(lab_id):
         raise LabFileError(path, f"lab id {lab_id!r} must be lowercase letters, digits, dashes", 1)
-    checks = folder.parent.parent / _text(data, "checks", path, 1, "the lab")
+    checks = _checks_path(data, folder, version, path)
+    prompt = data.get("prompt", "")
+    if not isinstance(prompt, str):
+        raise LabFileError(path, "`prompt` is the text the lab's shells show (`/ # `)", 1)
 
     def names(key: str) -> tuple[str, ...]:
         value = data.get(key, [])
@@ -343,16 +514,18 @@ def load_lab(folder: Path) -> Lab:
                 instructions_path=folder / _text(raw, "instructions", path, line, what),
                 hint=paths.render(_text(raw, "hint", path, line, what)),
                 check=_text(raw, "check", path, line, what),
-                solution=tuple(_command(c, path, line, step_id, paths) for c in solution),
+                solution=tuple(_command(c, path, line, step_id, paths, prompt) for c in solution),
                 line=line or 1,
                 watch=watch,
                 paths=paths,
+                mistakes=_mistakes_of(raw, text, path, step_id, n, prompt, paths),
             )
         )
     ids = [s.id for s in steps]
     for step in steps:
         if ids.count(step.id) > 1:
             raise LabFileError(path, f"step id {step.id!r} is used twice", step.line)
+    _unique_mistakes(steps, path)
 
     return Lab(
         id=lab_id,
@@ -366,6 +539,9 @@ def load_lab(folder: Path) -> Lab:
         working_copy=working_copy,
         steps=tuple(steps),
         order=int(data.get("order", 100)),
+        builds_on=names("builds_on"),
+        needs=_needs(data, path),
+        format_version=version,
     )
 
 
@@ -399,7 +575,37 @@ def load_labs(directory: Path | None = None) -> list[Lab]:
                     step.line,
                 )
             step_owner[step.id] = lab
+    _check_builds_on(labs)
     return labs
+
+
+def _check_builds_on(labs: list[Lab]) -> None:
+    """`builds_on` names labs that are here, and no lab builds on itself through others."""
+    known = {lab.id: lab for lab in labs}
+    for lab in labs:
+        for other in lab.builds_on:
+            if other not in known:
+                raise LabFileError(
+                    lab.manifest,
+                    f"`builds_on` names lab {other!r}, which is not in {lab.folder.parent}; "
+                    "remove it from the list or restore that lab's folder",
+                )
+        if lab.id in {each.id for each in builds_on(labs, lab)}:
+            raise LabFileError(lab.manifest, f"lab {lab.id!r} builds on itself (`builds_on`)")
+
+
+def builds_on(labs: list[Lab], lab: Lab) -> list[Lab]:
+    """The labs `lab` builds on, directly or through the labs they build on, in course order."""
+    known = {each.id: each for each in labs}
+    wanted: set[str] = set()
+    todo = list(lab.builds_on)
+    while todo:
+        name = todo.pop()
+        if name in wanted or name not in known:
+            continue
+        wanted.add(name)
+        todo.extend(known[name].builds_on)
+    return [each for each in labs if each.id in wanted]
 
 
 def find_step(labs: list[Lab], ref: str) -> tuple[Lab, Step]:
@@ -438,127 +644,10 @@ def check_functions(module: Path, prefix: str = "test_") -> set[str]:
     }
 
 
-MISTAKE_MAX = 40
-_MISTAKE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-def _is_missing(node) -> bool:
-    """A call of `missing(...)` (or `probes.missing(...)`)."""
-    if not isinstance(node, ast.Call):
-        return False
-    func = node.func
-    return (isinstance(func, ast.Name) and func.id == "missing") or (
-        isinstance(func, ast.Attribute) and func.attr == "missing"
-    )
-
-
-def _passed(call: ast.Call, keyword: str, position: int | None):
-    """The argument a call passes for a parameter (by keyword, else by position), or None."""
-    for given in call.keywords:
-        if given.arg == keyword:
-            return given.value
-    if position is not None and position < len(call.args):
-        return call.args[position]
-    return None
-
-
-def _literal(node) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def _mistake_sites(module: Path) -> tuple[list[tuple[str, int]], list[str]]:
-    """Every mistake id a checks module can name, with the line that names it, and the problems
-    in how they are named. An id is the literal `mistake=` of a `missing(...)` call, or, when a
-    helper passes its own parameter on (`missing(..., mistake=mistake)`), the literal each call
-    of the helper passes for it. Read from the source, never imported."""
-    tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
-    functions: dict[str, ast.FunctionDef] = {}
-    calls: dict[str, list[ast.Call]] = {}
-    enclosing: dict[int, ast.FunctionDef] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            functions.setdefault(node.name, node)
-            for inner in ast.walk(node):
-                if _is_missing(inner):
-                    enclosing[id(inner)] = node  # ast.walk goes outside in: the innermost wins
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            calls.setdefault(node.func.id, []).append(node)
-    sites: list[tuple[str, int]] = []
-    problems: list[str] = []
-    for node in ast.walk(tree):
-        if not _is_missing(node):
-            continue
-        where = f"{module}:{node.lineno}"
-        given = _passed(node, "mistake", 1)
-        if given is None or _literal(given) == "":
-            problems.append(
-                f'{where}: missing(...) names no mistake: add mistake="kebab-case-id", the id '
-                "of what this check recognised"
-            )
-            continue
-        if _literal(given) is not None:
-            sites.append((given.value, node.lineno))
-            continue
-        helper = enclosing.get(id(node))
-        arguments = helper.args if helper is not None else None
-        positional = [a.arg for a in (arguments.posonlyargs + arguments.args)] if arguments else []
-        keyword_only = [a.arg for a in arguments.kwonlyargs] if arguments else []
-        name = given.id if isinstance(given, ast.Name) else None
-        if name is None or name not in positional + keyword_only:
-            problems.append(
-                f"{where}: mistake= must be a string literal, or a parameter of the enclosing "
-                "function that each of its calls passes as a literal"
-            )
-            continue
-        callers = calls.get(helper.name, [])
-        if not callers:
-            problems.append(
-                f"{where}: mistake={name} comes from {helper.name}()'s parameter, but nothing "
-                f"in the module calls {helper.name}() with an id"
-            )
-        position = positional.index(name) if name in positional else None
-        for call in callers:
-            passed = _passed(call, name, position)
-            if _literal(passed) is None:
-                problems.append(
-                    f"{module}:{call.lineno}: {helper.name}(...) must pass `{name}` as a "
-                    "string literal, the id of the mistake it names here"
-                )
-            else:
-                sites.append((passed.value, call.lineno))
-    first: dict[str, int] = {}
-    for ident, line in sorted(sites, key=lambda site: site[1]):
-        where = f"{module}:{line}"
-        if not ident or len(ident) > MISTAKE_MAX or not _MISTAKE.match(ident):
-            problems.append(
-                f"{where}: mistake id {ident!r} must be kebab-case (lowercase letters and digits "
-                f"joined by single dashes), at most {MISTAKE_MAX} characters"
-            )
-        if ident in first:
-            problems.append(
-                f"{where}: mistake id {ident!r} is also used at line {first[ident]}; one id "
-                "names one mistake, unique within the lab"
-            )
-        else:
-            first[ident] = line
-    return sites, problems
-
-
 def mistakes(lab: Lab) -> dict[str, int]:
-    """The mistake ids a lab's checks can name (`missing(..., mistake="id")`, and the literal ids
-    passed to helpers that hand theirs on), each with the line of its first use, read from the
-    checks module without importing it."""
-    if not lab.checks.is_file():
-        return {}
-    found: dict[str, int] = {}
-    for ident, line in sorted(_mistake_sites(lab.checks)[0], key=lambda site: site[1]):
-        found.setdefault(ident, line)
-    return found
-
-
-def _line_order(problem: str) -> int:
-    match = re.match(r"^[^:]*:(\d+):", problem)
-    return int(match.group(1)) if match else 0
+    """The mistake ids a lab declares (`[[steps.mistakes]]` in its manifest), each with its line
+    there; the kit's generic ones (`GENERIC_MISTAKES`) are said for every lab and not listed."""
+    return {m.id: m.line for step in lab.steps for m in step.mistakes}
 
 
 def _flat(text: str) -> str:
@@ -579,7 +668,6 @@ def lint(labs: list[Lab]) -> list[str]:
             functions: set[str] = set()
         else:
             functions = check_functions(lab.checks)
-            problems.extend(sorted(_mistake_sites(lab.checks)[1], key=_line_order))
         for step in lab.steps:
             where = f"{lab.manifest}:{step.line}: step {step.id!r}"
             if not step.instructions_path.is_file():

@@ -1,7 +1,8 @@
 """How the kit reads what the learner typed: commands by their meaning, images by their names.
 
-Pure logic, with no engine: `/bin/ls -la /`, `busybox ls -l` and `sh -c "ls -l"` all run `ls` in
-long form; `alpine`, `alpine:latest` and `docker.io/library/alpine` all name alpine:latest.
+Pure logic, with no engine: `/bin/ls -la /`, `busybox ls -l` and `sh -c "ls -l"` all run `ls`
+(what its options mean is the lab's to say, from `short_options`); `nginx`, `nginx:latest` and
+`docker.io/library/nginx` all name nginx:latest.
 """
 
 from __future__ import annotations
@@ -99,13 +100,6 @@ def short_options(args: list[str]) -> tuple[set[str], dict[str, str | None], lis
     return letters, longs, operands
 
 
-def lists_long(args: list[str]) -> bool:
-    """Do these `ls` arguments ask for the long format (`-l`, `-la`, `-n`, `-o`, `-g`,
-    `--format=long`, `--format=verbose`)?"""
-    letters, longs, _ = short_options(args)
-    return bool(letters & set("lnog")) or longs.get("format") in ("long", "verbose")
-
-
 # --- names of images ---------------------------------------------------------------------------
 
 
@@ -131,12 +125,12 @@ def _matches(tag: str, image: str) -> bool:
 
 
 def same_image(named: str, wanted: str) -> bool:
-    """`alpine`, `alpine:latest` and `docker.io/library/alpine` all name alpine:latest."""
+    """`nginx`, `nginx:latest` and `docker.io/library/nginx` all name nginx:latest."""
     return bool(named) and _normal(named) == _normal(wanted)
 
 
 def same_repo(named: str, wanted: str) -> bool:
-    """`alpine:3.20`, `alpine@sha256:...` and `docker.io/library/alpine` are all alpine; a
+    """`nginx:1.27`, `nginx@sha256:...` and `docker.io/library/nginx` are all nginx; a
     bare image ID names no repository. `wanted` with a tag compares whole tags."""
     if not named or named.startswith("sha256:"):
         return False

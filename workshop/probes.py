@@ -49,7 +49,7 @@ class Missing(Exception):
 
 def missing(sentence: str, mistake: str = ""):
     """End the current check with one sentence: what is missing (or the mistake), and the fix.
-    `mistake` is its stable id, a literal in kebab-case (`workshop lint` checks)."""
+    `mistake` is its stable id, declared in the lab's manifest (`[[steps.mistakes]]`)."""
     __tracebackhide__ = True
     raise Missing(sentence, mistake)
 
@@ -92,7 +92,7 @@ class Container(_Inspected):
 
     @property
     def image(self) -> str:
-        """The image as the learner named it (`alpine`, `alpine:latest`, an ID, ...)."""
+        """The image as the learner named it (`nginx`, `nginx:latest`, an ID, ...)."""
         return self.attrs["Config"]["Image"]
 
     @property
@@ -347,7 +347,7 @@ class Learner:
     def containers(self, image: str | None = None, gone: bool = False) -> list[Container]:
         """Containers made since the workshop began, oldest first: those on the engine, and
         with `gone` also those the kit saw before they were removed. `image` names a
-        repository (`alpine`, any tag) or a tag (`mythicalmysfits/service:latest`)."""
+        repository (`nginx`, any tag) or a tag (`example/web:latest`)."""
         found = list(self._live)
         if gone:
             live = {c.id for c in found}
@@ -435,7 +435,7 @@ class Learner:
         return found
 
     def tags_of(self, repository: str) -> list[str]:
-        """Every local tag of `repository` (`alpine:3.20`, ...)."""
+        """Every local tag of `repository` (`nginx:1.27`, ...)."""
         return sorted(
             tag
             for summary in self.engine.api.images(name=repository)

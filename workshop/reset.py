@@ -33,7 +33,7 @@ class Doomed:
 
 def _since(progress: Progress, lab: Lab):
     """When the learner started the lab; work done ahead of it counts from the workshop's
-    beginning (the learner built the Mysfits image while still in the beginners lab)."""
+    beginning (the learner built a later lab's image while still in an earlier lab)."""
     started = progress.lab(lab.id)
     stamp = started.started_at if started and started.started_at else progress.began()
     return parse_time(stamp) if stamp else None

@@ -1,6 +1,7 @@
-"""A web service in a container, for step checks: its published ports, its logs and access log,
-what runs and listens inside it (read through testinfra's docker backend), the kit's own GET on
-loopback, and what its Dockerfile declares. Everything here only reads.
+"""A web service in a container, for step checks: its published ports, its logs, what runs and
+listens inside it (read through testinfra's docker backend), the kit's own GET on loopback, and
+what its Dockerfile declares. Everything here only reads. (What a given server writes in its
+log is the lab's to read: a lab keeps such helpers in its folder.)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _exec_failed(stderr: str) -> bool:
 
 
 def published(container: Container, port: str) -> list[tuple[str, str]]:
-    """(host address, host port) pairs where the container's `port` (`8080/tcp`) is reachable:
+    """(host address, host port) pairs where the container's `port` (`80/tcp`) is reachable:
     the live bindings of a running container, else what `-p` asked for."""
     live = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
     wanted = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
@@ -48,72 +49,6 @@ def logs(container: Container, tail: int | str = "all") -> str:
     """What the container wrote to stdout and stderr (`docker container logs`)."""
     raw = container._engine.api.logs(container.id, stdout=True, stderr=True, tail=tail)
     return raw.decode("utf-8", errors="replace")
-
-
-_EXCEPTION = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)\b:?.*$")
-_STAMPED = re.compile(r"^\[[^\]]*\] \[\d+\] \[[A-Z]+\] ")
-# the lines a server writes on its way down, after the one that says why
-_ENDING = re.compile(r"^(Reason: |Shutting down|Worker exiting|Worker \(pid:\d+\) exited)")
-
-
-def log_gist(text: str, limit: int = 220) -> str:
-    """The line of a log that says why a program stopped: the last exception, else the last
-    error line (timestamps stripped), else the last line."""
-    lines = [_STAMPED.sub("", line).strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    telling = [line for line in lines if not _ENDING.match(line)]
-    lines = telling or lines
-    exceptions = [line for line in lines if _EXCEPTION.match(line)]
-    failures = [
-        line for line in lines if "failed" in line.lower() or line.lower().startswith("error")
-    ]
-    gist = (exceptions or failures or lines)[-1]
-    return gist if len(gist) <= limit else gist[: limit - 3] + "..."
-
-
-@dataclass(frozen=True)
-class Request:
-    """One line of an HTTP access log in the combined format (gunicorn's default)."""
-
-    client: str
-    method: str
-    target: str
-    status: int
-    agent: str
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
-
-    @property
-    def from_loopback(self) -> bool:
-        """Sent from inside the container itself (a healthcheck, an exec)."""
-        return self.client in ("::1", "localhost") or self.client.startswith("127.")
-
-
-_ACCESS = re.compile(
-    r'^(?P<client>\S+) \S+ \S+ \[[^\]]*\] "(?P<method>[A-Z]+) (?P<target>\S+) [^"]*" '
-    r'(?P<status>\d{3}) \S+ "[^"]*" "(?P<agent>[^"]*)"'
-)
-
-
-def access_log(text: str) -> list[Request]:
-    """The requests in a log, oldest first; other lines are ignored."""
-    found = []
-    for line in text.splitlines():
-        match = _ACCESS.match(line.strip())
-        if match:
-            found.append(
-                Request(
-                    client=match["client"],
-                    method=match["method"],
-                    target=match["target"],
-                    status=int(match["status"]),
-                    agent=match["agent"],
-                )
-            )
-    return found
 
 
 @dataclass(frozen=True)
@@ -213,7 +148,7 @@ class Inside:
 
 
 def _socket_address(field: str) -> tuple[str, int]:
-    """`0100007F:1F90` -> ('127.0.0.1', 8080): /proc/net/tcp writes each 32-bit word of the
+    """`0100007F:0050` -> ('127.0.0.1', 80): /proc/net/tcp writes each 32-bit word of the
     address in the host's (little-endian) byte order."""
     import ipaddress
 

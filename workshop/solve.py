@@ -22,9 +22,10 @@ from typing import TextIO
 from workshop.errors import WorkshopError
 from workshop.labs import Command, Step
 
-PROMPT = re.compile(r"[#$] ")  # the shell prompt of the lab's containers (`/ # `)
-# busybox's line editor asks the terminal where the cursor is (DSR) and waits for the answer;
-# a real terminal answers at once, and so must we, or the typed line is eaten as the answer.
+# a shell's prompt, when the lab does not say its own (`prompt = "/ # "` in its manifest)
+PROMPT = re.compile(r"[#$] ")
+# a line editor may ask the terminal where the cursor is (DSR) and wait for the answer; a real
+# terminal answers at once, and so must we, or the typed line is eaten as the answer.
 CURSOR_QUERY = re.compile(r"\x1b\[6n")
 CURSOR_REPLY = "\x1b[1;1R"
 TIMEOUT = 120
@@ -32,7 +33,8 @@ TIMEOUT = 120
 
 def _resolve(command: Command, probe: Callable[[str], str] | None, cwd: Path | None) -> str:
     """Fill `<NAME>` placeholders: `probe:FUNCTION` asks the lab's checks module (which knows,
-    say, which container holds hello.txt); anything else is a shell command whose output is used."""
+    say, which container holds the learner's file); anything else is a shell command whose
+    output is used."""
     text = command.run
     for name, finder in command.where.items():
         if finder.startswith("probe:"):
@@ -81,7 +83,8 @@ def run_command(
         tee.command(text)
     try:
         if command.interactive:
-            code = _run_interactive(argv, command.type, out, cwd, tee)
+            prompt = re.compile(re.escape(command.prompt)) if command.prompt else PROMPT
+            code = _run_interactive(argv, command.type, out, cwd, tee, prompt)
         else:
             code = _run_plain(argv, out, cwd, tee)
     finally:
@@ -110,7 +113,9 @@ def _run_plain(argv: list[str], out: TextIO, cwd: Path | None, tee=None) -> int:
     return process.returncode
 
 
-def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO, cwd, tee=None) -> int:
+def _run_interactive(
+    argv: list[str], lines: tuple[str, ...], out: TextIO, cwd, tee=None, prompt=PROMPT
+) -> int:
     try:
         import pexpect
     except ImportError:
@@ -134,7 +139,7 @@ def _run_interactive(argv: list[str], lines: tuple[str, ...], out: TextIO, cwd, 
         child.logfile_read = out
         try:
             for line in lines:
-                _await_prompt(child)
+                _await_prompt(child, prompt)
                 child.sendline(line)
             child.expect(pexpect.EOF)
         except pexpect.TIMEOUT:
@@ -195,17 +200,17 @@ def _stop_container_in(cidfile: Path) -> None:
             client().api.stop(container_id, timeout=1)
 
 
-def _await_prompt(child) -> None:
+def _await_prompt(child, prompt=PROMPT) -> None:
     import pexpect
 
-    while child.expect([CURSOR_QUERY, PROMPT]) == 0:
+    while child.expect([CURSOR_QUERY, prompt]) == 0:
         child.send(CURSOR_REPLY)
     try:  # the query may follow the prompt; then the prompt is drawn again after the answer
         child.expect(CURSOR_QUERY, timeout=0.5)
     except pexpect.TIMEOUT:
         return
     child.send(CURSOR_REPLY)
-    child.expect([PROMPT, pexpect.TIMEOUT], timeout=0.5)  # some shells redraw it, some do not
+    child.expect([prompt, pexpect.TIMEOUT], timeout=0.5)  # some shells redraw it, some do not
 
 
 class _WithoutCursorQueries:

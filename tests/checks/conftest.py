@@ -1,7 +1,8 @@
 """`make test`: every step the learner has reached, judged by the kit's one check runtime.
 
-pytest collects one item per step of each lab (in the lab's order) from the lab's checks module,
-and each item calls `workshop.checks.evaluate`: the very code and inputs `workshop next` and
+pytest collects one item per step of each lab (in the lab's order) from the lab's checks module
+(labs/<id>/checks.py: every lab `workshop labs` lists, found by the kit itself), and each item
+calls `workshop.checks.evaluate`: the very code and inputs `workshop next` and
 `workshop check` use. Outcomes:
 - done now: passed;
 - seen done earlier and recorded, though the engine no longer shows it (a later step removed
@@ -12,6 +13,8 @@ and each item calls `workshop.checks.evaluate`: the very code and inputs `worksh
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -72,30 +75,48 @@ class StepItem(pytest.Item):
 
 def _line_of(path, function: str) -> int:
     """Where `def function(` stands in the checks module (0-based, as pytest counts)."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:  # a lab whose steps are all declared in its manifest has no checks.py
+        return 0
+    for number, line in enumerate(text.splitlines()):
         if line.startswith(f"def {function}("):
             return number
     return 0
 
 
 class LabChecks(pytest.File):
-    """A lab's checks module, collected as its lab's steps, in order."""
+    """A lab's checks module (labs/<id>/checks.py), collected as its lab's steps, in order."""
+
+    def __init__(self, *, lab, **kwargs):
+        super().__init__(**kwargs)
+        self.lab = lab
 
     def collect(self):
         context = _context()
-        for lab in context["labs"]:
-            if lab.checks.resolve() == self.path.resolve():
-                for step in lab.steps:
-                    item = StepItem.from_parent(self, name=step.check, lab=lab, step=step)
-                    if course.state_of(context["labs"], context["progress"], lab, step) == "todo":
-                        reason = f"step {step.id!r} not reached yet (`workshop next`)"
-                        item.add_marker(pytest.mark.skip(reason=reason))
-                    yield item
+        for step in self.lab.steps:
+            item = StepItem.from_parent(self, name=step.check, lab=self.lab, step=step)
+            if course.state_of(context["labs"], context["progress"], self.lab, step) == "todo":
+                reason = f"step {step.id!r} not reached yet (`workshop next`)"
+                item.add_marker(pytest.mark.skip(reason=reason))
+            yield item
 
 
-def pytest_pycollect_makemodule(module_path, parent):
-    if any(lab.checks.resolve() == module_path.resolve() for lab in _context()["labs"]):
-        return LabChecks.from_parent(parent, path=module_path)
+class Labs(pytest.File):
+    """Every lab in the kit (`labs.load_labs`, so a lab added or removed needs no change here),
+    each collected from its own folder's checks module."""
+
+    def collect(self):
+        for lab in _context()["labs"]:
+            # named by its lab: labs read from elsewhere (WORKSHOP_LABS) are all `checks.py`
+            name = f"{lab.id}/{lab.checks.name}"
+            yield LabChecks.from_parent(self, path=lab.checks, lab=lab, name=name)
+
+
+def pytest_collect_file(file_path, parent):
+    """This folder holds no checks: its conftest.py stands for every lab's."""
+    if file_path.name == "conftest.py" and file_path.parent == Path(__file__).parent:
+        return Labs.from_parent(parent, path=file_path)
     return None
 
 

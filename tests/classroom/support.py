@@ -22,10 +22,9 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[2]
 
 LAB = """\
-format_version = 1
+format_version = 2
 id = "demo"
 title = "Demo lab"
-checks = "checks/test_demo.py"
 
 [[steps]]
 id = "first"
@@ -35,6 +34,10 @@ check = "test_first"
 hint = "Touch it."
 solution = ["true"]
 
+[[steps.mistakes]]
+id = "no-tty"
+reproduce = ["true"]
+
 [[steps]]
 id = "second"
 title = "Second step"
@@ -42,6 +45,10 @@ instructions = "steps/second.md"
 check = "test_second"
 hint = "Touch it."
 solution = ["true"]
+
+[[steps.mistakes]]
+id = "wrong-image"
+reproduce = ["true"]
 
 [[steps]]
 id = "third"
@@ -70,12 +77,11 @@ def test_third():
 
 
 def write_labs(root: Path) -> Path:
-    """A one-lab curriculum whose checks name two mistakes (ids read by labs.mistakes)."""
+    """A one-lab curriculum whose checks name two mistakes (declared in its manifest)."""
     lab = root / "labs" / "demo"
     lab.mkdir(parents=True)
     (lab / "lab.toml").write_text(LAB)
-    (root / "checks").mkdir()
-    (root / "checks" / "test_demo.py").write_text(CHECKS)
+    (lab / "checks.py").write_text(CHECKS)
     return root / "labs"
 
 

@@ -1,107 +1,11 @@
-"""Fixtures for the kit's own suite: a fresh learner (state folder), the real engine, cleanup.
+"""The kit's own suite: its fixtures live in tests/kit/fixtures.py, a plugin that each lab's own
+tests (labs/<id>/tests/, through labs/conftest.py) use too."""
 
-Tests that touch the engine remove exactly what they created, and nothing a learner (or another
-run of the suite) makes on the same engine meanwhile: for the whole session a `docker` shim is
-first on PATH (in this process and in every `workshop` it runs), which labels the robot's
-containers and builds with this session's `io.workshop.selftest` label and logs the tags it
-applies (tests/kit/trace.py). Containers a test makes with docker-py carry `LABELS` too.
-"""
-
-from __future__ import annotations
-
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-
-from tests.kit.trace import Trace
-
-KIT = Path(__file__).resolve().parents[2]
-TRACE = Trace()  # this session's mark
-LABELS = TRACE.labels  # for containers.create/run(..., labels=LABELS)
-ROBOT = {"label": TRACE.selector}  # filters={**ROBOT, ...}: only the robot's containers
+pytest_plugins = ["tests.kit.fixtures"]
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
+def __getattr__(name: str):
+    """`from tests.kit.conftest import KIT, ROBOT, ...` still works: the names are the plugin's."""
+    import tests.kit.fixtures
 
-    def __str__(self) -> str:
-        return f"exit {self.code}:\n{self.out}"
-
-
-class Workshop:
-    """Runs the `workshop` command as a learner would, in a separate process."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-
-    def __call__(self, *args: str, env: dict[str, str] | None = None, timeout=300) -> Result:
-        done = subprocess.run(
-            [sys.executable, "-m", "workshop", *args],
-            env={**self.env, **(env or {})},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-            cwd=KIT,
-        )
-        return Result(done.returncode, done.stdout)
-
-    def make_test(self, *args: str) -> subprocess.CompletedProcess:
-        """The learner's `make test` (pytest on tests/checks), with this learner's state."""
-        return subprocess.run(
-            [sys.executable, "-m", "pytest", "tests/checks", "-q", "-p", "no:randomly", *args],
-            cwd=KIT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _docker_shim():
-    """The robot's `docker` (and that of every `workshop` it runs) is the labelling shim."""
-    with TRACE.on_path():
-        yield
-    TRACE.close()
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A brand-new learner: an empty state folder, in this process and in every child."""
-    folder = tmp_path / "home"
-    monkeypatch.setenv("WORKSHOP_HOME", str(folder))
-    monkeypatch.setenv("COLUMNS", "200")
-    return folder
-
-
-@pytest.fixture
-def workshop(home) -> Workshop:
-    return Workshop(dict(os.environ))
-
-
-@pytest.fixture(scope="session")
-def engine():
-    from workshop.engine import client
-
-    return client()
-
-
-def no_trace(engine):
-    """On leaving the block: remove exactly what the robot made inside it: its containers, its
-    images and the tags it applied; a learner's containers and tags made meanwhile stay."""
-    return TRACE.no_trace(engine)
-
-
-@pytest.fixture
-def leave_no_trace(engine):
-    """Remove, after the test, exactly what the robot made while it ran (see `no_trace`)."""
-    with no_trace(engine):
-        yield
+    return getattr(tests.kit.fixtures, name)

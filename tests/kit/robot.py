@@ -4,11 +4,23 @@ learner in another terminal would, and records nothing: seeing the work is the w
 
 from __future__ import annotations
 
+import io
 import sys
 
 from workshop.checks import prober
-from workshop.labs import find_lab, load_labs
+from workshop.labs import Command, find_lab, load_labs
 from workshop.solve import run_command
+
+
+def type_(run: str, *lines: str, check=True) -> str:
+    """Type one command as a learner would (lines go to the container's prompt); its output."""
+    out = io.StringIO()
+    try:
+        run_command(Command(run=run, type=tuple(lines)), out)
+    except Exception:
+        if check:
+            raise
+    return out.getvalue()
 
 
 def main(lab_id: str, *steps: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.kit import curriculum
-from tests.kit.conftest import KIT, Workshop
+from tests.kit.fixtures import KIT, Workshop
 from workshop import report
 from workshop.errors import Exit
 

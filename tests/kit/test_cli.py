@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.kit import curriculum
-from tests.kit.conftest import ROBOT
+from tests.kit.fixtures import ROBOT
 from workshop.cli import cli
 from workshop.errors import Exit
 
@@ -101,23 +101,27 @@ def test_an_unknown_step_is_a_usage_error_with_suggestions(demo, workshop):
 
 def test_a_malformed_lab_file_names_file_and_line(demo, workshop):
     manifest = demo / "labs" / "demo" / "lab.toml"
-    manifest.write_text(manifest.read_text().replace('hint = "Touch the second flag."', "hint = "))
+    text = manifest.read_text()
+    line = text.splitlines().index('hint = "Touch the second flag."') + 1
+    manifest.write_text(text.replace('hint = "Touch the second flag."', "hint = "))
     result = workshop("status")
     assert result.code == Exit.ERROR, result
-    assert f"{manifest}:20: not valid TOML" in result.out and "Traceback" not in result.out
+    assert f"{manifest}:{line}: not valid TOML" in result.out and "Traceback" not in result.out
 
 
 def test_a_step_missing_its_hint_names_file_and_step_line(demo, workshop):
     manifest = demo / "labs" / "demo" / "lab.toml"
-    manifest.write_text(manifest.read_text().replace('hint = "Touch the second flag."\n', ""))
+    text = manifest.read_text()
+    line = text.splitlines().index('id = "second"')  # its [[steps]] header, just above
+    manifest.write_text(text.replace('hint = "Touch the second flag."\n', ""))
     result = workshop("status")
     assert result.code == Exit.ERROR
-    assert f"{manifest}:15: step 'second' needs `hint`" in result.out
+    assert f"{manifest}:{line}: step 'second' needs `hint`" in result.out
 
 
 def test_a_newer_lab_format_asks_to_upgrade_the_kit(demo, workshop):
     manifest = demo / "labs" / "demo" / "lab.toml"
-    manifest.write_text(manifest.read_text().replace("format_version = 1", "format_version = 9"))
+    manifest.write_text(manifest.read_text().replace("format_version = 2", "format_version = 9"))
     result = workshop("next")
     assert result.code == Exit.ERROR and "upgrade the kit" in result.out, result
 
@@ -333,7 +337,7 @@ def test_the_command_list_is_not_cut_off_at_80_columns(workshop):
 @pytest.mark.parametrize("name", ["check", "show", "solve", "goto"])
 def test_step_forms_are_documented(name):
     said = " ".join(CliRunner().invoke(cli, [name, "--help"]).output.split())
-    for form in ("a step id such as run-ls", "lab/id such as beginners/run-ls", "(any case)"):
+    for form in ("a step id such as run-ls", "lab/id to name the lab too", "(any case)"):
         assert form in said, name
     assert "number in the current lab, such as 3" in said, name
 
@@ -412,14 +416,14 @@ def test_reset_restores_a_kit_file_the_learner_deleted(demo, workshop):
     import subprocess
 
     manifest = demo / "labs" / "demo" / "lab.toml"
-    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/mysfits.json"]')
+    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/notes.json"]')
     manifest.write_text(text)
-    data = demo / "data" / "mysfits.json"
+    data = demo / "data" / "notes.json"
     data.parent.mkdir()
     data.write_text('[{"name": "Twilight Glitter"}]\n')
     for command in (
         ["git", "init", "-q"],
-        ["git", "add", "data/mysfits.json"],
+        ["git", "add", "data/notes.json"],
         ["git", "-c", "user.name=robot", "-c", "user.email=robot@example.invalid", "commit",
          "-q", "-m", "the kit"],
     ):  # fmt: skip
@@ -429,7 +433,7 @@ def test_reset_restores_a_kit_file_the_learner_deleted(demo, workshop):
     shutil.rmtree(data.parent)
 
     dry = " ".join(workshop("reset", "--dry-run").out.split())
-    assert "would restore data/mysfits.json, which you deleted" in dry, dry
+    assert "would restore data/notes.json, which you deleted" in dry, dry
     done = workshop("reset", "--yes")
     assert done.code == 0 and "Progress reset" in done.out, done
     assert data.read_bytes() == original
@@ -441,9 +445,9 @@ def test_reset_of_a_kit_that_is_no_git_clone_restores_nothing_and_succeeds(demo,
     """A kit from a zip has no git: its edited files cannot be restored, so reset lists none
     (outside a repository `git diff` would call every file changed) and resets progress."""
     manifest = demo / "labs" / "demo" / "lab.toml"
-    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/mysfits.json"]')
+    text = manifest.read_text().replace("images = []", 'images = []\nedits = ["data/notes.json"]')
     manifest.write_text(text)
-    data = demo / "data" / "mysfits.json"
+    data = demo / "data" / "notes.json"
     data.parent.mkdir()
     data.write_text("[]\n")
     assert workshop("next").code == 0  # the learner starts the lab

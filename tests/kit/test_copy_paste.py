@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.kit.conftest import KIT
-from workshop.labs import Step, load_labs
+from tests.kit.fixtures import KIT
+from workshop.labs import Command, Step, load_labs
 
 STEPS = [step for lab in load_labs() for step in lab.steps]
 ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -44,9 +44,19 @@ def commands(step: Step) -> list[str]:
 def test_every_step_shows_commands_to_look_for():
     for step in STEPS:
         assert commands(step), step.id
-    shown = commands(next(s for s in STEPS if s.id == "start-exec"))
+
+
+def test_commands_are_code_block_lines_and_command_spans(tmp_path):
+    text = tmp_path / "step.md"
+    text.write_text(
+        "Run `docker container exec <ID> cat notes.txt`, or `echo hi` (a solution line):\n\n"
+        "```console\n$ docker container stop <ID>\n```\n\nNot `ls`.\n"
+    )
+    step = Step("lab", "step", "A step", text, "hint", "check", (Command("x", ("echo hi",)),), 1)
+    shown = commands(step)
     assert "$ docker container stop <ID>" in shown  # a code block line
-    assert "docker container exec <ID> cat hello.txt" in shown  # an inline code span
+    assert "docker container exec <ID> cat notes.txt" in shown  # an inline code span
+    assert "echo hi" in shown and "ls" not in shown
 
 
 def whole(step: Step, output: str, width: int | None) -> list[str]:

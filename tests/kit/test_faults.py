@@ -12,8 +12,67 @@ import threading
 
 import pytest
 
-from tests.kit.test_beginners_robot import type_, type_solution
+from tests.kit.fixtures import LABELS, TRACE
+from tests.kit.robot import type_
 from workshop.errors import Exit
+
+# A fixture lab of one step whose check asks the engine for a container and looks inside it
+# with testinfra (`docker exec`), as a lab's check may.
+MANIFEST = """\
+format_version = 2
+id = "look"
+title = "Look inside"
+
+[[steps]]
+id = "look"
+title = "Look inside a running container"
+instructions = "steps/look.md"
+check = "test_look"
+hint = "Run the container."
+solution = ["docker container run -d --name {name} alpine sleep 300"]
+
+[[steps.mistakes]]
+id = "not-running"
+reproduce = ["true"]
+
+[[steps.mistakes]]
+id = "no-hostname"
+reproduce = []
+unreproducible = "a container without /etc/hostname"
+"""
+
+CHECKS = """\
+from workshop.probes import Container, missing
+from workshop.services import Inside
+
+NAME = {name!r}
+
+
+def test_look(engine):
+    found = engine.api.containers(filters={{"name": NAME}})
+    if not found:
+        missing(f"No container {{NAME}} runs: run it.", mistake="not-running")
+    container = Container(engine, engine.api.inspect_container(found[0]["Id"]))
+    if not Inside(container).exists("/etc/hostname"):
+        missing("It has no /etc/hostname.", mistake="no-hostname")
+"""
+
+
+@pytest.fixture
+def look(tmp_path, monkeypatch, workshop):
+    """The `look` fixture lab, read by the kit instead of its own labs; returns its container's
+    name (unique to this session)."""
+    name = f"kit-look-{TRACE.session}"
+    lab = tmp_path / "labs" / "look"
+    (lab / "steps").mkdir(parents=True)
+    (lab / "lab.toml").write_text(MANIFEST.format(name=name))
+    (lab / "steps" / "look.md").write_text(
+        f"`docker container run -d --name {name} alpine sleep 300`"
+    )
+    (lab / "checks.py").write_text(CHECKS.format(name=name))
+    monkeypatch.setenv("WORKSHOP_LABS", str(tmp_path / "labs"))
+    workshop.env["WORKSHOP_LABS"] = str(tmp_path / "labs")
+    return name
 
 
 class DyingEngine:
@@ -53,19 +112,19 @@ class DyingEngine:
         self.server.close()
 
 
-def test_an_engine_dying_mid_check_is_an_engine_error(workshop, home, tmp_path):
+def test_an_engine_dying_mid_check_is_an_engine_error(look, workshop, home, tmp_path):
     home.mkdir()
     (home / "progress.json").write_text(
         json.dumps(
             {
                 "version": 1,
-                "labs": {"beginners": {"started_at": "2026-11-25T10:00:00+00:00", "done": {}}},
+                "labs": {"look": {"started_at": "2026-11-25T10:00:00+00:00", "done": {}}},
             }
         )
     )
     engine = DyingEngine(tmp_path / "docker.sock")
     try:
-        result = workshop("check", "pull", env={"DOCKER_HOST": f"unix://{engine.path}"})
+        result = workshop("check", "look", env={"DOCKER_HOST": f"unix://{engine.path}"})
     finally:
         engine.close()
     assert result.code == Exit.ERROR, result
@@ -78,21 +137,19 @@ def test_an_engine_dying_mid_check_is_an_engine_error(workshop, home, tmp_path):
 @pytest.mark.engine
 @pytest.mark.destructive
 @pytest.mark.usefixtures("leave_no_trace")
-def test_a_look_inside_that_cannot_run_is_said_as_such(workshop, engine, tmp_path):
-    """start-exec looks inside the running container with testinfra (`docker exec`): with no
+def test_a_look_inside_that_cannot_run_is_said_as_such(look, workshop, engine, tmp_path):
+    """The check looks inside the running container with testinfra (`docker exec`): with no
     docker CLI on PATH, the kit says it could not look, and does not blame the learner."""
     workshop("next")
     type_("docker image pull alpine")
-    type_("docker container run -it alpine /bin/sh", "exit")
-    type_solution("isolation")
-    type_solution("start-exec")
-    assert workshop("check", "start-exec").code == 0
+    engine.containers.run("alpine", ["sleep", "300"], name=look, detach=True, labels=LABELS)
+    assert workshop("check", "look").code == 0
     bare = tmp_path / "bin"
     bare.mkdir()
     for tool in ("sh", "cat", "test", "env"):
         found = shutil.which(tool)
         if found:
             os.symlink(found, bare / tool)
-    result = workshop("check", "start-exec", env={"PATH": str(bare)})
+    result = workshop("check", "look", env={"PATH": str(bare)})
     assert result.code == Exit.ERROR, result
     assert "could not look inside container" in " ".join(result.out.split()), result

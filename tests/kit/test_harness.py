@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.kit.conftest import TRACE, no_trace
-from tests.kit.test_beginners_robot import type_
+from tests.kit.fixtures import TRACE, no_trace
+from tests.kit.robot import type_
 from tests.kit.trace import LABEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]

@@ -189,7 +189,7 @@ def test_the_learner_gets_a_working_copy_and_the_steps_show_its_path(installed):
     assert (context / "mysfits.json").read_bytes() == original
 
     rebuild = installed.workshop("show", "rebuild")
-    helper = installed.work / "scripts" / "add_mysfit.py"
+    helper = installed.work / "labs" / "mysfits" / "add_mysfit.py"
     assert f"python3 {helper}" in rebuild.stdout
     added = _run([sys.executable, str(helper)], installed.elsewhere, installed.env)
     assert added.returncode == 0, added.stderr

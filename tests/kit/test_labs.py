@@ -11,19 +11,19 @@ from workshop.labs import find_step, lint, load_labs, mistakes
 
 def test_the_kits_own_labs_are_sound():
     labs = load_labs()
-    assert labs[0].id == "beginners"
-    assert lint(labs) == []
+    assert labs and lint(labs) == []
     for lab in labs:
+        assert lab.checks.parent == lab.folder, lab.id  # a lab is one folder
         for step in lab.steps:
             assert step.instructions.strip() and step.hint and step.solution
 
 
-def test_steps_are_found_by_id_or_lab_and_id():
-    labs = load_labs()
-    assert find_step(labs, "run-ls")[1].id == "run-ls"
-    assert find_step(labs, "beginners/run-ls")[1].id == "run-ls"
-    with pytest.raises(UsageError, match="Did you mean run-ls"):
-        find_step(labs, "run-sl")
+def test_steps_are_found_by_id_or_lab_and_id(demo):
+    labs = load_labs(demo[0])
+    assert find_step(labs, "first")[1].id == "first"
+    assert find_step(labs, "demo/second")[1].id == "second"
+    with pytest.raises(UsageError, match="Did you mean first"):
+        find_step(labs, "frist")
 
 
 @pytest.fixture
@@ -42,8 +42,8 @@ def test_lint_finds_a_check_that_does_not_exist(demo):
     labs, manifest = demo
     edit(manifest, 'check = "test_second"', 'check = "test_sceond"')
     assert lint(load_labs(labs)) == [
-        f"{manifest}:15: step 'second': check 'test_sceond' is not a test in "
-        f"{labs.parent / 'checks' / 'test_demo.py'}"
+        f"{manifest}:18: step 'second': check 'test_sceond' is not a test in "
+        f"{labs / 'demo' / 'checks.py'}"
     ]
 
 
@@ -80,7 +80,15 @@ def test_a_placeholder_needs_a_where(demo):
         ('id = "second"', 'id = "first"', "step id 'first' is used twice"),
         ('id = "second"', 'id = "Second Step"', "ids are lowercase"),
         ('title = "Demo lab"\n', "", "the lab needs `title`"),
-        ("format_version = 1", 'format_version = "one"', "needs `format_version = 1`"),
+        ("format_version = 2", 'format_version = "one"', "needs `format_version = 2`"),
+        ("format_version = 2", "format_version = 3", "upgrade the kit"),
+        ('id = "no-first-flag"', 'id = "No_First"', "a mistake's `id` is kebab-case"),
+        ('id = "no-second-flag"', 'id = "no-first-flag"', "also declared by step 'first'"),
+        ('id = "no-second-flag"', 'id = "still-running"', "said by the kit for every lab"),
+        ('reproduce = ["true"]\n\n[[steps]]', "\n[[steps]]", "has no `reproduce` commands"),
+        ("images = []", "images = []\nneeds = { gpu = 1 }", "`needs` takes numbers"),
+        ("images = []", 'images = []\nbuilds_on = ["nowhere"]', "names lab 'nowhere'"),
+        ("images = []", 'images = []\nbuilds_on = ["demo"]', "builds on itself"),
         (
             'solution = ["touch',
             'solution = [{ run = "x", typo = 1 }, "touch',
@@ -107,76 +115,36 @@ def test_a_probe_placeholder_must_name_a_function_of_the_checks(demo):
     assert any("probe 'nowhere' is not a function in" in p for p in problems), problems
 
 
-def test_the_kits_checks_name_every_mistake_once():
+def test_the_kits_labs_declare_their_mistakes_once_each():
     for lab in load_labs():
-        ids = mistakes(lab)
-        assert ids, lab.id
-        assert all(len(i) <= 40 and i == i.lower() and " " not in i for i in ids), lab.id
-    beginners = mistakes(load_labs()[0])
-    # literals passed to a helper that hands its parameter on are ids too
-    assert {"ls-without-long", "shell-without-it", "not-pulled", "ls-removed-unseen"} <= set(
-        beginners
-    )
+        declared = [m for step in lab.steps for m in step.mistakes]
+        assert declared, lab.id
+        assert len({m.id for m in declared}) == len(declared), lab.id
+        assert set(mistakes(lab)) == {m.id for m in declared}
+        for mistake in declared:  # the commands that make it, or why none can
+            assert mistake.reproduce or mistake.unreproducible, (lab.id, mistake.id)
 
 
-HELPERS = """
-from workshop.probes import missing
-
-
-def _gone(what, mistake):
-    missing(f"{what} is gone.", mistake=mistake)
-
-
-def test_first():
-    _gone("first", "first-gone")
-    _gone("again", "first-gone")
-    missing("No id here.")
-    missing("Spelled wrong.", mistake="Not_Kebab")
-    missing("Far too long.", mistake="this-id-is-far-too-long-for-a-dashboard-cell")
-    missing("From a variable.", mistake=ID)
-
-
-def test_second():
-    _gone("second", ID)
-    missing("Fine.", mistake="second-fine")
-"""
-
-
-def test_lint_names_each_mistake_id_problem_with_file_and_line(demo):
-    labs, _ = demo
-    checks = labs.parent / "checks" / "test_demo.py"
-    checks.write_text(HELPERS)
-    long = "this-id-is-far-too-long-for-a-dashboard-cell"
-    assert lint(load_labs(labs)) == [
-        f"{checks}:11: mistake id 'first-gone' is also used at line 10; one id names one "
-        "mistake, unique within the lab",
-        f'{checks}:12: missing(...) names no mistake: add mistake="kebab-case-id", the id of '
-        "what this check recognised",
-        f"{checks}:13: mistake id 'Not_Kebab' must be kebab-case (lowercase letters and digits "
-        "joined by single dashes), at most 40 characters",
-        f"{checks}:14: mistake id {long!r} must be kebab-case (lowercase letters and digits "
-        "joined by single dashes), at most 40 characters",
-        f"{checks}:15: mistake= must be a string literal, or a parameter of the enclosing "
-        "function that each of its calls passes as a literal",
-        f"{checks}:19: _gone(...) must pass `mistake` as a string literal, the id of the "
-        "mistake it names here",
-    ]
-    assert mistakes(load_labs(labs)[0]) == {
-        "first-gone": 10,
-        "Not_Kebab": 13,
-        long: 14,
-        "second-fine": 20,
+def test_mistakes_are_read_from_the_manifest_with_their_lines(demo):
+    labs, manifest = demo
+    lines = manifest.read_text().splitlines()
+    found = mistakes(load_labs(labs)[0])
+    assert found == {
+        "no-first-flag": lines.index('id = "no-first-flag"'),
+        "no-second-flag": lines.index('id = "no-second-flag"'),
     }
+    assert all(lines[line - 1] == "[[steps.mistakes]]" for line in found.values())
 
 
-def test_a_helper_nobody_calls_cannot_hand_on_an_id(demo):
-    labs, _ = demo
-    checks = labs.parent / "checks" / "test_demo.py"
-    text = checks.read_text()
-    checks.write_text(text + "\n\ndef _unused(mistake):\n    missing('x', mistake=mistake)\n")
-    problems = lint(load_labs(labs))
-    assert len(problems) == 1 and "nothing in the module calls _unused()" in problems[0]
-    assert problems[0].startswith(f"{checks}:")
+def test_an_unreproducible_mistake_says_why(demo):
+    labs, manifest = demo
+    edit(
+        manifest,
+        'id = "no-first-flag"\nreproduce = ["true"]',
+        'id = "no-first-flag"\nreproduce = []\nunreproducible = "the flag folder is gone"',
+    )
+    (mistake,) = load_labs(labs)[0].step("first").mistakes
+    assert mistake.reproduce == () and mistake.unreproducible == "the flag folder is gone"
 
 
 def test_the_demo_curriculum_lints_clean(demo):
@@ -224,3 +192,28 @@ def test_kit_paths_render_relative_in_a_clone_and_to_the_working_copy_when_insta
     assert restore_command(kit, "images/app/data.json", "images/app/x") == (
         "git checkout -- images/app/data.json images/app/x"
     )
+
+
+def test_what_a_lab_needs_of_the_engine_is_in_its_manifest(demo, monkeypatch):
+    from workshop.doctor import _needing
+
+    labs, manifest = demo
+    edit(manifest, "images = []", "images = []\nneeds = { disk_gb = 1.5, memory_gb = 2 }")
+    assert load_labs(labs)[0].needs == {"disk_gb": 1.5, "memory_gb": 2.0}
+    monkeypatch.setenv("WORKSHOP_LABS", str(labs))
+    assert _needing("disk_gb") == ": lab demo needs about 1.5 GiB"
+    edit(manifest, "needs = { disk_gb = 1.5, memory_gb = 2 }", "")
+    assert _needing("disk_gb") == ""
+
+
+def test_a_lab_says_its_shells_prompt_and_a_command_may_say_its_own(demo):
+    labs, manifest = demo
+    edit(manifest, "images = []", 'images = []\nprompt = "/ # "')
+    edit(
+        manifest,
+        'solution = ["touch {}/second"]'.format(labs.parent / "flags"),
+        'solution = [{ run = "touch x", type = ["exit"], prompt = "$ " }, "touch y"]',
+    )
+    lab = load_labs(labs)[0]
+    assert lab.step("first").solution[0].prompt == "/ # "
+    assert [c.prompt for c in lab.step("second").solution] == ["$ ", "/ # "]

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.kit import curriculum
-from tests.kit.conftest import KIT
+from tests.kit.fixtures import KIT
 from workshop import render
 
 ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -44,7 +44,7 @@ def test_no_width_means_one_line_per_paragraph():
 
 
 def test_an_inline_code_span_is_one_unit_even_when_longer_than_the_width():
-    command = "docker container run -d --name mysfits -p 8080:8080 mythicalmysfits/service"
+    command = "docker container run -d --name webapp1 -p 8000:8000 examplewebsites/service"
     text = f"Start it with `{command}` and wait.\n"
     for width in (10, 20, 40, 60, 75, 76, 77, 78, 80, 100):
         out = lines_of(render.markdown(text, width, colour=False))
@@ -167,10 +167,10 @@ def test_colour_styles_the_text_without_changing_it():
 
 
 def test_a_message_hangs_under_its_mark_and_keeps_commands_whole():
-    text = "Step run-ls is not done yet: run `docker container run alpine ls -l` again."
+    text = "Step run-ls is not done yet: run `docker container run debian ls -l` again."
     out = render.message(text, 30, colour=False, mark="✘")
     assert out == (
-        "✘ Step run-ls is not done yet:\n  run\n  `docker container run alpine ls -l`\n  again.\n"
+        "✘ Step run-ls is not done yet:\n  run\n  `docker container run debian ls -l`\n  again.\n"
     )
     assert render.message(text, None, colour=False, mark="✘") == f"✘ {text}\n"
 
@@ -218,7 +218,7 @@ def test_the_width_is_columns_else_the_terminals_else_none_when_piped(monkeypatc
 @pytest.fixture
 def demo(tmp_path, monkeypatch, workshop):
     labs = curriculum.write(tmp_path)
-    long = "docker container run -d --name mysfits -p 8080:8080 mythicalmysfits/service"
+    long = "docker container run -d --name webapp1 -p 8000:8000 examplewebsites/service"
     (labs / "demo" / "steps" / "first.md").write_text(
         f"# First\n\nSome **bold** words, then `{long}` and a block:\n\n"
         f"```console\n$ {long} --and-more-words-to-pass-eighty-columns\n```\n"
@@ -276,7 +276,7 @@ def test_no_color_leaves_a_terminal_without_escape_codes(demo):
 def test_in_a_terminal_text_wraps_at_its_width_and_commands_stay_whole(demo):
     env = {k: v for k, v in demo.env.items() if k not in ("NO_COLOR", "COLUMNS")}
     out = lines_of(in_terminal(env, "show", "first", columns=50))
-    long = "docker container run -d --name mysfits -p 8080:8080 mythicalmysfits/service"
+    long = "docker container run -d --name webapp1 -p 8000:8000 examplewebsites/service"
     assert long in out  # the inline span, on a line of its own
     assert f"  $ {long} --and-more-words-to-pass-eighty-columns" in out  # the code line, whole
     for line in out:
@@ -284,7 +284,7 @@ def test_in_a_terminal_text_wraps_at_its_width_and_commands_stay_whole(demo):
 
 
 def test_the_step_heading_keeps_step_and_id_on_one_line():
-    title, tag = "First containers with alpine", "step 7 of 7: start-exec"
+    title, tag = "First containers with debian", "step 7 of 7: start-exec"
     assert render.heading(title, tag, 80, colour=False) == f"── {title} — {tag} {'─' * 22}\n"
     assert render.heading(title, tag, None, colour=False) == f"── {title} — {tag} ──\n"
     for width in (10, 20, 30, 40, 56):

@@ -51,11 +51,11 @@ def test_a_torn_last_line_is_skipped_and_the_next_report_starts_a_line(home):
 
 def test_a_verdict_report_holds_exactly_the_documented_fields(home):
     joined(home)
-    failed = Verdict("run-ls", False, "x" * 700, mistake="ls-without-long")
-    report.verdicts("beginners", [failed, Verdict("pull", True)], "next")
+    failed = Verdict("first", False, "x" * 700, mistake="no-first-flag")
+    report.verdicts("demo", [failed, Verdict("second", True)], "next")
     first, second = report.pending()
     assert set(first) == set(report.FIELDS["verdict"])
-    assert first["mistake"] == "ls-without-long" and first["via"] == "next"
+    assert first["mistake"] == "no-first-flag" and first["via"] == "next"
     assert len(first["sentence"]) == report.SENTENCE_MAX and first["passed"] is False
     assert second["passed"] is True and second["sentence"] == "" and second["mistake"] == ""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.kit.conftest import KIT
+from tests.kit.fixtures import KIT
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 

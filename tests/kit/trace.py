@@ -37,7 +37,7 @@ SHIM = Path(__file__).resolve().parent / "bin"
 
 
 def normal_tag(reference: str) -> str | None:
-    """`alpine` -> `alpine:latest`, as the engine lists tags; None for a digest or an id."""
+    """`nginx` -> `nginx:latest`, as the engine lists tags; None for a digest or an id."""
     if "@" in reference or reference.startswith("sha256:"):
         return None
     for prefix in ("docker.io/library/", "docker.io/", "library/"):

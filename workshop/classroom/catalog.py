@@ -17,7 +17,8 @@ class StepInfo:
 @dataclass(frozen=True)
 class Catalog:
     steps: tuple[StepInfo, ...]  # every step of every lab, in course order
-    mistakes: dict[str, frozenset[str]]  # lab id -> the mistake ids its checks can name
+    # lab id -> the mistake ids its checks can name: those it declares, and the kit's generic ones
+    mistakes: dict[str, frozenset[str]]
     inventory: tuple[dict, ...] = ()  # workshop.labs.inventory of the server's labs
     version: str = ""  # the server's kit version
 
@@ -84,13 +85,13 @@ class Catalog:
 
 def load(labs_dir=None) -> Catalog:
     """The kit's labs (WORKSHOP_LABS or the clone's labs/), read once when the server starts."""
-    from workshop.labs import inventory, load_labs, mistakes
+    from workshop.labs import GENERIC_MISTAKES, inventory, load_labs, mistakes
     from workshop.version import kit_version
 
     labs = load_labs(labs_dir)
     return Catalog(
         steps=tuple(StepInfo(lab.id, s.id, s.title) for lab in labs for s in lab.steps),
-        mistakes={lab.id: frozenset(mistakes(lab)) for lab in labs},
+        mistakes={lab.id: frozenset(mistakes(lab)) | GENERIC_MISTAKES for lab in labs},
         inventory=tuple(inventory(labs)),
         version=kit_version(),
     )

@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from workshop.classroom.catalog import Catalog
-from workshop.classroom.terminal import Terminal
 
 DONE, CURRENT, STUCK, TODO = "done", "current", "stuck", "todo"
 
@@ -83,7 +82,7 @@ class Room:
         self.sentences: dict[tuple[str, str], str] = {}  # (lab, mistake) -> latest sentence
         self.demo: list[dict] = []
         self.demo_version = 0  # grows with every change to `demo` (an entry may change in place)
-        self._terminal: Terminal | None = None  # the output entry of the current command
+        self._terminal = None  # the current command's output: a classroom.terminal.Terminal
         self._drawn = True  # whether that entry's text shows all its terminal was fed
 
     def join(
@@ -116,6 +115,9 @@ class Room:
             self.demo.append({"n": len(self.demo), "at": at, "what": what, "text": text})
             return
         if self._terminal is None:
+            # pyte: the server's extra; `classroom export` of a learner's install never plays demos
+            from workshop.classroom.terminal import Terminal
+
             self._terminal = Terminal()
             self.demo.append({"n": len(self.demo), "at": at, "what": "output", "text": ""})
         self._terminal.feed(text)

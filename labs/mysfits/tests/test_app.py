@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-IMAGE_DIR = Path(__file__).resolve().parents[2] / "images" / "mysfits"
+IMAGE_DIR = Path(__file__).resolve().parents[3] / "images" / "mysfits"  # labs/mysfits/tests -> kit
 DATA_FILE = IMAGE_DIR / "mysfits.json"
 
 FIELDS = {

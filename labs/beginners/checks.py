@@ -10,8 +10,10 @@ and says plainly when the kit cannot see the work (a container removed with `--r
 
 from __future__ import annotations
 
-from workshop.meaning import lists_long, program_name
+from workshop.meaning import program_name
 from workshop.probes import Container, Learner, missing
+
+from .listing import lists_long
 
 LAB = "beginners"
 IMAGE = "alpine"

@@ -1,9 +1,10 @@
 """Add the example mysfit to the Mysfits data, with a fresh mysfitId: the rebuild step's shortcut.
 
-From the kit's folder: python3 scripts/add_mysfit.py
+From the kit's folder: python3 labs/mysfits/add_mysfit.py
 
-It appends the entry in labs/mysfits/quillby.json to images/mysfits/mysfits.json (the files of
-the kit this script belongs to, wherever it is run from). Each run adds one more, with its own
+It appends the entry in quillby.json (beside this script, in the lab's folder) to
+images/mysfits/mysfits.json (the files of the kit this script belongs to, wherever it is run
+from). Each run adds one more, with its own
 uuid4 mysfitId: the service refuses two mysfits with the same id.
 """
 
@@ -14,8 +15,9 @@ import sys
 import uuid
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parent.parent
-ENTRY = KIT / "labs" / "mysfits" / "quillby.json"
+LAB = Path(__file__).resolve().parent  # labs/mysfits
+KIT = LAB.parent.parent
+ENTRY = LAB / "quillby.json"
 DATA = KIT / "images" / "mysfits" / "mysfits.json"
 SHOWN = "images/mysfits/mysfits.json"
 

@@ -33,13 +33,13 @@ from workshop.probes import (
 from workshop.services import (
     Dockerfile,
     Inside,
-    access_log,
     get_json,
-    log_gist,
     logs,
     published,
     published_ports,
 )
+
+from .gunicorn_log import access_log, log_gist
 
 LAB = "mysfits"
 IMAGE = "mythicalmysfits/service"

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.conftest import KIT, ROBOT, TRACE, no_trace
-from workshop.labs import Command, find_lab, load_labs
+from tests.kit.fixtures import KIT, ROBOT, TRACE, lab_of, no_trace
+from workshop.labs import Command
 from workshop.solve import run_command
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 
-LAB = find_lab(load_labs(), "mysfits")
+LAB = lab_of(__file__)
 IMAGE = "mythicalmysfits/service"
 BASE = "python:3.12-slim"
 CACHE = "workshop-selftest/mysfits-cache:latest"  # keeps the legacy builder's cache warm

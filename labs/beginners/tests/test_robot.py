@@ -11,15 +11,15 @@ import subprocess
 
 import pytest
 
-from tests.kit.conftest import ROBOT, TRACE
+from tests.kit.fixtures import ROBOT, TRACE, lab_of
 from workshop.checks import prober
 from workshop.errors import Exit
-from workshop.labs import Command, find_lab, load_labs
+from workshop.labs import Command
 from workshop.solve import run_command
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 
-LAB = find_lab(load_labs(), "beginners")
+LAB = lab_of(__file__)
 STANDIN = "io.workshop.standin"
 
 

@@ -12,7 +12,10 @@ import time
 
 import pytest
 
-from tests.kit.test_mysfits_robot import (  # noqa: F401 -- fixtures used by name
+from workshop.labs import Command
+from workshop.solve import run_command
+
+from .test_robot import (  # noqa: F401 -- fixtures used by name
     BUILD,
     RUN,
     cache,
@@ -23,8 +26,6 @@ from tests.kit.test_mysfits_robot import (  # noqa: F401 -- fixtures used by nam
     robot,
     wait_until_stopped,
 )
-from workshop.labs import Command
-from workshop.solve import run_command
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 

@@ -1,5 +1,5 @@
-"""The rebuild step's shortcut, `python3 scripts/add_mysfit.py`, typed from the root of a copy of
-the kit: it appends the example entry with a fresh uuid4 mysfitId each run."""
+"""The rebuild step's shortcut, `python3 labs/mysfits/add_mysfit.py`, typed from the root of a
+copy of the kit: it appends the example entry with a fresh uuid4 mysfitId each run."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import uuid
 
 import pytest
 
-from tests.kit.conftest import KIT
+from tests.kit.fixtures import KIT
 from workshop.labs import find_lab, load_labs
 
-COMMAND = "python3 scripts/add_mysfit.py"
-PARTS = ("scripts/add_mysfit.py", "labs/mysfits/quillby.json", "images/mysfits/mysfits.json")
+COMMAND = "python3 labs/mysfits/add_mysfit.py"
+PARTS = ("labs/mysfits/add_mysfit.py", "labs/mysfits/quillby.json", "images/mysfits/mysfits.json")
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def kit(tmp_path):
 
 def add(root):
     return subprocess.run(
-        [sys.executable, "scripts/add_mysfit.py"], cwd=root, capture_output=True, text=True
+        [sys.executable, "labs/mysfits/add_mysfit.py"], cwd=root, capture_output=True, text=True
     )
 
 

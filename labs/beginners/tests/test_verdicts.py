@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kit.conftest import ROBOT
-from tests.kit.test_beginners_robot import not_done, type_, type_solution
+from tests.kit.fixtures import ROBOT
+
+from .test_robot import not_done, type_, type_solution
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 
@@ -251,7 +252,7 @@ def _fill_the_ring(engine, events: int = 300) -> None:
 
 @pytest.mark.usefixtures("leave_no_trace")
 def test_a_pull_the_ring_forgot_counts_when_alpine_was_absent_at_the_start(workshop, engine):
-    from tests.kit.test_beginners_robot import without_local_alpine
+    from .test_robot import without_local_alpine
 
     if not without_local_alpine(engine):
         pytest.skip("alpine:latest here is not the kit's stand-in, so the test may not untag it")
