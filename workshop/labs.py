@@ -15,7 +15,7 @@ from pathlib import Path
 
 from workshop.errors import LabFileError, UsageError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: declared outcomes, mistakes as data (a kit reads 1 and 2)
 MANIFEST = "lab.toml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 WATCH = ("events", "logs")  # what `workshop watch` follows for a step (see Step.watch)
@@ -48,6 +48,19 @@ class Command:
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A named mistake of a step ([[steps.mistakes]]): its id; for a declared recogniser, the
+    sentence it says and the evidence (`when`) that recognises it; and the commands that make
+    it (`reproduce`), which `workshop prove` runs to see it named."""
+
+    id: str
+    says: str = ""
+    when: tuple = ()  # `workshop.declared.Claim`s; empty: a Python check names it
+    reproduce: tuple[Command, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Step:
     lab_id: str
     id: str
@@ -60,6 +73,13 @@ class Step:
     # what `workshop watch` follows to re-check the step: the engine's events, or also the
     # output of the lab's running containers ("logs": the evidence is a request in a log)
     watch: str = "events"
+    expect: tuple = ()  # declared outcomes (`workshop.declared.Claim`), when there is no check
+    mistakes: tuple[Mistake, ...] = ()  # the step's named mistakes ([[steps.mistakes]])
+
+    @property
+    def declared(self) -> bool:
+        """Its outcome is declared in the manifest (no Python check)."""
+        return bool(self.expect)
 
     @property
     def instructions(self) -> str:
@@ -85,6 +105,9 @@ class Lab:
     steps: tuple[Step, ...]
     order: int
     edits: tuple[str, ...] = ()  # kit files the learner is asked to change (reset restores them)
+    format_version: int = 1
+    volumes: tuple[str, ...] = ()  # named volumes the lab makes
+    networks: tuple[str, ...] = ()  # networks the lab makes
 
     @property
     def root(self) -> Path:
@@ -146,6 +169,149 @@ def _command(raw, path: Path, line: int | None, step_id: str) -> Command:
     return Command(run=raw["run"].strip(), type=tuple(typed), where=dict(where))
 
 
+def _check_name(raw: dict, path: Path, line: int | None, what: str) -> str:
+    """The step's Python check, or "" when its outcome is declared (`[steps.expect]`)."""
+    if "expect" in raw:
+        if "check" in raw:
+            raise LabFileError(
+                path, f"{what} has both `check` and [steps.expect]: keep one of them", line
+            )
+        return ""
+    if "check" not in raw:
+        raise LabFileError(
+            path, f"{what} needs `check` (a Python check) or a [steps.expect] table", line
+        )
+    return _text(raw, "check", path, line, what)
+
+
+# --- declarations (format 2): [steps.expect] and [[steps.mistakes]] ---------------------------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\s]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _step_ranges(text: str) -> list[tuple[int, int]]:
+    """(first line, last line) of each [[steps]] table and its sub-tables, in order."""
+    lines = text.splitlines()
+    starts = [n for n, line in enumerate(lines, start=1) if line.strip() == "[[steps]]"]
+    return [(s, (starts[i + 1] - 1) if i + 1 < len(starts) else len(lines))
+            for i, s in enumerate(starts)]  # fmt: skip
+
+
+def _line_in(text: str, start: int, end: int, pattern: str, nth: int = 0) -> int | None:
+    """The line (in start..end) of the nth match of `pattern` (a regex on one line)."""
+    seen = -1
+    for number, line in enumerate(text.splitlines()[start - 1 : end], start=start):
+        if re.search(pattern, line):
+            seen += 1
+            if seen == nth:
+                return number
+    return None
+
+
+def _key_line(text: str, start: int | None, end: int | None, key: str) -> int | None:
+    """The line where `key = ` is set (or `key.` a dotted key, or `[steps.key]`), in a range."""
+    if start is None:
+        return None
+    end = end or start
+    return _line_in(text, start, end, rf"(^|[{{,\s]){re.escape(key)}\s*=|^\s*\[+steps\.{key}\b")
+
+
+def _declarations(raw: dict, text: str, n: int, path: Path, version: int, what: str) -> dict:
+    """A step's declared outcome and its mistakes (format 2), as Step fields."""
+    from workshop import declared
+
+    if "expect" not in raw and "mistakes" not in raw:
+        return {}
+    ranges = _step_ranges(text)
+    start, end = ranges[n] if n < len(ranges) else (None, None)
+    if version < 2:
+        raise LabFileError(
+            path,
+            f"{what}: [steps.expect] and [[steps.mistakes]] need `format_version = 2` at the top",
+            _key_line(text, start, end, "expect") or _key_line(text, start, end, "mistakes"),
+        )
+    fields: dict = {}
+    if "expect" in raw:
+        line = _key_line(text, start, end, "expect")
+        claims, problems = declared.parse(raw["expect"], expect=True)
+        if problems:
+            key, problem = problems[0]
+            where = _key_line(text, line, end, key) if key else line
+            raise LabFileError(path, f"{what}: {problem}", where or line)
+        fields["expect"] = tuple(
+            declared.Claim(c.noun, c.fields, _key_line(text, line, end, c.noun) or line or 0)
+            for c in claims
+        )
+    raw_mistakes = raw.get("mistakes", [])
+    if not isinstance(raw_mistakes, list) or not all(isinstance(m, dict) for m in raw_mistakes):
+        raise LabFileError(
+            path, f"{what}: `mistakes` is a list of [[steps.mistakes]] tables", start
+        )
+    mistakes = []
+    for m, table in enumerate(raw_mistakes):
+        line = _line_in(text, start or 1, end or 1, r"^\s*\[\[\s*steps\.mistakes\s*\]\]", m)
+        if line is None:  # an inline array of tables: the m-th `id = ` after `mistakes`
+            line = _line_in(text, start or 1, end or 1, r"(^|[{,\s])id\s*=", m + 1)
+        mistakes.append(_mistake(table, text, line, end, path, what, fields.get("expect", ())))
+    fields["mistakes"] = tuple(mistakes)
+    return fields
+
+
+MISTAKE_KEYS = ("id", "says", "when", "reproduce")
+
+
+def _mistake(table: dict, text: str, line, end, path: Path, what: str, expect) -> Mistake:
+    from workshop import declared
+
+    ident = table.get("id")
+    if not isinstance(ident, str) or not ident:
+        raise LabFileError(path, f"{what}: each [[steps.mistakes]] needs `id`, in kebab-case", line)
+    what = f"{what}, mistake {ident!r}"
+    unknown = set(table) - set(MISTAKE_KEYS)
+    if unknown:
+        raise LabFileError(
+            path,
+            f"{what}: unknown key(s) {', '.join(sorted(unknown))}; a mistake has "
+            f"{', '.join(MISTAKE_KEYS)}",
+            _key_line(text, line, end, sorted(unknown)[0]) or line,
+        )
+    says, when = table.get("says"), table.get("when")
+    if (says is None) != (when is None):
+        raise LabFileError(
+            path,
+            f"{what}: a declared mistake has both `when` (the evidence) and `says` (its sentence "
+            "and fix); a mistake a Python check names has neither",
+            line,
+        )
+    if says is not None and (not isinstance(says, str) or not says.strip()):
+        raise LabFileError(path, f"{what}: `says` is one sentence with the fix", line)
+    claims = ()
+    if when is not None:
+        if not expect:
+            raise LabFileError(
+                path,
+                f"{what}: `when` needs the step's outcome declared in [steps.expect] (a Python "
+                "check names its mistakes itself)",
+                line,
+            )
+        claims, problems = declared.parse(when, expect=False)
+        if problems:
+            key, problem = problems[0]
+            raise LabFileError(
+                path, f"{what}: {problem}", _key_line(text, line, end, key or "when") or line
+            )
+    reproduce = table.get("reproduce", [])
+    if not isinstance(reproduce, list):
+        raise LabFileError(path, f"{what}: `reproduce` is a list of commands", line)
+    return Mistake(
+        id=ident,
+        says=(says or "").strip(),
+        when=tuple(claims),
+        reproduce=tuple(_command(c, path, line, ident) for c in reproduce),
+        line=line or 0,
+    )
+
+
 def load_lab(folder: Path) -> Lab:
     path = folder / MANIFEST
     try:
@@ -175,7 +341,10 @@ def load_lab(folder: Path) -> Lab:
     lab_id = _text(data, "id", path, 1, "the lab")
     if not _ID.match(lab_id):
         raise LabFileError(path, f"lab id {lab_id!r} must be lowercase letters, digits, dashes", 1)
-    checks = folder.parent.parent / _text(data, "checks", path, 1, "the lab")
+    if "checks" not in data and version >= 2:
+        checks = folder / "checks.py"  # format 2: the lab folder's own (optional if all declared)
+    else:
+        checks = folder.parent.parent / _text(data, "checks", path, 1, "the lab")
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise LabFileError(path, "needs at least one [[steps]] table", None)
@@ -201,10 +370,11 @@ def load_lab(folder: Path) -> Lab:
                 title=_text(raw, "title", path, line, what),
                 instructions_path=folder / _text(raw, "instructions", path, line, what),
                 hint=_text(raw, "hint", path, line, what),
-                check=_text(raw, "check", path, line, what),
+                check=_check_name(raw, path, line, what),
                 solution=tuple(_command(c, path, line, step_id) for c in solution),
                 line=line or 1,
                 watch=watch,
+                **_declarations(raw, text, n, path, version, what),
             )
         )
     ids = [s.id for s in steps]
@@ -229,6 +399,9 @@ def load_lab(folder: Path) -> Lab:
         edits=names("edits"),
         steps=tuple(steps),
         order=int(data.get("order", 100)),
+        format_version=version,
+        volumes=names("volumes") if version >= 2 else (),
+        networks=names("networks") if version >= 2 else (),
     )
 
 
@@ -404,9 +577,12 @@ def _mistake_sites(module: Path) -> tuple[list[tuple[str, int]], list[str]]:
 
 
 def mistakes(lab: Lab) -> dict[str, int]:
-    """The mistake ids a lab's checks can name (`missing(..., mistake="id")`, and the literal ids
-    passed to helpers that hand theirs on), each with the line of its first use, read from the
-    checks module without importing it."""
+    """The mistake ids a lab's checks can name, each with a line that names it. Format 2: the
+    ids its manifest declares ([[steps.mistakes]]) and the kit's own verdicts (data, nothing
+    parsed). Format 1: `missing(..., mistake="id")` and the literal ids passed to helpers that
+    hand theirs on, read from the checks module without importing it."""
+    if lab.format_version >= 2:
+        return declared_mistakes(lab)
     if not lab.checks.is_file():
         return {}
     found: dict[str, int] = {}
@@ -424,16 +600,40 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def declared_mistakes(lab: Lab) -> dict[str, int]:
+    """Format 2: the mistake ids a lab declares, with their manifest lines, and the kit's own."""
+    from workshop.declared import KIT_MISTAKES
+
+    found = {ident: 0 for ident in KIT_MISTAKES}
+    for step in lab.steps:
+        for mistake in step.mistakes:
+            found.setdefault(mistake.id, mistake.line)
+    return found
+
+
+def _needs_module(lab: Lab) -> bool:
+    """The lab has a Python check, or a solution that asks the checks module (`probe:`)."""
+    return any(
+        not step.declared
+        or any(f.startswith("probe:") for c in step.solution for f in c.where.values())
+        for step in lab.steps
+    )
+
+
 def lint(labs: list[Lab]) -> list[str]:
     """Problems a lab author must fix; an empty list means the content is sound."""
     problems = []
     for lab in labs:
+        functions: set[str] = set()
         if not lab.checks.is_file():
-            problems.append(f"{lab.manifest}: checks module {lab.checks} does not exist")
-            functions: set[str] = set()
+            if lab.format_version < 2 or _needs_module(lab):
+                problems.append(f"{lab.manifest}: checks module {lab.checks} does not exist")
         else:
             functions = check_functions(lab.checks)
-            problems.extend(sorted(_mistake_sites(lab.checks)[1], key=_line_order))
+            if lab.format_version < 2:
+                problems.extend(sorted(_mistake_sites(lab.checks)[1], key=_line_order))
+        if lab.format_version >= 2:
+            problems.extend(lint_declarations(lab))
         for step in lab.steps:
             where = f"{lab.manifest}:{step.line}: step {step.id!r}"
             if not step.instructions_path.is_file():
@@ -442,7 +642,7 @@ def lint(labs: list[Lab]) -> list[str]:
             text = step.instructions_path.read_text(encoding="utf-8")
             if not text.strip():
                 problems.append(f"{where}: instructions file {step.instructions_path} is empty")
-            if lab.checks.is_file() and step.check not in functions:
+            if lab.checks.is_file() and step.check and step.check not in functions:
                 problems.append(f"{where}: check {step.check!r} is not a test in {lab.checks}")
             for command in step.solution:
                 if _flat(command.run) not in _flat(text):
@@ -469,4 +669,102 @@ def lint(labs: list[Lab]) -> list[str]:
                 for name in re.findall(r"<([A-Z_]+)>", command.run):
                     if name not in command.where:
                         problems.append(f"{where}: `<{name}>` in `{command.run}` has no `where`")
+    return problems
+
+
+# --- lint for format 2: keys, declarations, mistakes as data ----------------------------------
+
+LAB_KEYS = (
+    "format_version", "id", "title", "summary", "order", "checks", "builds_on", "images",
+    "builds", "volumes", "networks", "services", "stacks", "edits", "needs", "steps",
+)  # fmt: skip
+STEP_KEYS = (
+    "id", "title", "instructions", "hint", "solution", "watch", "check", "expect", "mistakes",
+)  # fmt: skip
+
+
+def lint_declarations(lab: Lab) -> list[str]:
+    """Format 2 problems: unknown keys, mistakes (ids, reproducers, sentences), names that a
+    declaration uses and the lab does not list, ids a Python check names without declaring."""
+    from workshop import declared
+    from workshop.meaning import same_repo
+
+    problems: list[str] = []
+    text = lab.manifest.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    for key in data:
+        if key not in LAB_KEYS:
+            line = _line_in(text, 1, len(text.splitlines()), rf"^\s*{re.escape(key)}\s*=")
+            problems.append(
+                f"{lab.manifest}:{line or 1}: unknown key {key!r}; a lab has {', '.join(LAB_KEYS)}"
+            )
+    ranges = _step_ranges(text)
+    for n, raw in enumerate(data.get("steps") or []):
+        for key in raw:
+            if key not in STEP_KEYS:
+                start, end = ranges[n] if n < len(ranges) else (1, 1)
+                problems.append(
+                    f"{lab.manifest}:{_key_line(text, start, end, key) or start}: step "
+                    f"{raw.get('id')!r}: unknown key {key!r}; a step has {', '.join(STEP_KEYS)}"
+                )
+    seen: dict[str, int] = {}
+    for step in lab.steps:
+        for mistake in step.mistakes:
+            where = f"{lab.manifest}:{mistake.line or step.line}: step {step.id!r}, mistake"
+            if len(mistake.id) > MISTAKE_MAX or not _MISTAKE.match(mistake.id):
+                problems.append(
+                    f"{where} {mistake.id!r}: ids are kebab-case (lowercase letters and digits "
+                    f"joined by single dashes), at most {MISTAKE_MAX} characters"
+                )
+            if mistake.id in seen:
+                problems.append(
+                    f"{where} {mistake.id!r}: also declared at line {seen[mistake.id]}; one id "
+                    "names one mistake, unique within the lab"
+                )
+            seen.setdefault(mistake.id, mistake.line)
+            if mistake.id in declared.KIT_MISTAKES and mistake.when:
+                problems.append(
+                    f"{where} {mistake.id!r}: that id is the kit's own verdict; name yours "
+                    "after what the learner did"
+                )
+            if not mistake.reproduce:
+                problems.append(
+                    f"{where} {mistake.id!r} has no `reproduce`: list the commands that make "
+                    "it, so `workshop prove` can show the check names it"
+                )
+            if mistake.when:
+                allowed = set().union(*(declared.PLACEHOLDERS[c.noun] for c in mistake.when))
+                for name in sorted(declared.placeholders(mistake.says) - allowed):
+                    problems.append(
+                        f"{where} {mistake.id!r}: `says` uses {{{name}}}, which its `when` does "
+                        f"not give; it may use {', '.join('{' + a + '}' for a in sorted(allowed))}"
+                    )
+        claims = list(step.expect) + [c for m in step.mistakes for c in m.when]
+        where = f"{lab.manifest}:{step.line}: step {step.id!r}"
+        listed = lab.images + lab.builds
+        for image in sorted(declared.images_named([c for c in claims if c.noun != "pushed"])):
+            if not any(same_repo(image, name) or same_repo(name, image) for name in listed):
+                problems.append(
+                    f"{where}: a declaration names image {image!r}, which the lab does not list "
+                    "in `images` or `builds` (so reset and watch would not know it)"
+                )
+        for name in sorted(declared.volumes_named(claims) - set(lab.volumes)):
+            problems.append(
+                f"{where}: a declaration names volume {name!r}, which the lab does not list in "
+                "`volumes`"
+            )
+        for name in sorted(declared.networks_named(claims) - set(lab.networks)):
+            problems.append(
+                f"{where}: a declaration names network {name!r}, which the lab does not list in "
+                "`networks`"
+            )
+    if lab.checks.is_file():
+        known = declared_mistakes(lab)
+        for ident, line in _mistake_sites(lab.checks)[0]:
+            if ident not in known:
+                problems.append(
+                    f"{lab.checks}:{line}: mistake {ident!r} is not declared: add a "
+                    "[[steps.mistakes]] table with its id and `reproduce` to the step's "
+                    f"table in {lab.manifest}"
+                )
     return problems
