@@ -51,6 +51,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "running": Key(_BOOL),
         "interactive": Key(_BOOL),
         "mount": Key(_MOUNT),
+        "publishes": Key((int, bool)),
     },
     "file": {
         "image": Key(_STR, required=True),
@@ -86,7 +87,7 @@ MOUNT_KEYS = ("volume", "path")
 # The placeholders a mistake's `says` may use, per noun of its `when`.
 PLACEHOLDERS: dict[str, set[str]] = {
     "image": {"tag", "image"},
-    "container": {"container", "image", "command", "exit_code", "name"},
+    "container": {"container", "image", "command", "exit_code", "name", "ports"},
     "file": {"container", "image", "path", "command"},
     "http": {"port", "path", "status", "url"},
     "running": {"image", "count"},
@@ -180,6 +181,8 @@ def _check_table(noun: str, table: dict) -> list[str]:
                     f'`{noun}.mount` is {{ volume = "NAME", path = "/PATH" }} (either or '
                     "both), or false for a container with no volume mounted"
                 )
+        if key == "publishes" and value is True:
+            problems.append(f"`{noun}.publishes = true` says nothing: name the host port")
         if key == "mount" and value is True:
             problems.append(f"`{noun}.mount = true` says nothing: name the volume or the path")
         if key in ("ran", "exec") and isinstance(value, str):
@@ -327,6 +330,25 @@ def _mount_ok(container, mount) -> bool:
     )
 
 
+def host_ports(container) -> set[int]:
+    """The host ports a container publishes (asked with `-p`, or bound now)."""
+    found = set()
+    live = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+    wanted = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
+    for table in (live, wanted):
+        for bindings in table.values():
+            for binding in bindings or []:
+                if str(binding.get("HostPort") or "").isdigit():
+                    found.add(int(binding["HostPort"]))
+    return found
+
+
+def _publishes(container, wanted) -> bool:
+    """`publishes = 8080`: that host port; `publishes = false`: no port at all."""
+    ports = host_ports(container)
+    return not ports if wanted is False else wanted in ports
+
+
 def _selected(look: Look, claim: Claim, with_execs: bool = True) -> list:
     """Containers from the claim's image that match its command and mount (oldest first)."""
     found = []
@@ -339,6 +361,8 @@ def _selected(look: Look, claim: Claim, with_execs: bool = True) -> list:
         if claim.get("interactive") is not None and container.interactive != claim.get(
             "interactive"
         ):
+            continue
+        if claim.get("publishes") is not None and not _publishes(container, claim["publishes"]):
             continue
         if claim.get("exec") and not any(
             e.container_id == container.id and _exec_matches(e.command, claim.get("exec"))
@@ -364,6 +388,7 @@ def _container_said(container, claim: Claim) -> dict:
         "image": container.image,
         "command": container.shown,
         "exit_code": "" if container.exit_code is None else str(container.exit_code),
+        "ports": ", ".join(map(str, sorted(host_ports(container)))) or "none",
     }
 
 
@@ -533,11 +558,11 @@ def _find_file(look: Look, claim: Claim) -> list[Evidence]:
     if claim.get("exists", True) is False:
         if looks and not looks[-1][1]:
             c = looks[-1][0]
-            found.append(Evidence(c.created, {**_container_said(c, claim), "path": claim["path"]}))
+            found.append(Evidence(c.created, {**_container_said(c, claim), "path": claim.get("path")}))
         return found
     for c, exists, data in looks:
         if exists and (text is None or (data is not None and text.encode() in data)):
-            found.append(Evidence(c.created, {**_container_said(c, claim), "path": claim["path"]}))
+            found.append(Evidence(c.created, {**_container_said(c, claim), "path": claim.get("path")}))
     return found
 
 
@@ -552,7 +577,7 @@ def _forensics_file(look: Look, claim: Claim) -> tuple[list[Finding], str]:
                 f"Your container {gone[-1].short_id} from {image} was removed, and its files with "
                 f"it: run `{fix}` again, without --rm."
             )
-        return [], f"No container from {image} since you began to look for {path} in: run `{fix}`."
+        return [], f"No container from {image}{_mounted(claim)} has {path} yet: run `{fix}`."
     c, exists, _ = looks[-1]
     if claim.get("exists", True) is False:
         return [], f"Your container {c.short_id} from {image} still has {path}: run `{fix}`."
@@ -568,16 +593,20 @@ def _forensics_file(look: Look, claim: Claim) -> tuple[list[Finding], str]:
     return [], f"There is no {path} in your container {c.short_id} from {image}: run `{fix}`."
 
 
+def _mounted(claim: Claim) -> str:
+    """` with volume NAME at PATH`, as a claim's `mount` asks, for sentences."""
+    mount = claim.get("mount")
+    if mount is False:
+        return " without a volume"
+    if not isinstance(mount, dict):
+        return ""
+    name = f" {mount['volume']}" if mount.get("volume") else ""
+    at = f" at {mount['path']}" if mount.get("path") else ""
+    return f" with volume{name}{at}"
+
+
 def _publishers(look: Look, port: int) -> list:
-    found = []
-    for c in look.learner.containers(gone=False):
-        bindings = (c.attrs.get("NetworkSettings") or {}).get("Ports") or {}
-        wanted = (c.attrs.get("HostConfig") or {}).get("PortBindings") or {}
-        for table in (bindings, wanted):
-            if any(str(b.get("HostPort")) == str(port) for bs in table.values() for b in bs or []):
-                found.append(c)
-                break
-    return found
+    return [c for c in look.learner.containers(gone=False) if port in host_ports(c)]
 
 
 def get(url: str, timeout: float = 3.0) -> tuple[int | None, str, str]:
@@ -623,7 +652,14 @@ def _find_http(look: Look, claim: Claim) -> list[Evidence]:
     if claim.get("body") is not None and claim.get("body") not in body:
         return []
     said = {"port": str(claim.get("port")), "path": claim.get("path", "/"), "url": url}
-    return [Evidence(look.now, {**said, "status": str(status)})]
+    return [Evidence(_served_since(look, claim), {**said, "status": str(status)})]
+
+
+def _served_since(look: Look, claim: Claim) -> datetime:
+    """How new an answer on a port is: as new as the newest container publishing it (what the
+    learner last did to it), else now."""
+    publishers = _publishers(look, claim.get("port"))
+    return max((c.created for c in publishers), default=look.now)
 
 
 def _forensics_http(look: Look, claim: Claim) -> tuple[list[Finding], str]:
@@ -636,7 +672,9 @@ def _forensics_http(look: Look, claim: Claim) -> tuple[list[Finding], str]:
             said = f"answered {status}, not {wanted}"
         else:
             said = f"answered without “{claim.get('body')}” in its body"
-        return [Finding(look.now, "wrong-answer", f"GET {url} {said}: run `{fix}`.")], ""
+        return [
+            Finding(_served_since(look, claim), "wrong-answer", f"GET {url} {said}: run `{fix}`.")
+        ], ""
     publishers = _publishers(look, port)
     if not publishers:
         return [], f"No container publishes port {port} (`-p {port}:...`): run `{fix}`."
@@ -653,7 +691,7 @@ def _forensics_http(look: Look, claim: Claim) -> tuple[list[Finding], str]:
         ], ""
     return [
         Finding(
-            look.now,
+            c.created,
             "no-answer",
             f"Your container {c.short_id} publishes port {port}, but nothing answers there "
             f"({error}): is the server inside listening on the port you published? Run `{fix}`.",

@@ -653,7 +653,8 @@ class Volume:
         return parse_time(stamp) if stamp else None
 
     def made_since(self, since: datetime) -> bool:
-        return self.created is not None and self.created >= since
+        """Made at or after `since` (the engine keeps a volume's time to the second)."""
+        return self.created is not None and self.created >= since.replace(microsecond=0)
 
     def __repr__(self) -> str:
         return f"<Volume {self.name}>"

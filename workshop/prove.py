@@ -1,0 +1,287 @@
+"""`workshop prove LAB`: a lab proves itself on the author's own engine.
+
+In a private state folder (its own WORKSHOP_HOME, so a learner's progress and journal are never
+touched) it begins the lab and claims, one line each:
+- no step's check passes on an untouched engine (nothing done since the lab began);
+- then, step by step in order: its check fails before its solution; each declared mistake's
+  reproducer, once run, makes the check name that mistake; its solution (run as `workshop solve`
+  runs it, interactive shells typed through a pseudo-terminal) makes the check pass.
+A lab that `builds_on` others has theirs solved first. At the end it undoes what it made, and
+nothing else: containers it created (while its own commands ran), tags on images the labs build,
+volumes and networks the labs name that were made while it ran, and kit files a lab edits (put
+back as they were before, not as git has them). Images it pulled stay, as `workshop reset` keeps
+them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from workshop.errors import WorkshopError
+from workshop.labs import Command, Lab, Step, find_lab, load_labs
+
+SLACK = timedelta(seconds=2)  # engine-clock margin around the windows of prove's own commands
+
+
+@dataclass
+class Outcome:
+    """What a proof found: each claim (held or not, its sentence), and what it left behind."""
+
+    claims: list[tuple[bool, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what the cleanup could not undo
+
+    @property
+    def proven(self) -> bool:
+        return bool(self.claims) and all(ok for ok, _ in self.claims)
+
+
+def chain(labs: list[Lab], lab: Lab) -> list[Lab]:
+    """The labs `lab` builds on (theirs first, each once), then `lab`."""
+    order: list[Lab] = []
+
+    def visit(current: Lab, path: tuple[str, ...]) -> None:
+        if current.id in path:
+            raise WorkshopError(f"Lab {current.id!r} builds on itself through {' -> '.join(path)}.")
+        for earlier in getattr(current, "builds_on", ()) or ():
+            visit(find_lab(labs, earlier), (*path, current.id))
+        if current not in order:
+            order.append(current)
+
+    visit(lab, ())
+    return order
+
+
+@contextlib.contextmanager
+def private_home() -> Iterator[Path]:
+    """A fresh WORKSHOP_HOME for the proof, removed after it; the learner's is untouched."""
+    before = os.environ.get("WORKSHOP_HOME")
+    with tempfile.TemporaryDirectory(prefix="workshop-prove-") as folder:
+        os.environ["WORKSHOP_HOME"] = folder
+        try:
+            yield Path(folder)
+        finally:
+            if before is None:
+                os.environ.pop("WORKSHOP_HOME", None)
+            else:
+                os.environ["WORKSHOP_HOME"] = before
+
+
+class _Prover:
+    def __init__(self, labs: list[Lab], lab: Lab, say: Callable[[bool, str], None]):
+        from workshop.engine import client
+
+        self.labs = chain(labs, lab)
+        self.lab = lab
+        self.say = say
+        self.engine = client()
+        self.outcome = Outcome()
+        self.windows: list[tuple[datetime, datetime]] = []
+
+    def claim(self, ok: bool, text: str) -> bool:
+        self.outcome.claims.append((ok, text))
+        self.say(ok, text)
+        return ok
+
+    def now(self) -> datetime:
+        from workshop.engine import engine_time
+
+        return engine_time(self.engine)
+
+    def verdict(self, lab: Lab, step: Step):
+        from workshop import checks
+        from workshop.state import Store
+
+        return checks.evaluate(lab, step, checks.Inputs(Store().read()))
+
+    def run(self, lab: Lab, commands: tuple[Command, ...], expect_success: bool) -> str:
+        """Run commands as `workshop solve` does; returns "" or why they failed."""
+        from workshop import checks, solve
+
+        out = io.StringIO()
+        began = self.now()
+        try:
+            for command in commands:
+                try:
+                    solve.run_command(command, out, checks.prober(lab), cwd=lab.root)
+                except WorkshopError as exc:
+                    if expect_success:
+                        tail = "\n".join(out.getvalue().strip().splitlines()[-5:])
+                        return f"{exc}" + (f" Its last lines:\n{tail}" if tail else "")
+                    # a mistake's command may well fail (that can be the mistake): go on
+        finally:
+            self.windows.append((began, self.now()))
+        return ""
+
+    # -- the proof ------------------------------------------------------------------------------
+
+    def prove(self) -> Outcome:
+        from workshop.course import Course
+        from workshop.state import Store
+
+        course = Course(labs=self.labs, store=Store())
+        for earlier in self.labs[:-1]:
+            course.start(earlier)
+            for step in earlier.steps:
+                failed = self.run(earlier, step.solution, expect_success=True)
+                if failed:
+                    said = f"{earlier.id}/{step.id} (built on) could not be solved: {failed}"
+                    self.claim(False, said)
+                    return self.outcome
+        course.start(self.lab)
+        untouched = [s.id for s in self.lab.steps if self.verdict(self.lab, s).passed]
+        self.claim(
+            not untouched,
+            "no step passes on an untouched engine"
+            if not untouched
+            else f"step(s) {', '.join(untouched)} pass on an untouched engine: a check must ask "
+            "for something the learner did since the lab began",
+        )
+        for step in self.lab.steps:
+            if not self.prove_step(step):
+                self.claim(False, f"the steps after {step.id} were not proven")
+                break
+        return self.outcome
+
+    def prove_step(self, step: Step) -> bool:
+        lab = self.lab
+        before = self.verdict(lab, step)
+        self.claim(
+            not before.passed,
+            f"{step.id}: not done before its solution ({before.message or 'no sentence'})"
+            if not before.passed
+            else f"{step.id}: passes before its solution ran",
+        )
+        for mistake in step.mistakes:
+            if not mistake.reproduce:
+                self.claim(False, f"{step.id}: mistake {mistake.id} has no reproducer")
+                continue
+            self.run(lab, mistake.reproduce, expect_success=False)
+            seen = self.verdict(lab, step)
+            if not seen.passed and seen.mistake == mistake.id:
+                self.claim(True, f"{step.id}: names {mistake.id} when it is made: {seen.message}")
+            else:
+                said = "passes" if seen.passed else f"names {seen.mistake or 'no mistake'}"
+                self.claim(
+                    False,
+                    f"{step.id}: after the reproducer of {mistake.id}, the check {said} "
+                    f"({seen.message or 'no sentence'})",
+                )
+        failed = self.run(lab, step.solution, expect_success=True)
+        if failed:
+            return self.claim(False, f"{step.id}: its solution failed: {failed}")
+        after = self.verdict(lab, step)
+        return self.claim(
+            after.passed,
+            f"{step.id}: passes after its solution"
+            if after.passed
+            else f"{step.id}: still not done after its solution: {after.message}",
+        )
+
+    # -- undoing what the proof made --------------------------------------------------------------
+
+    def mine(self, when: datetime | None) -> bool:
+        """Made while one of the proof's own commands ran."""
+        return when is not None and any(
+            start - SLACK <= when <= end + SLACK for start, end in self.windows
+        )
+
+    def undo(self) -> None:
+        import docker.errors
+
+        from workshop import reset
+        from workshop.engine import parse_time
+        from workshop.probes import image_named
+        from workshop.state import LabProgress, Progress
+
+        if not self.windows:
+            return
+        start, end = self.windows[0][0], self.windows[-1][1]
+        stamp = {"started_at": start.isoformat(), "finished_at": (end + SLACK).isoformat()}
+        progress = Progress({lab.id: LabProgress(**stamp) for lab in self.labs})
+        doomed = []
+        for item in reset.plan(self.engine, self.labs, progress):
+            if item.kind == "container":
+                try:
+                    attrs = self.engine.api.inspect_container(item.id)
+                except docker.errors.NotFound:
+                    continue
+                if not self.mine(parse_time(attrs["Created"])):
+                    continue
+            elif item.kind in ("tag", "image"):
+                image = image_named(self.engine, item.id)
+                if image is None or not (self.mine(image.created) or self.mine(image.last_tagged)):
+                    continue
+            elif item.kind in ("edit", "volume", "network"):
+                continue  # edits are put back as they were; volumes and networks below
+            doomed.append(item)
+        self.outcome.problems += reset.apply(self.engine, doomed)
+        self.outcome.problems += self.undo_volumes_networks()
+
+    def undo_volumes_networks(self) -> list[str]:
+        import docker.errors
+
+        from workshop.probes import network_named, volume_named
+
+        problems = []
+        for lab in self.labs:
+            for name in lab.volumes:
+                volume = volume_named(self.engine, name)
+                if volume is not None and self.mine(volume.created):
+                    try:
+                        self.engine.api.remove_volume(name)
+                    except docker.errors.NotFound:
+                        pass
+                    except docker.errors.APIError as exc:
+                        problems.append(f"volume {name}: {exc.explanation or exc}")
+            for name in lab.networks:
+                network = network_named(self.engine, name)
+                if network is not None and self.mine(network.created):
+                    try:
+                        self.engine.api.remove_network(network.id)
+                    except docker.errors.NotFound:
+                        pass
+                    except docker.errors.APIError as exc:
+                        problems.append(f"network {name}: {exc.explanation or exc}")
+        return problems
+
+
+@contextlib.contextmanager
+def kept_edits(labs: list[Lab]) -> Iterator[None]:
+    """Kit files the labs edit are put back exactly as they were (the author's own changes
+    included), or removed if they did not exist."""
+    saved: dict[Path, bytes | None] = {}
+    for lab in labs:
+        for relative in lab.edits:
+            path = lab.root / relative
+            saved[path] = path.read_bytes() if path.is_file() else None
+    try:
+        yield
+    finally:
+        for path, data in saved.items():
+            if data is None:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+
+
+def prove(
+    lab_id: str, labs_dir: Path | None = None, say: Callable[[bool, str], None] | None = None
+) -> Outcome:
+    """Prove one lab (see the module's text); `say` is told each claim as it is made."""
+    labs = load_labs(labs_dir)
+    lab = find_lab(labs, lab_id)
+    prover = _Prover(labs, lab, say or (lambda ok, text: None))
+    with private_home(), kept_edits(prover.labs):
+        try:
+            return prover.prove()
+        finally:
+            prover.undo()
