@@ -362,7 +362,7 @@ def _selected(look: Look, claim: Claim, with_execs: bool = True) -> list:
             "interactive"
         ):
             continue
-        if claim.get("publishes") is not None and not _publishes(container, claim["publishes"]):
+        if claim.get("publishes") is not None and not _publishes(container, claim.get("publishes")):
             continue
         if claim.get("exec") and not any(
             e.container_id == container.id and _exec_matches(e.command, claim.get("exec"))
@@ -558,11 +558,15 @@ def _find_file(look: Look, claim: Claim) -> list[Evidence]:
     if claim.get("exists", True) is False:
         if looks and not looks[-1][1]:
             c = looks[-1][0]
-            found.append(Evidence(c.created, {**_container_said(c, claim), "path": claim.get("path")}))
+            found.append(
+                Evidence(c.created, {**_container_said(c, claim), "path": claim.get("path")})
+            )
         return found
     for c, exists, data in looks:
         if exists and (text is None or (data is not None and text.encode() in data)):
-            found.append(Evidence(c.created, {**_container_said(c, claim), "path": claim.get("path")}))
+            found.append(
+                Evidence(c.created, {**_container_said(c, claim), "path": claim.get("path")})
+            )
     return found
 
 
@@ -705,7 +709,7 @@ def _running(look: Look, claim: Claim) -> list:
 
 def _find_running(look: Look, claim: Claim) -> list[Evidence]:
     running = _running(look, claim)
-    if len(running) != claim.get("count"):
+    if len(running) < claim.get("count"):
         return []
     when = max(c.created for c in running)
     return [Evidence(when, {"image": claim.get("image"), "count": str(len(running))})]
@@ -728,7 +732,7 @@ def _forensics_running(look: Look, claim: Claim) -> tuple[list[Finding], str]:
             )
         )
     return findings, (
-        f"{len(running)} container(s) from {image} are running, not {count}: run `{fix}`."
+        f"{len(running)} container(s) from {image} are running, not {count} or more: run `{fix}`."
     )
 
 

@@ -221,8 +221,32 @@ class _Prover:
             elif item.kind in ("edit", "volume", "network"):
                 continue  # edits are put back as they were; volumes and networks below
             doomed.append(item)
+        doomed += self.containers_made(skip={item.id for item in doomed})
         self.outcome.problems += reset.apply(self.engine, doomed)
         self.outcome.problems += self.undo_volumes_networks()
+
+    def containers_made(self, skip: set[str]) -> list:
+        """Containers from the labs' images made while the proof's own commands ran (a lab may
+        name a repository, `python`, where reset takes a tag)."""
+        from workshop import reset
+        from workshop.engine import parse_time
+        from workshop.meaning import same_repo
+
+        names = [name for lab in self.labs for name in lab.images + lab.builds]
+        found = []
+        for summary in self.engine.api.containers(all=True):
+            if summary["Id"] in skip:
+                continue
+            image = summary.get("Image") or ""
+            if not any(same_repo(image, name) or same_repo(name, image) for name in names):
+                continue
+            try:
+                attrs = self.engine.api.inspect_container(summary["Id"])
+            except Exception:
+                continue
+            if self.mine(parse_time(attrs["Created"])):
+                found.append(reset.Doomed("container", summary["Id"], f"container {image}"))
+        return found
 
     def undo_volumes_networks(self) -> list[str]:
         import docker.errors
