@@ -27,7 +27,9 @@ from pathlib import Path
 from workshop.errors import WorkshopError
 from workshop.labs import Command, Lab, Step, find_lab, load_labs
 
-SLACK = timedelta(seconds=2)  # engine-clock margin around the windows of prove's own commands
+# Margin around the windows of prove's own commands (both ends read on the engine's clock, so
+# only rounding is covered); volumes carry whole seconds, so theirs is compared to the second.
+SLACK = timedelta(milliseconds=50)
 
 
 @dataclass
@@ -186,11 +188,16 @@ class _Prover:
 
     # -- undoing what the proof made --------------------------------------------------------------
 
-    def mine(self, when: datetime | None) -> bool:
+    def mine(self, when: datetime | None, whole_seconds: bool = False) -> bool:
         """Made while one of the proof's own commands ran."""
-        return when is not None and any(
-            start - SLACK <= when <= end + SLACK for start, end in self.windows
-        )
+        if when is None:
+            return False
+        for start, end in self.windows:
+            if whole_seconds:
+                start, end = start.replace(microsecond=0), end.replace(microsecond=0)
+            if start - SLACK <= when <= end + SLACK:
+                return True
+        return False
 
     def undo(self) -> None:
         import docker.errors
@@ -257,7 +264,7 @@ class _Prover:
         for lab in self.labs:
             for name in lab.volumes:
                 volume = volume_named(self.engine, name)
-                if volume is not None and self.mine(volume.created):
+                if volume is not None and self.mine(volume.created, whole_seconds=True):
                     try:
                         self.engine.api.remove_volume(name)
                     except docker.errors.NotFound:
