@@ -266,3 +266,43 @@ def test_a_sentence_is_filled_from_the_evidence():
     assert declared.fill("{container} ran `{command}`.", said) == "abc123 ran `cat /x`."
     assert declared.fill("{container} and {missing}", said) == "abc123 and {missing}"
     assert declared.placeholders("{a} and {b}") == {"a", "b"}
+
+
+# --- the runtime: mistake ids are data ---------------------------------------------------------
+
+
+def _python_lab(tmp_path: Path, named: str):
+    manifest = HEAD.replace('id = "tiny"', f'id = "tiny-{named}"')  # its own checks module
+    manifest += 'check = "test_one"\n\n[[steps.mistakes]]\nid = "declared-one"\n'
+    manifest += 'reproduce = ["docker container run alpine ls"]\n'
+    labs = write(tmp_path, manifest)
+    (labs / "tiny" / "checks.py").write_text(
+        "from workshop.probes import missing\n\n\ndef test_one():\n"
+        f'    missing("Not yet: run it.", mistake="{named}")\n'
+    )
+    (lab,) = load_labs(labs)
+    return lab
+
+
+@pytest.mark.parametrize("named", ["declared-one", "still-running"])
+def test_a_python_check_names_a_declared_or_kit_id(tmp_path, named):
+    from workshop import checks
+    from workshop.state import Progress
+
+    lab = _python_lab(tmp_path / named, named)
+    verdict = checks.evaluate(lab, lab.steps[0], checks.Inputs(Progress()))
+    assert (verdict.passed, verdict.message, verdict.mistake) == (False, "Not yet: run it.", named)
+
+
+def test_a_python_check_naming_an_undeclared_id_is_a_kit_bug(tmp_path):
+    from workshop import checks
+    from workshop.errors import WorkshopError
+    from workshop.state import Progress
+
+    lab = _python_lab(tmp_path, "made-up")
+    with pytest.raises(WorkshopError) as caught:
+        checks.evaluate(lab, lab.steps[0], checks.Inputs(Progress()))
+    assert str(caught.value) == (
+        f"The check of step one named mistake 'made-up', which {lab.manifest} does not declare; "
+        "this is a bug in the lab: please tell your instructor (`workshop lint` finds it)."
+    )
