@@ -430,7 +430,7 @@ def lint(labs_dir):
     click.echo(f"{len(loaded)} lab(s), {sum(len(lab.steps) for lab in loaded)} steps: all sound.")
 
 
-@cli.command(short_help="Prove a lab on your engine: fails before, names mistakes, passes after.")
+@cli.command(short_help="Prove a lab on your engine (for lab authors).")
 @click.argument("lab")
 @click.option(
     "--labs",

@@ -80,7 +80,7 @@ def test_a_placeholder_needs_a_where(demo):
         ('id = "second"', 'id = "first"', "step id 'first' is used twice"),
         ('id = "second"', 'id = "Second Step"', "ids are lowercase"),
         ('title = "Demo lab"\n', "", "the lab needs `title`"),
-        ("format_version = 1", 'format_version = "one"', "needs `format_version = 1`"),
+        ("format_version = 1", 'format_version = "one"', "needs `format_version = 2`"),
         (
             'solution = ["touch',
             'solution = [{ run = "x", typo = 1 }, "touch',
