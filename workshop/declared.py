@@ -945,6 +945,15 @@ def recognise(look: Look, claims) -> Evidence | None:
     return Evidence(max(times), said)
 
 
+def holds(learner, **nouns) -> Evidence | None:
+    """For Python checks: do these declarations hold (`container={"image": "alpine", "ran":
+    "ls -l"}`, read as in [steps.expect])? Returns the newest evidence, or None."""
+    claims, problems = parse(nouns, expect=True)
+    if problems:
+        raise ValueError("; ".join(problem for _, problem in problems))
+    return recognise(Look(learner), claims)
+
+
 class _Blank(dict):
     def __missing__(self, key):
         return "{" + key + "}"

@@ -269,3 +269,54 @@ def test_every_other_noun_proves_itself(workshop, tmp_path, engine, leave_no_tra
     assert not engine.images.list(name=name)
     assert not engine.networks.list(names=[name])
     assert not engine.containers.list(all=True, filters={"ancestor": f"{name}:v1"})
+
+
+HATCH = """\
+format_version = 2
+id = "hatch"
+title = "A Python check beside declarations"
+images = ["alpine"]
+
+[[steps]]
+id = "hatch-echo"
+title = "Say two words"
+instructions = "steps/echo.md"
+hint = "Give echo two words."
+check = "test_two_words"
+solution = ["docker container run alpine echo hello there"]
+
+[[steps.mistakes]]
+id = "one-word"
+reproduce = ["docker container run alpine echo hello"]
+"""
+
+HATCH_CHECKS = """\
+from workshop.declared import holds
+from workshop.probes import Learner, missing
+
+
+def test_two_words(learner: Learner):
+    if holds(learner, container={"image": "alpine", "ran": "echo hello there"}):
+        return
+    said = holds(learner, container={"image": "alpine", "ran": "echo"})
+    if said:
+        missing(f"Your container {said.said['container']} said one word: say two.", "one-word")
+    missing("No container from alpine has said anything: run `docker container run alpine "
+            "echo hello there`.", "not-done")
+"""
+
+
+def test_a_python_check_uses_the_same_vocabulary_and_proves_itself(
+    workshop, tmp_path, leave_no_trace
+):
+    lab = tmp_path / "labs" / "hatch"
+    (lab / "steps").mkdir(parents=True)
+    (lab / "lab.toml").write_text(HATCH)
+    (lab / "checks.py").write_text(HATCH_CHECKS)
+    (lab / "steps" / "echo.md").write_text("`docker container run alpine echo hello there`\n")
+    assert workshop("lint", str(tmp_path / "labs")).code == 0
+    result = workshop("prove", "hatch", "--labs", str(tmp_path / "labs"))
+    assert result.code == 0, result
+    said = lines(result)
+    assert said[2].startswith("✔ hatch-echo: names one-word when it is made: Your container ")
+    assert said[-1] == "✔ Lab hatch is proven: 4 claims hold."
