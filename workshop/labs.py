@@ -75,6 +75,9 @@ class Step:
     watch: str = "events"
     expect: tuple = ()  # declared outcomes (`workshop.declared.Claim`), when there is no check
     mistakes: tuple[Mistake, ...] = ()  # the step's named mistakes ([[steps.mistakes]])
+    # why the step is done on any working engine (its outcome is the learner's set-up, such as
+    # the engine answering): `workshop prove` then expects it done untouched; "" for every other
+    done_untouched: str = ""
 
     @property
     def declared(self) -> bool:
@@ -220,17 +223,30 @@ def _declarations(raw: dict, text: str, n: int, path: Path, version: int, what: 
     """A step's declared outcome and its mistakes (format 2), as Step fields."""
     from workshop import declared
 
-    if "expect" not in raw and "mistakes" not in raw:
+    if not {"expect", "mistakes", "done_untouched"} & set(raw):
         return {}
     ranges = _step_ranges(text)
     start, end = ranges[n] if n < len(ranges) else (None, None)
     if version < 2:
         raise LabFileError(
             path,
-            f"{what}: [steps.expect] and [[steps.mistakes]] need `format_version = 2` at the top",
-            _key_line(text, start, end, "expect") or _key_line(text, start, end, "mistakes"),
+            f"{what}: [steps.expect], [[steps.mistakes]] and `done_untouched` need "
+            "`format_version = 2` at the top",
+            _key_line(text, start, end, "expect")
+            or _key_line(text, start, end, "mistakes")
+            or _key_line(text, start, end, "done_untouched"),
         )
     fields: dict = {}
+    if "done_untouched" in raw:
+        reason = raw["done_untouched"]
+        if not isinstance(reason, str) or not reason.strip():
+            raise LabFileError(
+                path,
+                f"{what}: `done_untouched` is a sentence: why the step is done on any working "
+                "engine",
+                _key_line(text, start, end, "done_untouched"),
+            )
+        fields["done_untouched"] = reason.strip()
     if "expect" in raw:
         line = _key_line(text, start, end, "expect")
         claims, problems = declared.parse(raw["expect"], expect=True)
@@ -680,6 +696,7 @@ LAB_KEYS = (
 )  # fmt: skip
 STEP_KEYS = (
     "id", "title", "instructions", "hint", "solution", "watch", "check", "expect", "mistakes",
+    "done_untouched",
 )  # fmt: skip
 
 

@@ -140,7 +140,8 @@ def served():
     server.server_close()
 
 
-def test_a_check_that_passes_untouched_fails_the_proof(workshop, tmp_path, served):
+def always(tmp_path: Path, port: int, extra: str = "") -> Path:
+    """A lab whose one step is done on any engine where something answers on `port`."""
     lab = tmp_path / "labs" / "always"
     (lab / "steps").mkdir(parents=True)
     (lab / "steps" / "one.md").write_text("# One\n\n`docker version`\n")
@@ -157,11 +158,29 @@ title = "One"
 instructions = "steps/one.md"
 hint = "Nothing to do."
 solution = ["docker version"]
-
+{extra}
 [steps.expect]
-http = {{ port = {served}, body = "hello" }}
+http = {{ port = {port}, body = "hello" }}
 """
     )
+    return tmp_path / "labs"
+
+
+def test_a_step_declared_done_untouched_proves_itself(workshop, tmp_path, served):
+    labs = always(tmp_path, served, 'done_untouched = "the server answering is the set-up"\n')
+    result = workshop("prove", "always", "--labs", str(labs))
+    assert result.code == 0, result
+    assert lines(result) == [
+        "✔ no step passes on an untouched engine (but those declared `done_untouched`)",
+        "✔ always-one: done on an untouched engine, as it declares: the server answering is the "
+        "set-up",
+        "✔ always-one: passes after its solution",
+        "✔ Lab always is proven: 3 claims hold.",
+    ]
+
+
+def test_a_check_that_passes_untouched_fails_the_proof(workshop, tmp_path, served):
+    always(tmp_path, served)
     result = workshop("prove", "always", "--labs", str(tmp_path / "labs"))
     assert result.code == 1, result
     assert lines(result)[:3] == [
