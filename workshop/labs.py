@@ -646,8 +646,7 @@ def lint(labs: list[Lab]) -> list[str]:
                 problems.append(f"{lab.manifest}: checks module {lab.checks} does not exist")
         else:
             functions = check_functions(lab.checks)
-            if lab.format_version < 2:
-                problems.extend(sorted(_mistake_sites(lab.checks)[1], key=_line_order))
+            problems.extend(sorted(_mistake_sites(lab.checks)[1], key=_line_order))
         if lab.format_version >= 2:
             problems.extend(lint_declarations(lab))
         for step in lab.steps:
