@@ -306,3 +306,13 @@ def test_a_python_check_naming_an_undeclared_id_is_a_kit_bug(tmp_path):
         f"The check of step one named mistake 'made-up', which {lab.manifest} does not declare; "
         "this is a bug in the lab: please tell your instructor (`workshop lint` finds it)."
     )
+
+
+def test_a_declared_step_before_the_workshop_began_says_so():
+    from workshop import checks
+    from workshop.state import Progress
+
+    volumes = load_labs(FIXTURES)[0]
+    verdict = checks.evaluate(volumes, volumes.steps[0], checks.Inputs(Progress()))
+    assert (verdict.passed, verdict.mistake) == (False, "")
+    assert verdict.message == "You have not begun the workshop yet: run `workshop next`."
