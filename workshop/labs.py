@@ -703,7 +703,7 @@ def lint_declarations(lab: Lab) -> list[str]:
     """Format 2 problems: unknown keys, mistakes (ids, reproducers, sentences), names that a
     declaration uses and the lab does not list, ids a Python check names without declaring."""
     from workshop import declared
-    from workshop.meaning import same_repo
+    from workshop.meaning import same_image, same_repo
 
     problems: list[str] = []
     text = lab.manifest.read_text(encoding="utf-8")
@@ -763,6 +763,13 @@ def lint_declarations(lab: Lab) -> list[str]:
                 problems.append(
                     f"{where}: a declaration names image {image!r}, which the lab does not list "
                     "in `images` or `builds` (so reset and watch would not know it)"
+                )
+        for claim in claims:
+            tag = claim.get("tag") if claim.noun == "pushed" else None
+            if tag and not any(same_image(tag, name) for name in lab.builds):
+                problems.append(
+                    f"{where}: a declaration pushes {tag!r}, which the lab does not list in "
+                    "`builds` (so reset would not remove the learner's tag)"
                 )
         for name in sorted(declared.volumes_named(claims) - set(lab.volumes)):
             problems.append(

@@ -146,7 +146,7 @@ def test_lint_lists_every_problem_with_its_line(tmp_path):
     manifest = HEAD.replace('volumes = ["data"]', 'volumes = ["data"]\ncolour = "red"') + (
         'flavour = "mint"\n'
         '\n[steps.expect]\ncontainer = { image = "busybox", ran = "ls -l" }\n'
-        'volume = { name = "other" }\n'
+        'volume = { name = "other" }\npushed = { tag = "127.0.0.1:5000/me/app:v1" }\n'
         '\n[[steps.mistakes]]\nid = "No_Long"\nsays = "You ran {command} in {nothing}."\n'
         'when = { container = { image = "alpine", ran = "ls" } }\n'
         '\n[[steps.mistakes]]\nid = "No_Long"\n'
@@ -180,6 +180,8 @@ def test_lint_lists_every_problem_with_its_line(tmp_path):
         "that make it, so `workshop prove` can show the check names it",
         f"{path}:{step}: step 'one': a declaration names image 'busybox', which the lab does not "
         "list in `images` or `builds` (so reset and watch would not know it)",
+        f"{path}:{step}: step 'one': a declaration pushes '127.0.0.1:5000/me/app:v1', which the "
+        "lab does not list in `builds` (so reset would not remove the learner's tag)",
         f"{path}:{step}: step 'one': a declaration names volume 'other', which the lab does not "
         "list in `volumes`",
     ]
@@ -316,3 +318,11 @@ def test_a_declared_step_before_the_workshop_began_says_so():
     verdict = checks.evaluate(volumes, volumes.steps[0], checks.Inputs(Progress()))
     assert (verdict.passed, verdict.mistake) == (False, "")
     assert verdict.message == "You have not begun the workshop yet: run `workshop next`."
+
+
+def test_prove_names_an_unknown_lab(workshop):
+    result = workshop("prove", "nope", "--labs", str(FIXTURES))
+    assert (result.code, result.out) == (
+        2,
+        "Error: There is no lab 'nope'; `workshop labs` lists them.\n",
+    )
