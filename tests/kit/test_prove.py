@@ -256,6 +256,20 @@ run = "docker container exec <ID> ls /"
 where = {{ ID = "docker container ls -q --filter ancestor={name}:v1" }}
 
 [[steps]]
+id = "sink-shell"
+title = "A shell"
+instructions = "steps/text.md"
+hint = "-it"
+solution = [{{ run = "docker container run -it alpine /bin/sh", type = ["ls", "exit"] }}]
+[steps.expect]
+container = {{ image = "alpine", ran = "sh", interactive = true }}
+[[steps.mistakes]]
+id = "shell-without-it"
+says = "Your shell {{container}} had no terminal, so it ended at once: add -it."
+when = {{ container = {{ image = "alpine", ran = "sh", interactive = false }} }}
+reproduce = ["docker container run alpine /bin/sh"]
+
+[[steps]]
 id = "sink-push"
 title = "Push"
 instructions = "steps/text.md"
@@ -267,7 +281,8 @@ pushed = {{ tag = "{registry}:v1" }}
 
 
 def test_every_other_noun_proves_itself(workshop, tmp_path, engine, leave_no_trace):
-    """image (pulled, built), network, running, exec and pushed (to the local registry)."""
+    """image (pulled, built), network, running, exec, an interactive shell (typed into through
+    a pseudo-terminal) and pushed (to the local registry)."""
     name = f"kit-sink-{uuid.uuid4().hex[:8]}"
     registry = f"127.0.0.1:5000/{name}/hello"
     lab = tmp_path / "labs" / "sink"
@@ -284,7 +299,9 @@ def test_every_other_noun_proves_itself(workshop, tmp_path, engine, leave_no_tra
     one = f"✔ sink-replicas: names one-replica when it is made: Only 1 container(s) from {name} run"
     assert f"{one}: start three." in said
     assert "✔ sink-push: passes after its solution" in said
-    assert said[-1] == "✔ Lab sink is proven: 14 claims hold."  # 1 + 6 steps x 2 + 1 mistake
+    shell = "✔ sink-shell: names shell-without-it when it is made: Your shell "
+    assert any(line.startswith(shell) and line.endswith(": add -it.") for line in said)
+    assert said[-1] == "✔ Lab sink is proven: 17 claims hold."  # 1 + 7 steps x 2 + 2 mistakes
     assert not engine.images.list(name=name)
     assert not engine.networks.list(names=[name])
     assert not engine.containers.list(all=True, filters={"ancestor": f"{name}:v1"})
