@@ -570,18 +570,40 @@ def _find_file(look: Look, claim: Claim) -> list[Evidence]:
     return found
 
 
+def _removed_file(look: Look, claim: Claim, fix: str, after) -> list[Finding]:
+    """Containers removed before the kit could read the file in them (newer than `after`)."""
+    kept = isinstance(claim.get("mount"), dict) and claim.get("mount").get("volume")
+    why = (
+        "the volume keeps the file, but the kit reads it through a container"
+        if kept
+        else "its files went with it"
+    )
+    found = []
+    gone = [c for c in _selected(look, claim, with_execs=False) if c.gone]
+    if gone and (after is None or gone[-1].created > after):
+        found.append((gone[-1].created, gone[-1].short_id))
+    if claim.get("mount") is None or kept:  # unseen: what it mounted is unknown
+        for event in look.learner.removed_unseen(claim.get("image"), after=after)[-1:]:
+            found.append((datetime.fromtimestamp(event.time / 1e9).astimezone(), event.actor[:12]))
+    return [
+        Finding(
+            when,
+            "removed-unseen",
+            f"Your container {ident} from {claim.get('image')} was removed (`--rm`, or `docker "
+            f"container rm`) before the kit could read {claim.get('path')} in it ({why}): run "
+            f"`{fix}` again, without --rm.",
+        )
+        for when, ident in found
+    ]
+
+
 def _forensics_file(look: Look, claim: Claim) -> tuple[list[Finding], str]:
     image, path = claim.get("image"), claim.get("path")
     fix = look.fix(path.rsplit("/", 1)[-1]) if claim.get("exists", True) else look.fix(image)
     looks = _file_looks(look, claim)
+    findings = _removed_file(look, claim, fix, after=looks[-1][0].created if looks else None)
     if not looks:
-        gone = [c for c in _selected(look, claim, with_execs=False) if c.gone]
-        if gone:
-            return [], (
-                f"Your container {gone[-1].short_id} from {image} was removed, and its files with "
-                f"it: run `{fix}` again, without --rm."
-            )
-        return [], f"No container from {image}{_mounted(claim)} has {path} yet: run `{fix}`."
+        return findings, f"No container from {image}{_mounted(claim)} has {path} yet: run `{fix}`."
     c, exists, _ = looks[-1]
     if claim.get("exists", True) is False:
         return [], f"Your container {c.short_id} from {image} still has {path}: run `{fix}`."

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import uuid
 
 import pytest
 
@@ -34,15 +35,19 @@ container = { image = "alpine", ran = "ls -l" }
 """
 
 
-@pytest.fixture
-def lab(tmp_path, home):
+def begin(tmp_path, manifest: str):
     folder = tmp_path / "labs" / "verdicts"
     (folder / "steps").mkdir(parents=True)
-    (folder / "lab.toml").write_text(MANIFEST)
+    (folder / "lab.toml").write_text(manifest)
     (folder / "steps" / "one.md").write_text("`docker container run alpine ls -l`\n")
     (loaded,) = load_labs(tmp_path / "labs")
     Course(labs=[loaded], store=Store()).start(loaded)
     return loaded
+
+
+@pytest.fixture
+def lab(tmp_path, home):
+    return begin(tmp_path, MANIFEST)
 
 
 def docker(*args: str) -> str:
@@ -92,3 +97,55 @@ def test_each_attempt_gets_the_kit_verdict_newest_first(lab, leave_no_trace):
     )
     docker("container", "run", "alpine", "/bin/ls", "-la", "/")
     assert verdict(lab) == (True, "", "")
+
+
+VOLUME = f"kit-verdicts-{uuid.uuid4().hex[:8]}"
+NOTE = f"""\
+format_version = 2
+id = "verdicts"
+title = "Verdicts"
+images = ["alpine"]
+volumes = ["{VOLUME}"]
+
+[[steps]]
+id = "note"
+title = "A note in a volume"
+instructions = "steps/one.md"
+hint = "-v"
+solution = ['docker container run -v {VOLUME}:/notes alpine sh -c "echo milk > /notes/todo.txt"']
+
+[steps.expect.file]
+image = "alpine"
+path = "/notes/todo.txt"
+contains = "milk"
+mount = {{ volume = "{VOLUME}" }}
+"""
+
+
+def test_a_file_outcome_says_removed_then_wrong_content(tmp_path, home, engine, leave_no_trace):
+    lab = begin(tmp_path, NOTE)
+    fix = f'`docker container run -v {VOLUME}:/notes alpine sh -c "echo milk > /notes/todo.txt"`'
+    try:
+        docker("container", "run", "--rm", "-v", f"{VOLUME}:/notes", "alpine", "sh", "-c",
+               "echo milk > /notes/todo.txt")  # fmt: skip
+        assert verdict(lab) == (
+            False,
+            "removed-unseen",
+            "Your container ID from alpine was removed (`--rm`, or `docker container rm`) before "
+            "the kit could read /notes/todo.txt in it (the volume keeps the file, but the kit "
+            f"reads it through a container): run {fix} again, without --rm.",
+        )
+        docker("container", "run", "-v", f"{VOLUME}:/notes", "alpine", "sh", "-c",
+               "echo eggs > /notes/todo.txt")  # fmt: skip
+        assert verdict(lab) == (
+            False,
+            "wrong-content",
+            f"/notes/todo.txt in your container ID does not contain “milk”: run {fix}.",
+        )
+        docker("container", "run", "-v", f"{VOLUME}:/notes", "alpine", "sh", "-c",
+               "echo milk > /notes/todo.txt")  # fmt: skip
+        assert verdict(lab) == (True, "", "")
+    finally:
+        for container in engine.containers.list(all=True, filters={"volume": VOLUME}):
+            container.remove(force=True)
+        engine.volumes.get(VOLUME).remove()
