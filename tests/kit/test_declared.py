@@ -326,3 +326,22 @@ def test_prove_names_an_unknown_lab(workshop):
         2,
         "Error: There is no lab 'nope'; `workshop labs` lists them.\n",
     )
+
+
+def test_prove_solves_what_a_lab_builds_on_first_each_once():
+    from types import SimpleNamespace
+
+    from workshop.errors import WorkshopError
+    from workshop.prove import chain
+
+    def lab(ident, *on):
+        return SimpleNamespace(id=ident, builds_on=on)
+
+    base, middle, other = lab("base"), lab("middle", "base"), lab("other", "base")
+    top = lab("top", "middle", "other")
+    labs = [base, middle, other, top]
+    assert [x.id for x in chain(labs, top)] == ["base", "middle", "other", "top"]
+    assert [x.id for x in chain(labs, base)] == ["base"]
+    loop = [lab("a", "b"), lab("b", "a")]
+    with pytest.raises(WorkshopError, match="builds on itself through a -> b"):
+        chain(loop, loop[0])
