@@ -7,7 +7,8 @@ touched) it begins the lab and claims, one line each:
   reproducer, once run, makes the check name that mistake; its solution (run as `workshop solve`
   runs it, interactive shells typed through a pseudo-terminal) makes the check pass.
 A lab that `builds_on` others has theirs solved first. At the end it undoes what it made, and
-nothing else: containers it created (while its own commands ran), tags on images the labs build,
+nothing else: containers it created (while its own commands ran), tags on images the labs build
+(a tag that named another image before the proof is put back on it),
 volumes and networks the labs name that were made while it ran, and kit files a lab edits (put
 back as they were before, not as git has them). Images it pulled stay, as `workshop reset` keeps
 them.
@@ -85,6 +86,40 @@ class _Prover:
         self.engine = client()
         self.outcome = Outcome()
         self.windows: list[tuple[datetime, datetime]] = []
+        self.tags_before = self.tags_of_builds()
+
+    def tags_of_builds(self) -> dict[str, str]:
+        """The image each tag the labs build names now (the author's own builds, say)."""
+        from workshop.probes import image_named
+
+        found = {}
+        for lab in self.labs:
+            for tag in lab.builds:
+                image = image_named(self.engine, tag)
+                if image is not None:
+                    found[tag] = image.id
+        return found
+
+    def restore_tags(self) -> list[str]:
+        """Put back the tags the labs build on the images they named before the proof."""
+        import docker.errors
+
+        from workshop.probes import image_named
+
+        problems = []
+        for tag, ident in self.tags_before.items():
+            now = image_named(self.engine, tag)
+            if now is not None and now.id == ident:
+                continue
+            last = tag.rsplit("/", 1)[-1]
+            repository, name = tag.rsplit(":", 1) if ":" in last else (tag, "latest")
+            try:
+                self.engine.api.tag(ident, repository, name, force=True)
+            except docker.errors.NotFound:
+                continue  # the image itself is gone (nothing prove did removes it)
+            except docker.errors.APIError as exc:
+                problems.append(f"tag {tag}: {exc.explanation or exc}")
+        return problems
 
     def claim(self, ok: bool, text: str) -> bool:
         self.outcome.claims.append((ok, text))
@@ -246,6 +281,7 @@ class _Prover:
         doomed += self.containers_made(skip={item.id for item in doomed})
         self.outcome.problems += reset.apply(self.engine, doomed)
         self.outcome.problems += self.undo_volumes_networks()
+        self.outcome.problems += self.restore_tags()
 
     def containers_made(self, skip: set[str]) -> list:
         """Containers from the labs' images made while the proof's own commands ran (a lab may
