@@ -357,8 +357,10 @@ def load_lab(folder: Path) -> Lab:
     lab_id = _text(data, "id", path, 1, "the lab")
     if not _ID.match(lab_id):
         raise LabFileError(path, f"lab id {lab_id!r} must be lowercase letters, digits, dashes", 1)
-    if "checks" not in data and version >= 2:
-        checks = folder / "checks.py"  # format 2: the lab folder's own (optional if all declared)
+    if version >= 2:  # the lab folder's own module (optional when every step is declared)
+        checks = folder / (
+            _text(data, "checks", path, 1, "the lab") if "checks" in data else "checks.py"
+        )
     else:
         checks = folder.parent.parent / _text(data, "checks", path, 1, "the lab")
     raw_steps = data.get("steps")
