@@ -149,12 +149,39 @@ def _check_function(lab: Lab, step: Step):
     return function
 
 
+def _judge(lab: Lab, step: Step, inputs: Inputs) -> None:
+    """Run the step's check: its declared outcome (`workshop.declared`), else its Python check."""
+    if step.declared:
+        from workshop import declared
+
+        declared.judge(step, inputs.learner())
+        return
+    function = _check_function(lab, step)
+    function(**inputs.give(lab, function))
+
+
+def _undeclared(lab: Lab, step: Step, mistake: str) -> WorkshopError | None:
+    """Format 2: a mistake id the lab does not declare is a bug in the lab's checks."""
+    if lab.format_version < 2 or not mistake:  # no id: the runtime's own ("not begun yet")
+        return None
+    from workshop.labs import declared_mistakes
+
+    if mistake in declared_mistakes(lab):
+        return None
+    return WorkshopError(
+        f"The check of step {step.id} named mistake {mistake!r}, which {lab.manifest} does not "
+        "declare; this is a bug in the lab: please tell your instructor (`workshop lint` finds it)."
+    )
+
+
 def evaluate(lab: Lab, step: Step, inputs: Inputs) -> Verdict:
     """Judge one step. Raises WorkshopError when the engine (or the kit) fails under it."""
-    function = _check_function(lab, step)
     try:
-        function(**inputs.give(lab, function))
+        _judge(lab, step, inputs)
     except Missing as exc:
+        bug = _undeclared(lab, step, exc.mistake)
+        if bug is not None:
+            raise bug from None
         seen = inputs.progress.lab(lab.id)
         when = seen.done.get(step.id) if seen else None
         if when:

@@ -515,6 +515,40 @@ def lint(labs_dir):
     click.echo(f"{len(loaded)} lab(s), {sum(len(lab.steps) for lab in loaded)} steps: all sound.")
 
 
+@cli.command(short_help="Prove a lab on your engine (for lab authors).")
+@click.argument("lab")
+@click.option(
+    "--labs",
+    "labs_dir",
+    type=click.Path(file_okay=False),
+    help="The folder holding the labs (default: the kit's labs/).",
+)
+@_boundary
+def prove(lab, labs_dir):
+    """Prove a lab on your own engine (for lab authors), in a private state folder.
+
+    No step passes on an untouched engine; each step fails before its solution, each declared
+    mistake is named once its reproducer ran, and the step passes after its solution. Prints one
+    line per claim, exits 0 only when all hold, then removes what it made (and nothing else).
+
+    Example: workshop prove volumes
+    """
+    from pathlib import Path
+
+    from workshop.prove import prove as prove_lab
+
+    def say(ok: bool, text: str) -> None:
+        (_passed if ok else _failed)(text)
+
+    outcome = prove_lab(lab, Path(labs_dir) if labs_dir else None, say)
+    for problem in outcome.problems:
+        _failed(f"not undone: {problem}")
+    if not outcome.proven:
+        _failed(f"Lab {lab} is not proven: fix what the lines marked ✘ say, then prove it again.")
+        sys.exit(Exit.ERROR)
+    _passed(f"Lab {lab} is proven: {len(outcome.claims)} claims hold.")
+
+
 @cli.command(short_help="Join your instructor's classroom (opt-in).")
 @click.argument("url")
 @click.argument("code")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from workshop.errors import LabFileError, UsageError, WorkshopError
 
-FORMAT_VERSION = 2  # 1 is still read: `checks` then names a file from the kit's folder
+FORMAT_VERSION = 2  # 2: a lab is its folder, declared outcomes, mistakes as data (1 is read too)
 CHECKS = "checks.py"  # format 2: a lab's checks, in its folder, unless `checks` names another
 MANIFEST = "lab.toml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -166,13 +166,16 @@ class Command:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A named mistake of a step (`[[steps.mistakes]]`): its id, which the step's check names
-    (`missing(..., mistake="id")`), and the commands that make it (`reproduce`, the syntax of a
-    solution), or, when no command can make it, why not (`unreproducible`)."""
+    """A named mistake of a step ([[steps.mistakes]]): its id, which the step's check names; for
+    a declared recogniser, the sentence it says and the evidence (`when`) that recognises it; and
+    the commands that make it (`reproduce`, the syntax of a solution), which `workshop prove`
+    runs to see it named, or, when no command can make it, why not (`unreproducible`)."""
 
     id: str
-    line: int
+    says: str = ""
+    when: tuple = ()  # `workshop.declared.Claim`s; empty: a Python check names it
     reproduce: tuple[Command, ...] = ()
+    line: int = 0
     unreproducible: str = ""
 
 
@@ -190,8 +193,16 @@ class Step:
     # output of the lab's running containers ("logs": the evidence is a request in a log)
     watch: str = "events"
     paths: KitPaths | None = None  # renders `{kit:PATH}` in the text
-    # the mistakes this step's check can name, declared in the manifest ([[steps.mistakes]])
-    mistakes: tuple[Mistake, ...] = ()
+    expect: tuple = ()  # declared outcomes (`workshop.declared.Claim`), when there is no check
+    mistakes: tuple[Mistake, ...] = ()  # the step's named mistakes ([[steps.mistakes]])
+    # why the step is done on any working engine (its outcome is the learner's set-up, such as
+    # the engine answering): `workshop prove` then expects it done untouched; "" for every other
+    done_untouched: str = ""
+
+    @property
+    def declared(self) -> bool:
+        """Its outcome is declared in the manifest (no Python check)."""
+        return bool(self.expect)
 
     @property
     def instructions(self) -> str:
@@ -221,6 +232,8 @@ class Lab:
     builds_on: tuple[str, ...] = ()  # labs whose results this one needs (`goto` solves only those)
     needs: dict[str, float] = field(default_factory=dict)  # what the engine needs (doctor reads it)
     format_version: int = FORMAT_VERSION
+    volumes: tuple[str, ...] = ()  # named volumes the lab makes
+    networks: tuple[str, ...] = ()  # networks the lab makes
 
     # kit paths (folders or files) the learner builds or edits: an installed kit gives the
     # learner a working copy of each (see KitPaths)
@@ -342,80 +355,21 @@ _MISTAKE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # said by the kit for every lab (never declared by a lab)
 GENERIC_MISTAKES = frozenset(
     {
+        "not-done",
         "still-running",
         "removed-unseen",
         "never-started",
         "exited-nonzero",
+        "stopped",
+        "present-before",
+        "no-answer",
+        "wrong-answer",
+        "wrong-content",
+        "push-outdated",
         "engine-restarted",
         "evidence-gone",
     }
-)
-
-
-def _mistakes_of(
-    raw: dict,
-    text: str,
-    path: Path,
-    step_id: str,
-    n: int,
-    prompt: str = "",
-    paths: KitPaths | None = None,
-) -> tuple[Mistake, ...]:
-    """A step's `[[steps.mistakes]]` tables: the ids its check can name, each with the commands
-    that make it (`reproduce`) or why none can (`unreproducible`)."""
-    tables = raw.get("mistakes", [])
-    what = f"step {step_id!r}"
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise LabFileError(path, f"{what}: mistakes are [[steps.mistakes]] tables", None)
-    found = []
-    for table in tables:
-        line = _line_of_mistake(text, n, len(found))
-        ident = table.get("id")
-        if not isinstance(ident, str) or len(ident) > MISTAKE_MAX or not _MISTAKE.match(ident):
-            raise LabFileError(
-                path,
-                f"{what}: a mistake's `id` is kebab-case (lowercase letters and digits joined "
-                f"by single dashes), at most {MISTAKE_MAX} characters, not {ident!r}",
-                line,
-            )
-        reproduce = table.get("reproduce", [])
-        reason = table.get("unreproducible", "")
-        if not isinstance(reproduce, list) or not isinstance(reason, str):
-            raise LabFileError(
-                path,
-                f"{what}: mistake {ident!r} needs `reproduce`, a list of commands (or "
-                '`reproduce = []` and `unreproducible = "why no command makes it"`)',
-                line,
-            )
-        if not reproduce and not reason.strip():
-            raise LabFileError(
-                path,
-                f"{what}: mistake {ident!r} has no `reproduce` commands: list the commands that "
-                'make it, or say `unreproducible = "why"`',
-                line,
-            )
-        found.append(
-            Mistake(
-                id=ident,
-                line=line or 1,
-                reproduce=tuple(_command(c, path, line, step_id, paths, prompt) for c in reproduce),
-                unreproducible=reason.strip(),
-            )
-        )
-    return tuple(found)
-
-
-def _line_of_mistake(text: str, step_n: int, mistake_n: int) -> int | None:
-    """The line of the `mistake_n`th [[steps.mistakes]] of the `step_n`th [[steps]]."""
-    start = _line_of_nth(text, "[[steps]]", step_n) or 0
-    end = _line_of_nth(text, "[[steps]]", step_n + 1) or len(text.splitlines()) + 1
-    seen = -1
-    for number, line in enumerate(text.splitlines(), start=1):
-        if start < number < end and line.strip() == "[[steps.mistakes]]":
-            seen += 1
-            if seen == mistake_n:
-                return number
-    return None
+)  # the same as workshop.declared.KIT_MISTAKES (a test keeps them equal)
 
 
 def _unique_mistakes(steps: list[Step], path: Path) -> None:
@@ -437,6 +391,179 @@ def _unique_mistakes(steps: list[Step], path: Path) -> None:
                     mistake.line,
                 )
             seen[mistake.id] = step.id
+
+
+def _check_name(raw: dict, path: Path, line: int | None, what: str) -> str:
+    """The step's Python check, or "" when its outcome is declared (`[steps.expect]`)."""
+    if "expect" in raw:
+        if "check" in raw:
+            raise LabFileError(
+                path, f"{what} has both `check` and [steps.expect]: keep one of them", line
+            )
+        return ""
+    if "check" not in raw:
+        raise LabFileError(
+            path, f"{what} needs `check` (a Python check) or a [steps.expect] table", line
+        )
+    return _text(raw, "check", path, line, what)
+
+
+# --- declarations (format 2): [steps.expect] and [[steps.mistakes]] ---------------------------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\s]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _step_ranges(text: str) -> list[tuple[int, int]]:
+    """(first line, last line) of each [[steps]] table and its sub-tables, in order."""
+    lines = text.splitlines()
+    starts = [n for n, line in enumerate(lines, start=1) if line.strip() == "[[steps]]"]
+    return [(s, (starts[i + 1] - 1) if i + 1 < len(starts) else len(lines))
+            for i, s in enumerate(starts)]  # fmt: skip
+
+
+def _line_in(text: str, start: int, end: int, pattern: str, nth: int = 0) -> int | None:
+    """The line (in start..end) of the nth match of `pattern` (a regex on one line)."""
+    seen = -1
+    for number, line in enumerate(text.splitlines()[start - 1 : end], start=start):
+        if re.search(pattern, line):
+            seen += 1
+            if seen == nth:
+                return number
+    return None
+
+
+def _key_line(text: str, start: int | None, end: int | None, key: str) -> int | None:
+    """The line where `key = ` is set (or `key.` a dotted key, or `[steps.key]`), in a range."""
+    if start is None:
+        return None
+    end = end or start
+    return _line_in(text, start, end, rf"(^|[{{,\s]){re.escape(key)}\s*=|^\s*\[+steps\.{key}\b")
+
+
+def _declarations(
+    raw: dict,
+    text: str,
+    n: int,
+    path: Path,
+    version: int,
+    what: str,
+    paths: KitPaths | None = None,
+    prompt: str = "",
+) -> dict:
+    """A step's declared outcome and its mistakes (format 2), as Step fields."""
+    from workshop import declared
+
+    if not {"expect", "mistakes", "done_untouched"} & set(raw):
+        return {}
+    ranges = _step_ranges(text)
+    start, end = ranges[n] if n < len(ranges) else (None, None)
+    if version < 2:
+        raise LabFileError(
+            path,
+            f"{what}: [steps.expect], [[steps.mistakes]] and `done_untouched` need "
+            "`format_version = 2` at the top",
+            _key_line(text, start, end, "expect")
+            or _key_line(text, start, end, "mistakes")
+            or _key_line(text, start, end, "done_untouched"),
+        )
+    fields: dict = {}
+    if "done_untouched" in raw:
+        reason = raw["done_untouched"]
+        if not isinstance(reason, str) or not reason.strip():
+            raise LabFileError(
+                path,
+                f"{what}: `done_untouched` is a sentence: why the step is done on any working "
+                "engine",
+                _key_line(text, start, end, "done_untouched"),
+            )
+        fields["done_untouched"] = reason.strip()
+    if "expect" in raw:
+        line = _key_line(text, start, end, "expect")
+        claims, problems = declared.parse(raw["expect"], expect=True)
+        if problems:
+            key, problem = problems[0]
+            where = _key_line(text, line, end, key) if key else line
+            raise LabFileError(path, f"{what}: {problem}", where or line)
+        fields["expect"] = tuple(
+            declared.Claim(c.noun, c.fields, _key_line(text, line, end, c.noun) or line or 0)
+            for c in claims
+        )
+    raw_mistakes = raw.get("mistakes", [])
+    if not isinstance(raw_mistakes, list) or not all(isinstance(m, dict) for m in raw_mistakes):
+        raise LabFileError(
+            path, f"{what}: `mistakes` is a list of [[steps.mistakes]] tables", start
+        )
+    mistakes = []
+    for m, table in enumerate(raw_mistakes):
+        line = _line_in(text, start or 1, end or 1, r"^\s*\[\[\s*steps\.mistakes\s*\]\]", m)
+        if line is None:  # an inline array of tables: the m-th `id = ` after `mistakes`
+            line = _line_in(text, start or 1, end or 1, r"(^|[{,\s])id\s*=", m + 1)
+        mistakes.append(
+            _mistake(table, text, line, end, path, what, fields.get("expect", ()), paths, prompt)
+        )
+    fields["mistakes"] = tuple(mistakes)
+    return fields
+
+
+MISTAKE_KEYS = ("id", "says", "when", "reproduce", "unreproducible")
+
+
+def _mistake(
+    table: dict, text: str, line, end, path: Path, what: str, expect, paths=None, prompt=""
+) -> Mistake:
+    from workshop import declared
+
+    ident = table.get("id")
+    if not isinstance(ident, str) or not ident:
+        raise LabFileError(path, f"{what}: each [[steps.mistakes]] needs `id`, in kebab-case", line)
+    what = f"{what}, mistake {ident!r}"
+    unknown = set(table) - set(MISTAKE_KEYS)
+    if unknown:
+        raise LabFileError(
+            path,
+            f"{what}: unknown key(s) {', '.join(sorted(unknown))}; a mistake has "
+            f"{', '.join(MISTAKE_KEYS)}",
+            _key_line(text, line, end, sorted(unknown)[0]) or line,
+        )
+    says, when = table.get("says"), table.get("when")
+    if (says is None) != (when is None):
+        raise LabFileError(
+            path,
+            f"{what}: a declared mistake has both `when` (the evidence) and `says` (its sentence "
+            "and fix); a mistake a Python check names has neither",
+            line,
+        )
+    if says is not None and (not isinstance(says, str) or not says.strip()):
+        raise LabFileError(path, f"{what}: `says` is one sentence with the fix", line)
+    claims = ()
+    if when is not None:
+        if not expect:
+            raise LabFileError(
+                path,
+                f"{what}: `when` needs the step's outcome declared in [steps.expect] (a Python "
+                "check names its mistakes itself)",
+                line,
+            )
+        claims, problems = declared.parse(when, expect=False)
+        if problems:
+            key, problem = problems[0]
+            raise LabFileError(
+                path, f"{what}: {problem}", _key_line(text, line, end, key or "when") or line
+            )
+    reproduce = table.get("reproduce", [])
+    if not isinstance(reproduce, list):
+        raise LabFileError(path, f"{what}: `reproduce` is a list of commands", line)
+    reason = table.get("unreproducible", "")
+    if not isinstance(reason, str):
+        raise LabFileError(path, f"{what}: `unreproducible` says why no command makes it", line)
+    return Mistake(
+        id=ident,
+        says=(says or "").strip(),
+        when=tuple(claims),
+        reproduce=tuple(_command(c, path, line, ident, paths, prompt) for c in reproduce),
+        line=line or 0,
+        unreproducible=reason.strip(),
+    )
 
 
 def load_lab(folder: Path) -> Lab:
@@ -513,12 +640,12 @@ def load_lab(folder: Path) -> Lab:
                 title=_text(raw, "title", path, line, what),
                 instructions_path=folder / _text(raw, "instructions", path, line, what),
                 hint=paths.render(_text(raw, "hint", path, line, what)),
-                check=_text(raw, "check", path, line, what),
+                check=_check_name(raw, path, line, what),
                 solution=tuple(_command(c, path, line, step_id, paths, prompt) for c in solution),
                 line=line or 1,
                 watch=watch,
                 paths=paths,
-                mistakes=_mistakes_of(raw, text, path, step_id, n, prompt, paths),
+                **_declarations(raw, text, n, path, version, what, paths, prompt),
             )
         )
     ids = [s.id for s in steps]
@@ -542,6 +669,8 @@ def load_lab(folder: Path) -> Lab:
         builds_on=names("builds_on"),
         needs=_needs(data, path),
         format_version=version,
+        volumes=names("volumes") if version >= 2 else (),
+        networks=names("networks") if version >= 2 else (),
     )
 
 
@@ -644,14 +773,153 @@ def check_functions(module: Path, prefix: str = "test_") -> set[str]:
     }
 
 
+# --- format 1: mistake ids read from a checks module's source (format 2 declares them) -------
+
+
+def _is_missing(node) -> bool:
+    """A call of `missing(...)` (or `probes.missing(...)`)."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id == "missing") or (
+        isinstance(func, ast.Attribute) and func.attr == "missing"
+    )
+
+
+def _passed(call: ast.Call, keyword: str, position: int | None):
+    """The argument a call passes for a parameter (by keyword, else by position), or None."""
+    for given in call.keywords:
+        if given.arg == keyword:
+            return given.value
+    if position is not None and position < len(call.args):
+        return call.args[position]
+    return None
+
+
+def _literal(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _mistake_sites(module: Path) -> tuple[list[tuple[str, int]], list[str]]:
+    """Every mistake id a checks module can name, with the line that names it, and the problems
+    in how they are named. An id is the literal `mistake=` of a `missing(...)` call, or, when a
+    helper passes its own parameter on (`missing(..., mistake=mistake)`), the literal each call
+    of the helper passes for it. Read from the source, never imported."""
+    tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
+    functions: dict[str, ast.FunctionDef] = {}
+    calls: dict[str, list[ast.Call]] = {}
+    enclosing: dict[int, ast.FunctionDef] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            functions.setdefault(node.name, node)
+            for inner in ast.walk(node):
+                if _is_missing(inner):
+                    enclosing[id(inner)] = node  # ast.walk goes outside in: the innermost wins
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            calls.setdefault(node.func.id, []).append(node)
+    sites: list[tuple[str, int]] = []
+    problems: list[str] = []
+    for node in ast.walk(tree):
+        if not _is_missing(node):
+            continue
+        where = f"{module}:{node.lineno}"
+        given = _passed(node, "mistake", 1)
+        if given is None or _literal(given) == "":
+            problems.append(
+                f'{where}: missing(...) names no mistake: add mistake="kebab-case-id", the id '
+                "of what this check recognised"
+            )
+            continue
+        if _literal(given) is not None:
+            sites.append((given.value, node.lineno))
+            continue
+        helper = enclosing.get(id(node))
+        arguments = helper.args if helper is not None else None
+        positional = [a.arg for a in (arguments.posonlyargs + arguments.args)] if arguments else []
+        keyword_only = [a.arg for a in arguments.kwonlyargs] if arguments else []
+        name = given.id if isinstance(given, ast.Name) else None
+        if name is None or name not in positional + keyword_only:
+            problems.append(
+                f"{where}: mistake= must be a string literal, or a parameter of the enclosing "
+                "function that each of its calls passes as a literal"
+            )
+            continue
+        callers = calls.get(helper.name, [])
+        if not callers:
+            problems.append(
+                f"{where}: mistake={name} comes from {helper.name}()'s parameter, but nothing "
+                f"in the module calls {helper.name}() with an id"
+            )
+        position = positional.index(name) if name in positional else None
+        for call in callers:
+            passed = _passed(call, name, position)
+            if _literal(passed) is None:
+                problems.append(
+                    f"{module}:{call.lineno}: {helper.name}(...) must pass `{name}` as a "
+                    "string literal, the id of the mistake it names here"
+                )
+            else:
+                sites.append((passed.value, call.lineno))
+    first: dict[str, int] = {}
+    for ident, line in sorted(sites, key=lambda site: site[1]):
+        where = f"{module}:{line}"
+        if not ident or len(ident) > MISTAKE_MAX or not _MISTAKE.match(ident):
+            problems.append(
+                f"{where}: mistake id {ident!r} must be kebab-case (lowercase letters and digits "
+                f"joined by single dashes), at most {MISTAKE_MAX} characters"
+            )
+        if ident in first:
+            problems.append(
+                f"{where}: mistake id {ident!r} is also used at line {first[ident]}; one id "
+                "names one mistake, unique within the lab"
+            )
+        else:
+            first[ident] = line
+    return sites, problems
+
+
 def mistakes(lab: Lab) -> dict[str, int]:
-    """The mistake ids a lab declares (`[[steps.mistakes]]` in its manifest), each with its line
-    there; the kit's generic ones (`GENERIC_MISTAKES`) are said for every lab and not listed."""
-    return {m.id: m.line for step in lab.steps for m in step.mistakes}
+    """The mistake ids a lab's checks can name, each with a line that names it. Format 2: the
+    ids its manifest declares ([[steps.mistakes]]) and the kit's own verdicts (data, nothing
+    parsed). Format 1: `missing(..., mistake="id")` and the literal ids passed to helpers that
+    hand theirs on, read from the checks module without importing it."""
+    if lab.format_version >= 2:
+        return declared_mistakes(lab)
+    if not lab.checks.is_file():
+        return {}
+    found: dict[str, int] = {}
+    for ident, line in sorted(_mistake_sites(lab.checks)[0], key=lambda site: site[1]):
+        found.setdefault(ident, line)
+    return found
+
+
+def _line_order(problem: str) -> int:
+    match = re.match(r"^[^:]*:(\d+):", problem)
+    return int(match.group(1)) if match else 0
 
 
 def _flat(text: str) -> str:
     return " ".join(text.split())
+
+
+def declared_mistakes(lab: Lab) -> dict[str, int]:
+    """Format 2: the mistake ids a lab declares, with their manifest lines, and the kit's own."""
+    from workshop.declared import KIT_MISTAKES
+
+    found = {ident: 0 for ident in KIT_MISTAKES}
+    for step in lab.steps:
+        for mistake in step.mistakes:
+            found.setdefault(mistake.id, mistake.line)
+    return found
+
+
+def _needs_module(lab: Lab) -> bool:
+    """The lab has a Python check, or a solution that asks the checks module (`probe:`)."""
+    return any(
+        not step.declared
+        or any(f.startswith("probe:") for c in step.solution for f in c.where.values())
+        for step in lab.steps
+    )
 
 
 def lint(labs: list[Lab]) -> list[str]:
@@ -663,11 +931,16 @@ def lint(labs: list[Lab]) -> list[str]:
                 problems.append(
                     f"{lab.manifest}: `working_copy` names {relative}, which the kit lacks"
                 )
+        functions: set[str] = set()
         if not lab.checks.is_file():
-            problems.append(f"{lab.manifest}: checks module {lab.checks} does not exist")
-            functions: set[str] = set()
+            if lab.format_version < 2 or _needs_module(lab):
+                problems.append(f"{lab.manifest}: checks module {lab.checks} does not exist")
         else:
             functions = check_functions(lab.checks)
+            if lab.format_version < 2:
+                problems.extend(sorted(_mistake_sites(lab.checks)[1], key=_line_order))
+        if lab.format_version >= 2:
+            problems.extend(lint_declarations(lab))
         for step in lab.steps:
             where = f"{lab.manifest}:{step.line}: step {step.id!r}"
             if not step.instructions_path.is_file():
@@ -683,7 +956,7 @@ def lint(labs: list[Lab]) -> list[str]:
             text = lab.paths.render(text)
             if not text.strip():
                 problems.append(f"{where}: instructions file {step.instructions_path} is empty")
-            if lab.checks.is_file() and step.check not in functions:
+            if lab.checks.is_file() and step.check and step.check not in functions:
                 problems.append(f"{where}: check {step.check!r} is not a test in {lab.checks}")
             for command in step.solution:
                 if _flat(command.run) not in _flat(text):
@@ -786,3 +1059,111 @@ def summary(phrases: list[str], most: int = 2) -> str:
     shown = "; ".join(phrases[:most])
     more = len(phrases) - most
     return f"{shown} (and {more} more difference{'s' if more != 1 else ''})" if more > 0 else shown
+
+
+# --- lint for format 2: keys, declarations, mistakes as data ----------------------------------
+
+LAB_KEYS = (
+    "format_version", "id", "title", "summary", "order", "checks", "builds_on", "images",
+    "builds", "volumes", "networks", "services", "stacks", "edits", "working_copy", "needs",
+    "prompt", "steps",
+)  # fmt: skip
+STEP_KEYS = (
+    "id", "title", "instructions", "hint", "solution", "watch", "check", "expect", "mistakes",
+    "done_untouched",
+)  # fmt: skip
+
+
+def lint_declarations(lab: Lab) -> list[str]:
+    """Format 2 problems: unknown keys, mistakes (ids, reproducers, sentences), names that a
+    declaration uses and the lab does not list, ids a Python check names without declaring."""
+    from workshop import declared
+    from workshop.meaning import same_image, same_repo
+
+    problems: list[str] = []
+    text = lab.manifest.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    for key in data:
+        if key not in LAB_KEYS:
+            line = _line_in(text, 1, len(text.splitlines()), rf"^\s*{re.escape(key)}\s*=")
+            problems.append(
+                f"{lab.manifest}:{line or 1}: unknown key {key!r}; a lab has {', '.join(LAB_KEYS)}"
+            )
+    ranges = _step_ranges(text)
+    for n, raw in enumerate(data.get("steps") or []):
+        for key in raw:
+            if key not in STEP_KEYS:
+                start, end = ranges[n] if n < len(ranges) else (1, 1)
+                problems.append(
+                    f"{lab.manifest}:{_key_line(text, start, end, key) or start}: step "
+                    f"{raw.get('id')!r}: unknown key {key!r}; a step has {', '.join(STEP_KEYS)}"
+                )
+    seen: dict[str, int] = {}
+    for step in lab.steps:
+        for mistake in step.mistakes:
+            where = f"{lab.manifest}:{mistake.line or step.line}: step {step.id!r}, mistake"
+            if len(mistake.id) > MISTAKE_MAX or not _MISTAKE.match(mistake.id):
+                problems.append(
+                    f"{where} {mistake.id!r}: ids are kebab-case (lowercase letters and digits "
+                    f"joined by single dashes), at most {MISTAKE_MAX} characters"
+                )
+            if mistake.id in seen:
+                problems.append(
+                    f"{where} {mistake.id!r}: also declared at line {seen[mistake.id]}; one id "
+                    "names one mistake, unique within the lab"
+                )
+            seen.setdefault(mistake.id, mistake.line)
+            if mistake.id in declared.KIT_MISTAKES and mistake.when:
+                problems.append(
+                    f"{where} {mistake.id!r}: that id is the kit's own verdict; name yours "
+                    "after what the learner did"
+                )
+            if not mistake.reproduce and not mistake.unreproducible:
+                problems.append(
+                    f"{where} {mistake.id!r} has no `reproduce`: list the commands that make "
+                    "it, so `workshop prove` can show the check names it (or, when no command "
+                    'can, say why: `unreproducible = "..."`)'
+                )
+            if mistake.when:
+                allowed = set().union(*(declared.PLACEHOLDERS[c.noun] for c in mistake.when))
+                for name in sorted(declared.placeholders(mistake.says) - allowed):
+                    problems.append(
+                        f"{where} {mistake.id!r}: `says` uses {{{name}}}, which its `when` does "
+                        f"not give; it may use {', '.join('{' + a + '}' for a in sorted(allowed))}"
+                    )
+        claims = list(step.expect) + [c for m in step.mistakes for c in m.when]
+        where = f"{lab.manifest}:{step.line}: step {step.id!r}"
+        listed = lab.images + lab.builds
+        for image in sorted(declared.images_named([c for c in claims if c.noun != "pushed"])):
+            if not any(same_repo(image, name) or same_repo(name, image) for name in listed):
+                problems.append(
+                    f"{where}: a declaration names image {image!r}, which the lab does not list "
+                    "in `images` or `builds` (so reset and watch would not know it)"
+                )
+        for claim in claims:
+            tag = claim.get("tag") if claim.noun == "pushed" else None
+            if tag and not any(same_image(tag, name) for name in lab.builds):
+                problems.append(
+                    f"{where}: a declaration pushes {tag!r}, which the lab does not list in "
+                    "`builds` (so reset would not remove the learner's tag)"
+                )
+        for name in sorted(declared.volumes_named(claims) - set(lab.volumes)):
+            problems.append(
+                f"{where}: a declaration names volume {name!r}, which the lab does not list in "
+                "`volumes`"
+            )
+        for name in sorted(declared.networks_named(claims) - set(lab.networks)):
+            problems.append(
+                f"{where}: a declaration names network {name!r}, which the lab does not list in "
+                "`networks`"
+            )
+    if lab.checks.is_file():
+        known = declared_mistakes(lab)
+        for ident, line in _mistake_sites(lab.checks)[0]:
+            if ident not in known:
+                problems.append(
+                    f"{lab.checks}:{line}: mistake {ident!r} is not declared: add a "
+                    "[[steps.mistakes]] table with its id and `reproduce` to the step's "
+                    f"table in {lab.manifest}"
+                )
+    return problems

@@ -599,3 +599,106 @@ def images_labelled(engine, label: str, value: str) -> list[Image]:
             continue
     found.sort(key=lambda image: image.created)
     return found
+
+
+# --- Volumes, networks and mounts (nouns for declared checks and Python checks alike) ---------
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One mount of a container (`docker container inspect`'s `Mounts`): a named volume
+    (`kind` "volume", `name` its name), a bind mount ("bind", `source` the host path) or a
+    tmpfs; `destination` is the path inside the container."""
+
+    kind: str
+    name: str
+    source: str
+    destination: str
+    read_only: bool
+
+
+def mounts(container: Container) -> list[Mount]:
+    """The container's mounts, as the engine (or the kit's journal) describes them."""
+    found = []
+    for raw in container.attrs.get("Mounts") or []:
+        found.append(
+            Mount(
+                kind=raw.get("Type") or "",
+                name=raw.get("Name") or "",
+                source=raw.get("Source") or "",
+                destination=raw.get("Destination") or "",
+                read_only=not raw.get("RW", True),
+            )
+        )
+    return found
+
+
+class Volume:
+    """A named volume as `docker volume inspect` sees it."""
+
+    def __init__(self, attrs: dict):
+        self.attrs = attrs
+
+    @property
+    def name(self) -> str:
+        return self.attrs.get("Name") or ""
+
+    @property
+    def driver(self) -> str:
+        return self.attrs.get("Driver") or ""
+
+    @property
+    def created(self) -> datetime | None:
+        stamp = self.attrs.get("CreatedAt") or ""
+        return parse_time(stamp) if stamp else None
+
+    def made_since(self, since: datetime) -> bool:
+        """Made at or after `since` (the engine keeps a volume's time to the second)."""
+        return self.created is not None and self.created >= since.replace(microsecond=0)
+
+    def __repr__(self) -> str:
+        return f"<Volume {self.name}>"
+
+
+class Network(_Inspected):
+    """A network as `docker network inspect` sees it."""
+
+    @property
+    def name(self) -> str:
+        return self.attrs.get("Name") or ""
+
+    @property
+    def driver(self) -> str:
+        return self.attrs.get("Driver") or ""
+
+    @property
+    def created(self) -> datetime | None:
+        stamp = self.attrs.get("Created") or ""
+        return None if not stamp or stamp.startswith("0001-") else parse_time(stamp)
+
+    def made_since(self, since: datetime) -> bool:
+        return self.created is not None and self.created >= since
+
+    def __repr__(self) -> str:
+        return f"<Network {self.short_id} {self.name}>"
+
+
+def volume_named(engine, name: str) -> Volume | None:
+    """The named volume, or None."""
+    import docker.errors
+
+    try:
+        return Volume(engine.api.inspect_volume(name))
+    except docker.errors.NotFound:
+        return None
+
+
+def network_named(engine, name: str) -> Network | None:
+    """The network with exactly that name (not an id prefix), or None."""
+    import docker.errors
+
+    try:
+        attrs = engine.api.inspect_network(name)
+    except docker.errors.NotFound:
+        return None
+    return Network(engine, attrs) if attrs.get("Name") == name else None
