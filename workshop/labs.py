@@ -372,27 +372,6 @@ GENERIC_MISTAKES = frozenset(
 )  # the same as workshop.declared.KIT_MISTAKES (a test keeps them equal)
 
 
-def _unique_mistakes(steps: list[Step], path: Path) -> None:
-    seen: dict[str, str] = {}
-    for step in steps:
-        for mistake in step.mistakes:
-            if mistake.id in GENERIC_MISTAKES:
-                raise LabFileError(
-                    path,
-                    f"step {step.id!r}: mistake {mistake.id!r} is said by the kit for every lab; "
-                    "do not declare it",
-                    mistake.line,
-                )
-            if mistake.id in seen:
-                raise LabFileError(
-                    path,
-                    f"step {step.id!r}: mistake id {mistake.id!r} is also declared by step "
-                    f"{seen[mistake.id]!r}; one id names one mistake, unique within the lab",
-                    mistake.line,
-                )
-            seen[mistake.id] = step.id
-
-
 def _check_name(raw: dict, path: Path, line: int | None, what: str) -> str:
     """The step's Python check, or "" when its outcome is declared (`[steps.expect]`)."""
     if "expect" in raw:
@@ -652,7 +631,6 @@ def load_lab(folder: Path) -> Lab:
     for step in steps:
         if ids.count(step.id) > 1:
             raise LabFileError(path, f"step id {step.id!r} is used twice", step.line)
-    _unique_mistakes(steps, path)
 
     return Lab(
         id=lab_id,
@@ -879,12 +857,13 @@ def _mistake_sites(module: Path) -> tuple[list[tuple[str, int]], list[str]]:
 
 
 def mistakes(lab: Lab) -> dict[str, int]:
-    """The mistake ids a lab's checks can name, each with a line that names it. Format 2: the
-    ids its manifest declares ([[steps.mistakes]]) and the kit's own verdicts (data, nothing
-    parsed). Format 1: `missing(..., mistake="id")` and the literal ids passed to helpers that
-    hand theirs on, read from the checks module without importing it."""
+    """The mistake ids a lab names, each with a line that names it. Format 2: the ids its
+    manifest declares ([[steps.mistakes]]: data, nothing parsed); the kit's own verdicts
+    (`GENERIC_MISTAKES`) are said for every lab and not listed. Format 1: `missing(...,
+    mistake="id")` and the literal ids passed to helpers that hand theirs on, read from the
+    checks module without importing it."""
     if lab.format_version >= 2:
-        return declared_mistakes(lab)
+        return {m.id: m.line for step in lab.steps for m in step.mistakes}
     if not lab.checks.is_file():
         return {}
     found: dict[str, int] = {}

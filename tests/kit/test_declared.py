@@ -10,7 +10,15 @@ import pytest
 
 from workshop import declared
 from workshop.errors import LabFileError
-from workshop.labs import LAB_KEYS, STEP_KEYS, lint, load_labs, mistakes
+from workshop.labs import (
+    GENERIC_MISTAKES,
+    LAB_KEYS,
+    STEP_KEYS,
+    declared_mistakes,
+    lint,
+    load_labs,
+    mistakes,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "labs"
 
@@ -72,8 +80,9 @@ def test_fixture_labs_load_and_lint_clean():
 def test_mistake_ids_are_data_with_the_kit_own():
     volumes = load_labs(FIXTURES)[0]
     ids = mistakes(volumes)
-    assert {"wrote-without-volume", "read-without-volume"} <= set(ids)
-    assert set(declared.KIT_MISTAKES) <= set(ids)
+    assert set(ids) == {"wrote-without-volume", "read-without-volume"}
+    assert set(declared.KIT_MISTAKES) <= set(declared_mistakes(volumes))
+    assert set(declared.KIT_MISTAKES) == GENERIC_MISTAKES  # one list, kept in two places
     manifest = volumes.manifest.read_text().splitlines()
     assert manifest[ids["read-without-volume"] - 1] == "[[steps.mistakes]]"
     assert manifest[ids["read-without-volume"]] == 'id = "read-without-volume"'
@@ -168,7 +177,8 @@ def test_lint_lists_every_problem_with_its_line(tmp_path):
         f"{path}:{first}: step 'one', mistake 'No_Long': ids are kebab-case (lowercase letters "
         "and digits joined by single dashes), at most 40 characters",
         f"{path}:{first}: step 'one', mistake 'No_Long' has no `reproduce`: list the commands "
-        "that make it, so `workshop prove` can show the check names it",
+        "that make it, so `workshop prove` can show the check names it (or, when no command "
+        'can, say why: `unreproducible = "..."`)',
         f"{path}:{first}: step 'one', mistake 'No_Long': `says` uses {{nothing}}, which its "
         "`when` does not give; it may use {command}, {container}, {exit_code}, {image}, {name}, "
         "{ports}",
@@ -177,7 +187,8 @@ def test_lint_lists_every_problem_with_its_line(tmp_path):
         f"{path}:{second}: step 'one', mistake 'No_Long': also declared at line {first}; one id "
         "names one mistake, unique within the lab",
         f"{path}:{second}: step 'one', mistake 'No_Long' has no `reproduce`: list the commands "
-        "that make it, so `workshop prove` can show the check names it",
+        "that make it, so `workshop prove` can show the check names it (or, when no command "
+        'can, say why: `unreproducible = "..."`)',
         f"{path}:{step}: step 'one': a declaration names image 'busybox', which the lab does not "
         "list in `images` or `builds` (so reset and watch would not know it)",
         f"{path}:{step}: step 'one': a declaration pushes '127.0.0.1:5000/me/app:v1', which the "

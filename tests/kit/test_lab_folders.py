@@ -32,9 +32,14 @@ def _copy_lab(labs: Path, lab_id: str, new_id: str) -> Path:
 
 @pytest.fixture
 def kit_labs(tmp_path, monkeypatch, workshop):
-    """A copy of the kit's labs folder, which the kit reads instead of its own."""
+    """A copy of the kit's labs folder, which the kit reads instead of its own, beside a copy of
+    what the labs build (`images/`: the paths a lab names are the kit's, relative to the folder
+    that holds `labs/`)."""
     labs = tmp_path / "labs"
     shutil.copytree(KIT / "labs", labs, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    shutil.copytree(
+        KIT / "images", tmp_path / "images", ignore=shutil.ignore_patterns("__pycache__")
+    )
     monkeypatch.setenv("WORKSHOP_LABS", str(labs))
     workshop.env["WORKSHOP_LABS"] = str(labs)
     return labs

@@ -82,10 +82,6 @@ def test_a_placeholder_needs_a_where(demo):
         ('title = "Demo lab"\n', "", "the lab needs `title`"),
         ("format_version = 2", 'format_version = "one"', "needs `format_version = 2`"),
         ("format_version = 2", "format_version = 3", "upgrade the kit"),
-        ('id = "no-first-flag"', 'id = "No_First"', "a mistake's `id` is kebab-case"),
-        ('id = "no-second-flag"', 'id = "no-first-flag"', "also declared by step 'first'"),
-        ('id = "no-second-flag"', 'id = "still-running"', "said by the kit for every lab"),
-        ('reproduce = ["true"]\n\n[[steps]]', "\n[[steps]]", "has no `reproduce` commands"),
         ("images = []", "images = []\nneeds = { gpu = 1 }", "`needs` takes numbers"),
         ("images = []", 'images = []\nbuilds_on = ["nowhere"]', "names lab 'nowhere'"),
         ("images = []", 'images = []\nbuilds_on = ["demo"]', "builds on itself"),
@@ -102,6 +98,21 @@ def test_malformed_manifests_name_the_problem(demo, old, new, words):
     with pytest.raises(LabFileError, match=words) as caught:
         load_labs(labs)
     assert str(caught.value).startswith(str(manifest))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ('id = "no-first-flag"', 'id = "No_First"', "ids are kebab-case"),
+        ('id = "no-second-flag"', 'id = "no-first-flag"', "also declared at line"),
+        ('reproduce = ["true"]\n\n[[steps]]', "\n[[steps]]", "has no `reproduce`"),
+    ],
+)
+def test_mistakes_that_are_not_sound_are_lint_findings_with_their_line(demo, old, new, words):
+    labs, manifest = demo
+    edit(manifest, old, new)
+    problems = lint(load_labs(labs))
+    assert any(words in p and p.startswith(f"{manifest}:") for p in problems), problems
 
 
 def test_a_probe_placeholder_must_name_a_function_of_the_checks(demo):
