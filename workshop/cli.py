@@ -26,7 +26,7 @@ def _error(text: str) -> None:
 
 
 def _engine_fault(exc: BaseException) -> bool:
-    from workshop.checks import engine_fault
+    from workshop.engine import engine_fault
 
     return engine_fault(exc)
 
@@ -56,7 +56,7 @@ def _boundary(command):
                 sys.exit(Exit.ERROR)
             if not _engine_fault(exc):
                 raise  # a bug in the kit: its traceback is what its authors need
-            from workshop.checks import engine_error
+            from workshop.engine import engine_error
 
             _error(str(engine_error(exc)))
             sys.exit(Exit.ERROR)
@@ -286,7 +286,8 @@ def solve(step):
     if report.is_instructor():
         stream = report.DemoStream()
         stream.step(f"{lab.title}: {chosen.title} ({lab.id}/{chosen.id})")
-    run_solution(chosen, probe=prober(lab), cwd=lab.root, tee=stream)
+    with course.seeing():
+        run_solution(chosen, probe=prober(lab), cwd=lab.root, tee=stream)
     course.require_done(lab, chosen)
     _passed(f"Step {chosen.id} is done.")
 
@@ -310,7 +311,8 @@ def goto(step):
     lab, target = course.find(step)
     for earlier_lab, earlier in course.catch_up(lab, target):
         render.say(f"Catching up: {earlier_lab.id}/{earlier.id}", ("bold",))
-        run_solution(earlier, probe=prober(earlier_lab), cwd=earlier_lab.root)
+        with course.seeing():
+            run_solution(earlier, probe=prober(earlier_lab), cwd=earlier_lab.root)
         course.require_done(earlier_lab, earlier)
         _passed(f"Step {earlier.id} is done.")
     course.open(lab)  # what the learner does from now on counts

@@ -85,6 +85,11 @@ class Lab:
     steps: tuple[Step, ...]
     order: int
     edits: tuple[str, ...] = ()  # kit files the learner is asked to change (reset restores them)
+    # what else the lab makes, by name (see `made`): watch follows them, reset removes them
+    volumes: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()  # swarm services
+    stacks: tuple[str, ...] = ()  # compose projects and swarm stacks
 
     @property
     def root(self) -> Path:
@@ -144,6 +149,21 @@ def _command(raw, path: Path, line: int | None, step_id: str) -> Command:
             path, f"step {step_id!r}: unknown solution key(s) {', '.join(sorted(unknown))}", line
         )
     return Command(run=raw["run"].strip(), type=tuple(typed), where=dict(where))
+
+
+MADE = ("volumes", "networks", "services", "stacks")
+
+
+def made(data: dict, path: Path) -> dict[str, tuple[str, ...]]:
+    """The names of the volumes, networks, swarm services and stacks (compose projects) a
+    manifest says its lab makes (`volumes = ["notes"]`, ...): each list empty if not given."""
+    found = {}
+    for key in MADE:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise LabFileError(path, f"`{key}` must be a list of names (strings)", None)
+        found[key] = tuple(value)
+    return found
 
 
 def load_lab(folder: Path) -> Lab:
@@ -229,6 +249,7 @@ def load_lab(folder: Path) -> Lab:
         edits=names("edits"),
         steps=tuple(steps),
         order=int(data.get("order", 100)),
+        **made(data, path),
     )
 
 
