@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 
@@ -628,13 +628,19 @@ class Learner:
         return self._made_since("service", live)
 
     def _made_since(self, kind: str, live: list[Made]) -> list[Made]:
-        found = [m for m in live if m.created is not None and m.created >= self.since]
-        names = {m.name for m in live}
+        """Those of `live` made since the start (the engine's `create` event says so; its
+        `CreatedAt` has whole seconds only), and those made since then and gone."""
+        made = {}  # name -> when its create event came
         for event in self.events(kind, "create"):
-            name = event.attrs.get("name") or event.actor
-            if name not in names:
-                names.add(name)
-                found.append(Made(kind, name, event.actor, _event_time(event), {}, gone=True))
+            made.setdefault(event.attrs.get("name") or event.actor, _event_time(event))
+        found = []
+        for thing in live:
+            when = made.pop(thing.name, None)
+            if when is not None:
+                found.append(replace(thing, created=when))
+            elif thing.created is not None and thing.created > self.since:
+                found.append(thing)
+        found += [Made(kind, name, name, when, {}, gone=True) for name, when in made.items()]
         found.sort(key=lambda m: m.created)
         return found
 
