@@ -285,7 +285,9 @@ class Watch:
             "events": [e.action.split(":", 1)[0] for e in events][:20],
             # what each event was about (its id, and its labels, name and image as the engine
             # said them): who made what the check ran for
-            "about": [{"kind": e.kind, "id": e.actor, **e.attrs} for e in events][:20],
+            "about": [
+                {"kind": e.kind, "verb": e.verb, "id": e.actor, "attrs": e.attrs} for e in events
+            ][:20],
             "step": self.view.step.id if self.view.step else None,
             "passed": passed,
         }

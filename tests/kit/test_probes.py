@@ -165,7 +165,9 @@ def test_the_labs_volumes_networks_services_and_stacks_wake_watch_and_nothing_el
 
 
 def _ended(**state) -> Container:
-    attrs = container_summary({**INSPECTED, "State": {"Status": "exited", "Running": False, **state}})
+    attrs = container_summary(
+        {**INSPECTED, "State": {"Status": "exited", "Running": False, **state}}
+    )
     return Container(None, attrs)
 
 
