@@ -580,18 +580,14 @@ class Learner:
 
     @cached_property
     def _forgot(self) -> bool:
-        journaled = [e for e in self.record.events if e.time >= self._since_ns]
+        until = int(self.engine_now().timestamp()) - 1  # the engine reads whole seconds
+        journaled = [e for e in self.record.events if self._since_ns <= e.time < until * 10**9]
         if not journaled:
             return False
-        now = int(self.engine_now().timestamp() * 1e9)
         ring = [Event.from_engine(raw) for raw in self.engine.events(
-            since=self.since, until=now / 1e9, decode=True
+            since=int(self.since.timestamp()), until=until, decode=True
         )]  # fmt: skip
-        if len(ring) >= RING:
-            return False
-        remembered = {event.key for event in ring}
-        oldest = min((event.time for event in ring), default=now)
-        return any(e.key not in remembered and e.time < oldest for e in journaled)
+        return forgotten(journaled, ring)
 
     # -- volumes, networks, services ------------------------------------------------------------
 
@@ -698,6 +694,17 @@ class Learner:
 
 
 RING = 256  # the engine keeps its last 256 events in memory
+
+
+def forgotten(journaled: list[Event], ring: list[Event]) -> bool:
+    """The engine forgot events it once logged: some of `journaled` (read from it earlier, and
+    kept) are older than everything in `ring` (its in-memory log now, since the same moment)
+    and absent from it, though the log is not full. Only a restart empties it like that."""
+    if len(ring) >= RING:
+        return False  # a full log drops its oldest events by itself
+    remembered = {event.key for event in ring}
+    oldest = min((event.time for event in ring), default=None)
+    return any(e.key not in remembered and (oldest is None or e.time < oldest) for e in journaled)
 
 
 def _made(kind: str, name: str, ident: str, created: str | None, raw: dict) -> Made:

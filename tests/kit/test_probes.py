@@ -9,7 +9,7 @@ import pytest
 from workshop.feed import Wakes
 from workshop.journal import KIT_MARK, Event, Journal, container_summary, is_healthcheck, kept
 from workshop.meaning import lists_long, same_image, same_repo, simple_commands
-from workshop.probes import Container, Missing, verdict
+from workshop.probes import RING, Container, Missing, forgotten, verdict
 
 
 @pytest.mark.parametrize(
@@ -186,3 +186,13 @@ def test_the_kit_says_the_generic_verdicts_once_for_every_lab(container, mistake
     assert said.value.mistake == mistake
     assert words in str(said.value) and str(said.value).endswith("note.txt`.")
     verdict(_ended(ExitCode=0), "fix")  # ran and exited 0: no verdict
+
+
+def test_an_engine_that_forgot_what_the_kit_read_from_it_has_restarted():
+    seen = [Event("container", "create", "c1", 10), Event("container", "die", "c1", 20)]
+    later = [Event("container", "create", "c2", 30)]
+    assert not forgotten(seen, seen + later)  # it still remembers: no restart
+    assert forgotten(seen, later)  # its log begins after what the kit read: restarted
+    assert forgotten(seen, [])  # an empty log, after the kit read events from it
+    full = [Event("container", "exec_start: x", "c9", 100 + n) for n in range(RING)]
+    assert not forgotten(seen, full)  # a full log forgets by itself: nothing is claimed
