@@ -48,6 +48,16 @@ def test_solve_sees_the_rm_containers_it_runs_and_a_later_check_agrees(workshop,
     # The journal kept the `--rm` reader's mounts: judged the same without the engine's help.
     later = workshop("check", "read")
     assert later.code == 0, later
+    from workshop.checks import Inputs
+    from workshop.state import Store
+
+    learner = Inputs(Store().read()).learner()  # what a lab's own check is given
+    assert volume in [made.name for made in learner.volumes()]
+    tries = learner.attempts("alpine", lambda c: c.uses_volume(volume))
+    assert len(tries) == 2 and all(c.gone for c in tries), tries  # both `--rm`, both journaled
+    assert tries[-1].mount_at("/data").name == volume and tries[-1].networks == ["bridge"]
+    assert tries.done("fix") is tries[-1]
+    assert not learner.restarted()
 
 
 @pytest.mark.usefixtures("leave_no_trace")
