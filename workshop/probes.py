@@ -373,18 +373,36 @@ class Learner:
 
     @cached_property
     def _live(self) -> list[Container]:
+        """The containers on the engine made since the start, oldest first."""
+        self.record  # noqa: B018 -- one look at the engine sees containers and events together
+        return self.__dict__["_live"]
+
+    def _look_at_containers(self, record: Record, touched: set[str] | None) -> list[Container]:
+        """Each container made since the start, inspected; or, if the journal holds it and
+        no event about it came since the journal's last look (`touched` lists those that
+        did; None: inspect all), as the journal has it: a container changes only by events."""
         from docker.errors import NotFound
 
         api = self.engine.api
         floor = int(self.since.timestamp())
         found = []
-        for summary in api.containers(all=True):
-            if summary["Created"] < floor:
+        for listed in api.containers(all=True):
+            if listed["Created"] < floor:
                 continue
-            try:
-                attrs = api.inspect_container(summary["Id"])
-            except NotFound:  # gone since the listing (a `--rm` container that just exited)
-                continue
+            journaled = record.containers.get(listed["Id"])
+            if (
+                touched is not None
+                and listed["Id"] not in touched
+                and journaled is not None
+                and "Mounts" in journaled  # kept whole (an older kit kept less)
+                and journaled["State"].get("Status") == listed.get("State")
+            ):
+                attrs = journaled
+            else:
+                try:
+                    attrs = api.inspect_container(listed["Id"])
+                except NotFound:  # gone since the listing (a `--rm` container that just exited)
+                    continue
             container = Container(self.engine, attrs)
             if container.created >= self.since:
                 found.append(container)
@@ -395,22 +413,25 @@ class Learner:
     def record(self) -> Record:
         """The journal brought up to date with what the engine shows now."""
         record = self.journal.read() if self.journal else Record()
+        now = int(self.engine_now().timestamp() * 1e9)
+        start = max(record.cursor, self._since_ns)
+        raws = list(
+            self.engine.events(
+                since=start / 1e9, until=now / 1e9, filters={"type": list(KINDS)}, decode=True
+            )
+        )
+        touched = {(raw.get("Actor") or {}).get("ID") for raw in raws}
+        live = self._look_at_containers(record, touched if record.cursor else None)
+        self.__dict__["_live"] = live
         lines: list[dict] = []
-        for container in self._live:
+        for container in live:
             summary = container_summary(container.attrs)
             record.containers[container.id] = summary
             if self.journal and not self.journal.unchanged(summary):
                 lines.append({"k": "container", "attrs": summary})
-        now = int(self.engine_now().timestamp() * 1e9)
-        start = max(record.cursor, self._since_ns)
         known = {event.key for event in record.events}
         fresh = []
-        for raw in self.engine.events(
-            since=start / 1e9,
-            until=now / 1e9,
-            filters={"type": list(KINDS)},
-            decode=True,
-        ):
+        for raw in raws:
             event = Event.from_engine(raw)
             if event.key in known or not kept(raw):
                 continue
