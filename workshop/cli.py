@@ -328,8 +328,9 @@ def reset(dry_run, yes):
 
     Lists, then removes: containers made from the labs' images (alpine, the Mysfits image) since
     the learner started each lab, the labs' tags on images they built, and their earlier builds;
-    kit files a lab asked you to edit are restored (your copy is kept). Any other container or
-    image is left alone. The old progress file is kept as a backup.
+    the volumes, networks, services and stacks a lab declares, made while it ran; kit files a
+    lab asked you to edit are restored (your copy is kept). Any other container, image, volume
+    or network is left alone. The old progress file is kept as a backup.
 
     Example: workshop reset --dry-run
     """
