@@ -34,6 +34,8 @@ def volume(tmp_path, workshop, engine, monkeypatch) -> str:
     for left in (name, f"other-{name}"):
         with contextlib.suppress(Exception):
             engine.api.remove_volume(left, force=True)
+        with contextlib.suppress(Exception):
+            engine.api.remove_network(f"{left}-net")
 
 
 def run_rm(name: str, *command: str) -> None:
@@ -77,18 +79,25 @@ def test_a_rm_run_nobody_saw_is_said_once_by_the_kit(workshop, volume):
 
 
 @pytest.mark.usefixtures("leave_no_trace")
-def test_reset_lists_and_removes_the_labs_volume_and_nothing_else(workshop, volume, engine):
+def test_reset_lists_and_removes_the_labs_volume_and_network_and_nothing_else(
+    workshop, volume, engine, neighbour
+):
     assert workshop("solve", "make-volume").code == 0
     other = f"other-{volume}"
     docker("volume", "create", other)  # the learner's own, not declared by the lab
+    docker("network", "create", f"{volume}-net")  # the lab's
+    docker("network", "create", f"{other}-net")
     dry = " ".join(workshop("reset", "--dry-run").out.split())
     assert f"would remove volume {volume}, made by lab volumes" in dry, dry
+    assert f"would remove network {volume}-net, made by lab volumes" in dry, dry
     assert other not in dry, dry
     assert engine.api.inspect_volume(volume)  # a dry run removes nothing
     done = workshop("reset", "--yes")
     assert done.code == 0, done
     names = {v["Name"] for v in engine.api.volumes()["Volumes"] or []}
     assert volume not in names and other in names
+    networks = {n["Name"] for n in engine.api.networks()}
+    assert f"{volume}-net" not in networks and f"{other}-net" in networks
 
 
 @pytest.mark.usefixtures("leave_no_trace")
