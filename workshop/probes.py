@@ -378,9 +378,10 @@ class Learner:
         return self.__dict__["_live"]
 
     def _look_at_containers(self, record: Record, touched: set[str] | None) -> list[Container]:
-        """Each container made since the start, inspected; or, if the journal holds it and
-        no event about it came since the journal's last look (`touched` lists those that
-        did; None: inspect all), as the journal has it: a container changes only by events."""
+        """Each container made since the start, inspected; or, if it is not running, the
+        journal holds it and no event about it came since the journal's last look (`touched`
+        lists those that did; None: inspect all), as the journal has it: a stopped container
+        changes only by events."""
         from docker.errors import NotFound
 
         api = self.engine.api
@@ -396,6 +397,7 @@ class Learner:
                 and journaled is not None
                 and "Mounts" in journaled  # kept whole (an older kit kept less)
                 and journaled["State"].get("Status") == listed.get("State")
+                and listed.get("State") != "running"  # live ports and health: always asked
             ):
                 attrs = journaled
             else:
