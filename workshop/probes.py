@@ -50,6 +50,13 @@ class Missing(Exception):
         self.mistake = mistake
 
 
+# The verdicts the kit says itself, for every lab (`Learner.attempts`); a lab never declares them.
+GENERIC_MISTAKES = (
+    "still-running", "removed-unseen", "never-started", "exited-nonzero", "engine-restarted",
+    "evidence-gone",
+)  # fmt: skip
+
+
 def missing(sentence: str, mistake: str = ""):
     """End the current check with one sentence: what is missing (or the mistake), and the fix.
     `mistake` is its stable id, a literal in kebab-case (`workshop lint` checks)."""
@@ -586,7 +593,8 @@ class Learner:
         before the kit saw it at all: a `--rm` run with nothing watching), `engine-restarted`
         (no attempt, and the engine restarted since the learner began: its evidence is gone).
         With no attempt at all, `done` says `none` (the check's own sentence, with its id
-        `mistake`), or "No container from IMAGE has done it yet: FIX".
+        `mistake` if it names a mistake), or "No container from IMAGE has done it yet: FIX".
+        The ids above are the kit's (labmodel: kit-generic), never declared by a lab.
 
             attempt = learner.attempts("alpine", lambda c: c.runs("ls")).done(
                 "run `docker container run alpine ls -l`"
@@ -748,9 +756,11 @@ class Attempts(list):
         """Those that ran and exited 0."""
         return [c for c in self if c.exit_code == 0 and not c.never_started]
 
-    def done(self, fix: str, none: str = "", mistake: str = "not-done") -> Container:
+    def done(self, fix: str, none: str = "", mistake: str = "") -> Container:
         """The newest attempt that exited 0; else the kit's generic verdict (see
-        `Learner.attempts`), each sentence ending with `fix`."""
+        `Learner.attempts`), each sentence ending with `fix`. With no attempt at all, `none`
+        (or a sentence of the kit's) with `mistake`, the lab's own id if it names one (by
+        default none: the step is simply not done yet)."""
         __tracebackhide__ = True
         if self.succeeded:
             return self.succeeded[-1]

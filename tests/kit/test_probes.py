@@ -9,7 +9,7 @@ import pytest
 from workshop.feed import Wakes
 from workshop.journal import KIT_MARK, Event, Journal, container_summary, is_healthcheck, kept
 from workshop.meaning import lists_long, same_image, same_repo, simple_commands
-from workshop.probes import RING, Container, Missing, forgotten, verdict
+from workshop.probes import GENERIC_MISTAKES, RING, Container, Missing, forgotten, verdict
 
 
 @pytest.mark.parametrize(
@@ -183,7 +183,7 @@ def _ended(**state) -> Container:
 def test_the_kit_says_the_generic_verdicts_once_for_every_lab(container, mistake, words):
     with pytest.raises(Missing) as said:
         verdict(container, "run `docker container run alpine cat /data/note.txt`")
-    assert said.value.mistake == mistake
+    assert said.value.mistake == mistake and mistake in GENERIC_MISTAKES
     assert words in str(said.value) and str(said.value).endswith("note.txt`.")
     verdict(_ended(ExitCode=0), "fix")  # ran and exited 0: no verdict
 
