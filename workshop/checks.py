@@ -20,7 +20,8 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
-from workshop.errors import EngineUnavailable, WorkshopError
+from workshop.engine import engine_error, engine_fault
+from workshop.errors import WorkshopError
 from workshop.labs import Lab, Step
 from workshop.probes import Missing
 from workshop.state import Progress
@@ -70,8 +71,8 @@ class Inputs:
                 raise Missing("You have not begun the workshop yet: run `workshop next`.")
             engine = self.engine()
             info = engine.info()
-            learner = Learner(engine, parse_time(began), Journal(home(), info.get("ID") or ""))
-            learner.__dict__["_info"] = info
+            journal = Journal(home(), info.get("ID") or "")
+            learner = Learner(engine, parse_time(began), journal, info=info)
             learner.record  # noqa: B018 -- every look feeds the journal, whatever is checked
             self._learner = learner
         return self._learner
@@ -119,24 +120,6 @@ def load(lab: Lab) -> ModuleType:
             "instructor."
         ) from None
     return module
-
-
-def engine_fault(exc: BaseException) -> bool:
-    """An error from talking to the engine (docker-py, requests, urllib3), not from a check."""
-    return type(exc).__module__.split(".")[0] in ("docker", "requests", "urllib3")
-
-
-def engine_error(exc: BaseException) -> WorkshopError:
-    """The engine failed under a command: one sentence, as an error (exit 1)."""
-    from workshop.engine import explain, target
-
-    refusal = getattr(exc, "explanation", None)  # the engine answered, and said no
-    if refusal:
-        return WorkshopError(
-            f"The Docker engine refused a request ({refusal}); `workshop doctor` checks the "
-            "engine, and running the command again often helps."
-        )
-    return EngineUnavailable(explain(target(), exc))
 
 
 def _check_function(lab: Lab, step: Step):

@@ -26,7 +26,7 @@ def _error(text: str) -> None:
 
 
 def _engine_fault(exc: BaseException) -> bool:
-    from workshop.checks import engine_fault
+    from workshop.engine import engine_fault
 
     return engine_fault(exc)
 
@@ -56,7 +56,7 @@ def _boundary(command):
                 sys.exit(Exit.ERROR)
             if not _engine_fault(exc):
                 raise  # a bug in the kit: its traceback is what its authors need
-            from workshop.checks import engine_error
+            from workshop.engine import engine_error
 
             _error(str(engine_error(exc)))
             sys.exit(Exit.ERROR)
@@ -318,7 +318,8 @@ def solve(step):
     if report.is_instructor():
         stream = report.DemoStream()
         stream.step(f"{lab.title}: {chosen.title} ({lab.id}/{chosen.id})")
-    run_solution(chosen, probe=prober(lab), cwd=lab.root, tee=stream)
+    with course.seeing():
+        run_solution(chosen, probe=prober(lab), cwd=lab.root, tee=stream)
     course.require_done(lab, chosen)
     _passed(f"Step {chosen.id} is done.")
 
@@ -343,7 +344,8 @@ def goto(step):
     lab, target = course.find(step)
     for earlier_lab, earlier in course.catch_up(lab, target):
         render.say(f"Catching up: {earlier_lab.id}/{earlier.id}", ("bold",))
-        run_solution(earlier, probe=prober(earlier_lab), cwd=earlier_lab.root)
+        with course.seeing():
+            run_solution(earlier, probe=prober(earlier_lab), cwd=earlier_lab.root)
         course.require_done(earlier_lab, earlier)
         _passed(f"Step {earlier.id} is done.")
     course.open(lab)  # what the learner does from now on counts
@@ -359,9 +361,10 @@ def reset(dry_run, yes):
 
     Lists, then removes: containers made from the labs' images (their manifests name them) since
     the learner started each lab, the labs' tags on images they built, and their earlier builds;
-    kit files a lab asked you to edit are restored (from git in a clone, from the kit's own copy
-    into your working copy when the kit is installed; your version is kept). Any other container or
-    image is left alone. The old progress file is kept as a backup.
+    the volumes, networks, services and stacks a lab declares, made while it ran. Kit files a lab
+    asked you to edit are restored (from git in a clone, from the kit's own copy into your working
+    copy when the kit is installed; your version is kept). Any other container, image, volume or
+    network is left alone. The old progress file is kept as a backup.
 
     Example: workshop reset --dry-run
     """

@@ -125,6 +125,14 @@ class Course:
         with contextlib.suppress(EngineUnavailable):
             self.start(lab)
 
+    def seeing(self):
+        """A block in which everything the engine does is journaled as it happens: wrap what
+        the kit runs itself (a step's solution, in `solve` and `goto`), so that the check after
+        it sees it all, a `--rm` container included (see `workshop.feed.seeing`)."""
+        from workshop.feed import seeing
+
+        return seeing(self.store.directory)
+
     def record(self, lab: Lab, verdicts: list[checks.Verdict]) -> list[str]:
         """Mark passed steps done; returns the ids newly recorded."""
         stamp = datetime.now().astimezone().isoformat(timespec="seconds")

@@ -112,6 +112,23 @@ def explain(target: Target, exc: BaseException) -> str:
     return f"Cannot talk to the Docker engine at {where} ({reason}); {fix}."
 
 
+def engine_fault(exc: BaseException) -> bool:
+    """An error from talking to the engine (docker-py, requests, urllib3), not from the kit."""
+    return type(exc).__module__.split(".")[0] in ("docker", "requests", "urllib3")
+
+
+def engine_error(exc: BaseException) -> WorkshopError:
+    """The engine failed under a command: one sentence with the fix, as an error (exit 1). The
+    engine refused a request (it answered, and said no), or it could not be reached."""
+    refusal = getattr(exc, "explanation", None)
+    if refusal:
+        return WorkshopError(
+            f"The Docker engine refused a request ({refusal}); `workshop doctor` checks the "
+            "engine, and running the command again often helps."
+        )
+    return EngineUnavailable(explain(target(), exc))
+
+
 def _require_docker_py():
     import docker
 

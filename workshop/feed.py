@@ -9,7 +9,12 @@ request: nothing runs while nothing happens) and does two things with each event
   lost to the engine's short in-memory log;
 - it tells the watch loop (`wake`) when the event is the learner's doing: the kit's own looks
   inside containers (marked with `KIT_MARK`) and healthchecks are left out, so checking never
-  triggers more checking.
+  triggers more checking; a volume, network, service or node event wakes it when the labs
+  declare that name (`Lab.volumes`, `networks`, `services`, `stacks`: see `Wakes`).
+
+`seeing()` runs a feed for as long as a block runs (while `workshop solve` and `goto` type a
+step's solution): what those commands make, a `--rm` container included, is journaled the
+moment it is made, so the check that follows sees it.
 
 For a step whose evidence is in a container's output rather than in the engine's events (a
 request the learner sent to a service shows only in its access log), the feed also follows the
@@ -24,16 +29,50 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
-from workshop.journal import Event, Journal, container_summary, kept
+from workshop.journal import KINDS, Event, Journal, container_summary, is_healthcheck, kept
 
 KIT_TRACE = "workshop-kit"  # in the kit's own exec commands and in its requests' User-Agent
 RETRY = (0.5, 1.0, 2.0)  # seconds between attempts to reach an engine that stopped answering
 
 # What the feed tells the loop
 ACTIVITY, DOWN, BACK = "activity", "down", "back"
+
+
+@dataclass(frozen=True)
+class Wakes:
+    """Which volume, network and swarm events are the labs' (and so wake the loop): those that
+    name a volume, network or service a lab declares, or belong to a stack (compose project)
+    one declares (`STACK_name`). Container and image events always wake it."""
+
+    volumes: frozenset[str] = frozenset()
+    networks: frozenset[str] = frozenset()
+    services: frozenset[str] = frozenset()
+    stacks: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, labs: Iterable) -> Wakes:
+        def every(kind: str) -> frozenset[str]:
+            return frozenset(name for lab in labs for name in getattr(lab, kind, ()))
+
+        return cls(every("volumes"), every("networks"), every("services"), every("stacks"))
+
+    def __call__(self, event: Event) -> bool:
+        if event.kind in ("container", "image"):
+            return True
+        if event.kind == "node":
+            return bool(self.services or self.stacks)  # `docker swarm init`, for a swarm lab
+        name = event.attrs.get("name") or event.actor
+        declared = {"volume": self.volumes, "network": self.networks, "service": self.services}
+        if name in declared.get(event.kind, ()):
+            return True
+        namespace = event.attrs.get("com.docker.stack.namespace", "")
+        return namespace in self.stacks or any(name.startswith(f"{s}_") for s in self.stacks)
 
 
 def _iso(nanoseconds: int) -> str:
@@ -43,10 +82,18 @@ def _iso(nanoseconds: int) -> str:
 class Feed(threading.Thread):
     """The engine's events, journaled as they come; `wake(kind, event)` for the loop."""
 
-    def __init__(self, journal_dir, wake: Callable[[str, Event | None], None]):
+    def __init__(
+        self,
+        journal_dir,
+        wake: Callable[[str, Event | None], None],
+        wakes: Callable[[Event], bool] = Wakes(),
+    ):
         super().__init__(name="workshop-feed", daemon=True)
         self.journal_dir = journal_dir
         self.wake = wake
+        self.wakes = wakes
+        self.connected = threading.Event()  # the event stream is open
+        self.last_ns = 0  # the newest event read (ns, engine clock)
         self.stopping = threading.Event()
         self.since: float | None = None  # engine time (s) to read from on (re)connecting
         self.summaries: dict[str, dict] = {}  # container id -> what the journal holds of it
@@ -115,11 +162,10 @@ class Feed(threading.Thread):
         self.journal = Journal(self.journal_dir, info.get("ID") or "")
         if self.since is None:
             self.since = parse_time(info["SystemTime"]).timestamp()
-        stream = engine.api.events(
-            since=self.since, filters={"type": ["container", "image"]}, decode=True
-        )
+        stream = engine.api.events(since=self.since, filters={"type": list(KINDS)}, decode=True)
         with self._lock:
             self._stream = stream
+        self.connected.set()
         if self.stopping.is_set():
             self._close_stream()
         if self._log_images:
@@ -129,8 +175,9 @@ class Feed(threading.Thread):
         for raw in self._stream:
             event = Event.from_engine(raw)
             self.since = max(self.since or 0, event.time / 1e9)
-            if self._learners(raw, event):
+            if self._learners(raw, event) and self.wakes(event):
                 self.wake(ACTIVITY, event)
+            self.last_ns = max(self.last_ns, event.time)
             if self.stopping.is_set():
                 return
         raise ConnectionError("the engine closed its event stream")
@@ -158,7 +205,7 @@ class Feed(threading.Thread):
                     self.summaries[event.actor] = summary
             else:
                 changed = self._update(summary, event)
-            if summary is not None and event.verb == "exec_start" and _healthcheck(summary, event):
+            if summary is not None and is_healthcheck(summary, event):
                 return False
             if changed:
                 lines.append({"k": "container", "attrs": summary})
@@ -258,9 +305,39 @@ class Feed(threading.Thread):
                 stream.close()
 
 
-def _healthcheck(summary: dict, event: Event) -> bool:
-    """An exec the engine ran for the container's HEALTHCHECK, not the learner."""
-    from workshop.probes import _healthcheck_command
+@contextlib.contextmanager
+def seeing(journal_dir: Path, settle: float = 5.0) -> Iterator[Feed]:
+    """Journal everything the engine does while the block runs (what `solve` and `goto` run
+    themselves, a `--rm` container with its mounts and networks included). On leaving, waits
+    (up to `settle` seconds) until the feed has read every event the engine logged meanwhile;
+    an engine that does not answer leaves the block to run unseen, as it would have anyway."""
+    down = threading.Event()
+    feed = Feed(journal_dir, lambda kind, _: down.set() if kind == DOWN else None)
+    feed.start()
+    deadline = time.monotonic() + settle
+    while not (feed.connected.wait(0.05) or down.is_set()) and time.monotonic() < deadline:
+        pass
+    try:
+        yield feed
+    finally:
+        with contextlib.suppress(Exception):
+            _drain(feed, settle)
+        feed.stop()
 
-    test = ((summary.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
-    return bool(test) and test[0] != "NONE" and _healthcheck_command(test) == event.command
+
+def _drain(feed: Feed, settle: float) -> None:
+    """Wait until the feed has read the newest event the engine logged up to now."""
+    from workshop.engine import parse_time
+
+    engine = feed.engine
+    if engine is None or feed.since is None:
+        return
+    now = parse_time(engine.info()["SystemTime"]).timestamp()
+    newest = 0
+    for raw in engine.api.events(
+        since=feed.since, until=now, filters={"type": list(KINDS)}, decode=True
+    ):
+        newest = max(newest, Event.from_engine(raw).time)
+    deadline = time.monotonic() + settle
+    while feed.last_ns < newest and time.monotonic() < deadline and feed.is_alive():
+        time.sleep(0.02)

@@ -3,8 +3,10 @@
 The engine keeps only its last 256 events, in memory, and forgets them when it restarts; a
 container run with `--rm` leaves nothing to inspect. Each time the kit looks (every `workshop`
 command that checks, and `workshop watch` continuously), it appends to a journal in the state
-folder what it saw since it last looked: the engine's events, the inspect data of the learner's
-containers as they are now, and the images it met. Checks then judge from the journal as well as
+folder what it saw since it last looked: the engine's events (containers, images, volumes,
+networks, swarm services and nodes), the inspect data of the learner's containers as they are
+now (nearly all of it: mounts, networks, ports, labels, env, restart policy, health state; see
+`container_summary`), and the images it met. Checks then judge from the journal as well as
 from the engine, so a pull that has left the engine's ring, or a container that was removed
 after the kit saw it, still counts.
 
@@ -26,32 +28,69 @@ from pathlib import Path
 # looks leave exec events too, which must never count as the learner's.
 KIT_MARK = "workshop-kit-look"
 
-# The events worth keeping. Others (network, exec_create/exec_die, health_status, ...) are noise
-# for the checks, and the healthcheck alone would fill the journal.
+# The events worth keeping: every kind a lab may make (containers, images, volumes, networks,
+# swarm services and nodes). Others (exec_create/exec_die, health_status, ...) are noise for the
+# checks, and the healthcheck alone would fill the journal.
 CONTAINER_ACTIONS = {
     "create", "start", "restart", "die", "destroy", "exec_start", "attach", "rename", "kill",
-    "stop", "pause", "unpause",
+    "stop", "pause", "unpause", "oom", "update",
 }  # fmt: skip
-IMAGE_ACTIONS = {"pull", "tag", "untag", "delete", "import", "load", "create", "push"}
+IMAGE_ACTIONS = {"pull", "tag", "untag", "delete", "import", "load", "create", "push", "save"}
+VOLUME_ACTIONS = {"create", "destroy", "mount", "unmount"}
+NETWORK_ACTIONS = {"create", "destroy", "remove", "connect", "disconnect"}
+SWARM_ACTIONS = {"create", "update", "remove"}  # services and nodes
+ACTIONS = {
+    "container": CONTAINER_ACTIONS,
+    "image": IMAGE_ACTIONS,
+    "volume": VOLUME_ACTIONS,
+    "network": NETWORK_ACTIONS,
+    "service": SWARM_ACTIONS,
+    "node": SWARM_ACTIONS,
+}
+KINDS = tuple(ACTIONS)  # for the engine's `events(filters={"type": KINDS})`
+# Every container joins and leaves one of these: its `connect`/`disconnect` says nothing the
+# container's own events do not (its networks are in its inspect data).
+DEFAULT_NETWORKS = {"bridge", "host", "none"}
 
 
 def kept(event: dict) -> bool:
-    """An event worth keeping (the learner's containers and images, not the kit's own looks)."""
+    """An event worth keeping (what the learner made, not the kit's own looks)."""
     kind = event.get("Type")
     action = event.get("Action", "")
+    verb = action.split(":", 1)[0]
+    if verb not in ACTIONS.get(kind, ()):
+        return False
     if kind == "container":
-        verb = action.split(":", 1)[0]
-        return verb in CONTAINER_ACTIONS and KIT_MARK not in action
-    return kind == "image" and action in IMAGE_ACTIONS
+        return KIT_MARK not in action
+    if kind == "network" and verb in ("connect", "disconnect"):
+        name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
+        return name not in DEFAULT_NETWORKS
+    return True
+
+
+def healthcheck_command(test: list[str]) -> str:
+    """The command line an `exec_start` event shows for a HEALTHCHECK's `Test`."""
+    if test[0] == "CMD-SHELL":
+        return " ".join(["/bin/sh", "-c", *test[1:]])
+    return " ".join(test[1:])
+
+
+def is_healthcheck(summary: dict, event: Event) -> bool:
+    """An `exec_start` the engine ran for the container's HEALTHCHECK, not the learner: the one
+    healthcheck filter, for the feed and for the checks' look at the engine's log."""
+    if event.verb != "exec_start":
+        return False
+    test = ((summary.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+    return bool(test) and test[0] != "NONE" and healthcheck_command(test) == event.command
 
 
 @dataclass(frozen=True)
 class Event:
     """One engine event, as the kit keeps it."""
 
-    kind: str  # "container" or "image"
-    action: str  # "create", "die", "exec_start: ls -l", "pull", "tag", ...
-    actor: str  # the container's or image's id (for a pull: the reference pulled)
+    kind: str  # "container", "image", "volume", "network", "service" or "node"
+    action: str  # "create", "die", "exec_start: ls -l", "pull", "tag", "mount", ...
+    actor: str  # the thing's id (a pull: the reference pulled; a volume: its name)
     time: int  # nanoseconds since the epoch, the engine's clock
     attrs: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
@@ -84,31 +123,53 @@ class Event:
                 "time": self.time, "attrs": self.attrs}  # fmt: skip
 
 
+# What `docker container inspect` says that no check asks and that only grows the journal: host
+# paths of the engine's own files, the storage driver's layer paths, the ids of running execs,
+# and the healthcheck's log (a new entry every interval: the container would be rewritten each
+# time). Everything else is kept, so a check may ask any of it after the container is gone.
+NOISE = ("ResolvConfPath", "HostnamePath", "HostsPath", "LogPath", "GraphDriver", "ExecIDs",
+         "MountLabel", "ProcessLabel", "AppArmorProfile", "SizeRw", "SizeRootFs")  # fmt: skip
+HOST_NOISE = ("MaskedPaths", "ReadonlyPaths")
+NETWORK_NOISE = (
+    "SandboxID", "SandboxKey", "HairpinMode", "LinkLocalIPv6Address", "LinkLocalIPv6PrefixLen",
+    "SecondaryIPAddresses", "SecondaryIPv6Addresses",
+)  # fmt: skip
+
+
+def _pruned(value):
+    """Without empty values (None, "", [], {}): the engine lists every option, set or not."""
+    if isinstance(value, dict):
+        kept_ = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in kept_.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
 def container_summary(attrs: dict) -> dict:
-    """The parts of `docker container inspect` the checks read, small enough to keep."""
-    config = attrs.get("Config") or {}
-    state = attrs.get("State") or {}
-    host = attrs.get("HostConfig") or {}
+    """`docker container inspect` as the journal keeps it: all of it (config, command, env,
+    labels, mounts, networks, ports, restart policy, health state, exit code, ...) except the
+    noisy parts above; empty host and network options are left out. The keys the checks have
+    always read (`Config.Image`, `State.Status`, ...) are always there."""
+    summary = {key: value for key, value in attrs.items() if key not in NOISE}
+    summary.setdefault("Id", "")
+    summary.setdefault("Name", "")
+    summary.setdefault("Created", "")
+    summary.setdefault("Image", "")
+    summary["Config"] = dict(attrs.get("Config") or {})
+    state = dict(attrs.get("State") or {})
+    state.pop("Pid", None)  # changes with each start; says nothing a check needs
+    health = state.get("Health")
+    if isinstance(health, dict):
+        state["Health"] = {"Status": health.get("Status", "")}
+    summary["State"] = state
+    host = {k: v for k, v in (attrs.get("HostConfig") or {}).items() if k not in HOST_NOISE}
+    summary["HostConfig"] = _pruned(host)
     network = attrs.get("NetworkSettings") or {}
-    return {
-        "Id": attrs.get("Id", ""),
-        "Name": attrs.get("Name", ""),
-        "Created": attrs.get("Created", ""),
-        "Image": attrs.get("Image", ""),
-        "Config": {
-            key: config.get(key)
-            for key in ("Image", "Cmd", "Entrypoint", "Tty", "OpenStdin", "Healthcheck", "User")
-        },
-        "State": {
-            key: state.get(key)
-            for key in ("Status", "Running", "ExitCode", "Error", "StartedAt", "FinishedAt")
-        },
-        "HostConfig": {
-            "AutoRemove": host.get("AutoRemove"),
-            "PortBindings": host.get("PortBindings"),
-        },
-        "NetworkSettings": {"Ports": network.get("Ports")},
-    }
+    network = {k: v for k, v in network.items() if k not in NETWORK_NOISE}
+    summary["NetworkSettings"] = {"Ports": network.get("Ports"), **_pruned(network)}
+    summary["Mounts"] = list(attrs.get("Mounts") or [])
+    return summary
 
 
 def image_summary(attrs: dict, history: list[dict] | None = None) -> dict:

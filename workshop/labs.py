@@ -232,8 +232,11 @@ class Lab:
     builds_on: tuple[str, ...] = ()  # labs whose results this one needs (`goto` solves only those)
     needs: dict[str, float] = field(default_factory=dict)  # what the engine needs (doctor reads it)
     format_version: int = FORMAT_VERSION
-    volumes: tuple[str, ...] = ()  # named volumes the lab makes
-    networks: tuple[str, ...] = ()  # networks the lab makes
+    # what else the lab makes, by name (see `made`): watch follows them, reset removes them
+    volumes: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()  # swarm services
+    stacks: tuple[str, ...] = ()  # compose projects and swarm stacks
 
     # kit paths (folders or files) the learner builds or edits: an installed kit gives the
     # learner a working copy of each (see KitPaths)
@@ -545,6 +548,21 @@ def _mistake(
     )
 
 
+MADE = ("volumes", "networks", "services", "stacks")
+
+
+def made(data: dict, path: Path) -> dict[str, tuple[str, ...]]:
+    """The names of the volumes, networks, swarm services and stacks (compose projects) a
+    manifest says its lab makes (`volumes = ["notes"]`, ...): each list empty if not given."""
+    found = {}
+    for key in MADE:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise LabFileError(path, f"`{key}` must be a list of names (strings)", None)
+        found[key] = tuple(value)
+    return found
+
+
 def load_lab(folder: Path) -> Lab:
     path = folder / MANIFEST
     try:
@@ -647,8 +665,7 @@ def load_lab(folder: Path) -> Lab:
         builds_on=names("builds_on"),
         needs=_needs(data, path),
         format_version=version,
-        volumes=names("volumes") if version >= 2 else (),
-        networks=names("networks") if version >= 2 else (),
+        **made(data, path),
     )
 
 

@@ -111,7 +111,8 @@ def _normal(reference: str) -> str:
     return name if ":" in last else f"{name}:latest"
 
 
-def _repository(reference: str) -> str:
+def repository_of(reference: str) -> str:
+    """`alpine:3.20` -> `alpine`; `docker.io/library/alpine` -> `alpine`."""
     return _normal(reference).rsplit(":", 1)[0]
 
 
@@ -119,7 +120,7 @@ def _has_tag(reference: str) -> bool:
     return ":" in reference.split("@", 1)[0].rsplit("/", 1)[-1]
 
 
-def _matches(tag: str, image: str) -> bool:
+def names_tag(tag: str, image: str) -> bool:
     """`tag` is `image` (a tag), or any tag of `image` (a repository)."""
     return same_image(tag, image) if _has_tag(image) else same_repo(tag, image)
 
@@ -136,4 +137,4 @@ def same_repo(named: str, wanted: str) -> bool:
         return False
     if _has_tag(wanted):
         return same_image(named, wanted)
-    return _repository(named) == _repository(wanted)
+    return repository_of(named) == repository_of(wanted)

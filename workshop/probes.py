@@ -13,23 +13,27 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 
+from workshop import labs
 from workshop.engine import parse_time
 from workshop.journal import (
+    KINDS,
     Event,
     Journal,
     Record,
     container_summary,
     image_summary,
+    is_healthcheck,
     kept,
 )
 from workshop.meaning import (
-    _matches,
-    _repository,
+    names_tag,
     program_name,
+    repository_of,
     same_image,
     same_repo,
     simple_commands,
@@ -45,6 +49,11 @@ class Missing(Exception):
     def __init__(self, sentence: str, mistake: str = ""):
         super().__init__(sentence)
         self.mistake = mistake
+
+
+# The verdicts the kit says itself, for every lab (`Learner.attempts`, declared outcomes); a lab
+# never declares them.
+GENERIC_MISTAKES = labs.GENERIC_MISTAKES
 
 
 def missing(sentence: str, mistake: str = ""):
@@ -166,6 +175,79 @@ class Container(_Inspected):
         return [program_name(argv[0]), *argv[1:]] in self.commands()
 
     @property
+    def mounts(self) -> list[Mount]:
+        """Its volumes and bind mounts, as made (kept for a `--rm` container too)."""
+        return [Mount.of(raw) for raw in self.attrs.get("Mounts") or []]
+
+    def mount_at(self, destination: str) -> Mount | None:
+        """What is mounted at `destination` inside it (`/data`), if anything."""
+        wanted = destination.rstrip("/") or "/"
+        return next((m for m in self.mounts if m.destination == wanted), None)
+
+    def uses_volume(self, name: str) -> bool:
+        """The named volume `name` is mounted in it (anywhere)."""
+        return any(m.type == "volume" and m.name == name for m in self.mounts)
+
+    @property
+    def networks(self) -> list[str]:
+        """The names of the networks it is (or was) attached to (`bridge`, `mynet`, ...)."""
+        networks = (self.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+        if networks:
+            return sorted(networks)
+        mode = (self.attrs.get("HostConfig") or {}).get("NetworkMode") or ""
+        return [] if mode in ("", "default") else [mode]
+
+    @property
+    def ports(self) -> dict[str, list[str]]:
+        """Published ports: `{"80/tcp": ["8080"]}` (the host ports, as asked at create; an
+        ephemeral `-p 80` shows "" until it runs)."""
+        bindings = (self.attrs.get("HostConfig") or {}).get("PortBindings") or {}
+        return {
+            port: [b.get("HostPort", "") for b in hosts or []] for port, hosts in bindings.items()
+        }
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.attrs["Config"].get("Labels") or {})
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Its environment (`-e`, and the image's ENV)."""
+        pairs = (item.partition("=") for item in self.attrs["Config"].get("Env") or [])
+        return {name: value for name, _, value in pairs}
+
+    @property
+    def restart_policy(self) -> str:
+        """`no`, `always`, `unless-stopped` or `on-failure` ("" read as `no`)."""
+        policy = (self.attrs.get("HostConfig") or {}).get("RestartPolicy") or {}
+        return policy.get("Name") or "no"
+
+    @property
+    def health(self) -> str:
+        """`starting`, `healthy` or `unhealthy`; "" without a healthcheck."""
+        return ((self.attrs["State"].get("Health") or {}).get("Status")) or ""
+
+    @property
+    def project(self) -> str:
+        """The compose project or swarm stack it belongs to ("" if none)."""
+        labels = self.labels
+        return labels.get("com.docker.compose.project") or labels.get(
+            "com.docker.stack.namespace", ""
+        )
+
+    def logs(self, tail: int | str = "all") -> str:
+        """Its output (stdout and stderr), the last `tail` lines; "" if it is gone."""
+        from docker.errors import NotFound
+
+        if self.gone:
+            return ""
+        try:
+            raw = self._engine.api.logs(self.id, stdout=True, stderr=True, tail=tail)
+        except NotFound:
+            return ""
+        return raw.decode("utf-8", "replace")
+
+    @property
     def windows_path_in_command(self) -> str | None:
         """A command rewritten by Git Bash on Windows (`/bin/sh` -> `C:/Program Files/Git/...`)."""
         if self.command and _WINDOWS_PATH.match(self.command[0]):
@@ -224,6 +306,56 @@ class Exec:
     time: datetime
 
 
+@dataclass(frozen=True)
+class Mount:
+    """One mount of a container: `type` is "volume", "bind" or "tmpfs"; `name` a volume's name."""
+
+    type: str
+    destination: str
+    source: str = ""
+    name: str = ""
+    writable: bool = True
+
+    @property
+    def kind(self) -> str:
+        """The same as `type`."""
+        return self.type
+
+    @property
+    def read_only(self) -> bool:
+        return not self.writable
+
+    @classmethod
+    def of(cls, raw: dict) -> Mount:
+        return cls(
+            type=raw.get("Type", ""),
+            destination=(raw.get("Destination") or "").rstrip("/") or "/",
+            source=raw.get("Source", ""),
+            name=raw.get("Name", ""),
+            writable=bool(raw.get("RW", True)),
+        )
+
+
+@dataclass(frozen=True)
+class Made:
+    """A volume, network or swarm service made since the learner began: as the engine shows
+    it now, or (`gone`) as the journal's events recorded it before it was removed."""
+
+    kind: str  # "volume", "network" or "service"
+    name: str
+    id: str
+    created: datetime | None
+    labels: dict
+    gone: bool = False
+
+    @property
+    def project(self) -> str:
+        """The compose project or swarm stack that made it ("" if none)."""
+        return self.labels.get("com.docker.compose.project") or self.labels.get(
+            "com.docker.stack.namespace", ""
+        )
+
+
 def _event_time(event: Event) -> datetime:
     return datetime.fromtimestamp(event.time / 1e9).astimezone()
 
@@ -235,11 +367,15 @@ class Learner:
     since the kit last looked, all added to the journal; later questions read that record.
     """
 
-    def __init__(self, engine, since: datetime, journal: Journal | None = None):
+    def __init__(
+        self, engine, since: datetime, journal: Journal | None = None, info: dict | None = None
+    ):
         self.engine = engine
         self.since = since
         self.journal = journal
         self._since_ns = int(since.timestamp() * 1e9)
+        if info is not None:  # `docker info`, when the caller has just asked it
+            self.__dict__["_info"] = info
 
     # -- looking ------------------------------------------------------------------------------
 
@@ -252,18 +388,38 @@ class Learner:
 
     @cached_property
     def _live(self) -> list[Container]:
+        """The containers on the engine made since the start, oldest first."""
+        self.record  # noqa: B018 -- one look at the engine sees containers and events together
+        return self.__dict__["_live"]
+
+    def _look_at_containers(self, record: Record, touched: set[str] | None) -> list[Container]:
+        """Each container made since the start, inspected; or, if it is not running, the
+        journal holds it and no event about it came since the journal's last look (`touched`
+        lists those that did; None: inspect all), as the journal has it: a stopped container
+        changes only by events."""
         from docker.errors import NotFound
 
         api = self.engine.api
         floor = int(self.since.timestamp())
         found = []
-        for summary in api.containers(all=True):
-            if summary["Created"] < floor:
+        for listed in api.containers(all=True):
+            if listed["Created"] < floor:
                 continue
-            try:
-                attrs = api.inspect_container(summary["Id"])
-            except NotFound:  # gone since the listing (a `--rm` container that just exited)
-                continue
+            journaled = record.containers.get(listed["Id"])
+            if (
+                touched is not None
+                and listed["Id"] not in touched
+                and journaled is not None
+                and "Mounts" in journaled  # kept whole (an older kit kept less)
+                and journaled["State"].get("Status") == listed.get("State")
+                and listed.get("State") != "running"  # live ports and health: always asked
+            ):
+                attrs = journaled
+            else:
+                try:
+                    attrs = api.inspect_container(listed["Id"])
+                except NotFound:  # gone since the listing (a `--rm` container that just exited)
+                    continue
             container = Container(self.engine, attrs)
             if container.created >= self.since:
                 found.append(container)
@@ -274,24 +430,29 @@ class Learner:
     def record(self) -> Record:
         """The journal brought up to date with what the engine shows now."""
         record = self.journal.read() if self.journal else Record()
+        now = int(self.engine_now().timestamp() * 1e9)
+        start = max(record.cursor, self._since_ns)
+        raws = list(
+            self.engine.events(
+                since=start / 1e9, until=now / 1e9, filters={"type": list(KINDS)}, decode=True
+            )
+        )
+        touched = {(raw.get("Actor") or {}).get("ID") for raw in raws}
+        live = self._look_at_containers(record, touched if record.cursor else None)
+        self.__dict__["_live"] = live
         lines: list[dict] = []
-        for container in self._live:
+        for container in live:
             summary = container_summary(container.attrs)
             record.containers[container.id] = summary
             if self.journal and not self.journal.unchanged(summary):
                 lines.append({"k": "container", "attrs": summary})
-        now = int(self.engine_now().timestamp() * 1e9)
-        start = max(record.cursor, self._since_ns)
         known = {event.key for event in record.events}
         fresh = []
-        for raw in self.engine.events(
-            since=start / 1e9,
-            until=now / 1e9,
-            filters={"type": ["container", "image"]},
-            decode=True,
-        ):
+        for raw in raws:
             event = Event.from_engine(raw)
-            if event.key in known or not _keep_event(raw, event, record):
+            if event.key in known or not kept(raw):
+                continue
+            if is_healthcheck(record.containers.get(event.actor) or {}, event):
                 continue
             known.add(event.key)
             fresh.append(event)
@@ -377,11 +538,11 @@ class Learner:
 
     def _image_ids(self, image: str) -> set[str]:
         ids = set()
-        for summary in self.engine.api.images(name=_repository(image)):
-            if any(_matches(tag, image) for tag in summary.get("RepoTags") or []):
+        for summary in self.engine.api.images(name=repository_of(image)):
+            if any(names_tag(tag, image) for tag in summary.get("RepoTags") or []):
                 ids.add(summary["Id"])
         for _, ident, tags in self.record.sightings:
-            if any(_matches(tag, image) for tag in tags):
+            if any(names_tag(tag, image) for tag in tags):
                 ids.add(ident)
         return ids
 
@@ -425,6 +586,99 @@ class Learner:
             for event in self.events("container", "exec_start")
         ]
 
+    # -- attempts: the kit's forensics, said once for every lab ---------------------------------
+
+    def attempts(self, image: str, matching: Callable[[Container], bool] | None = None) -> Attempts:
+        """The learner's attempts at a step: containers from `image` made since the workshop
+        began (on the engine, and those the journal kept after they were removed, a `--rm` run
+        seen by `watch`, `solve` or `goto` included), oldest first, that satisfy `matching` (a
+        predicate on `Container`, such as `lambda c: c.runs("ls")`; every container if None).
+
+        `attempts(...).done(fix)` returns the newest attempt that ran and exited 0, or ends the
+        check with the kit's generic verdict on why there is none, with its id:
+        `still-running`, `never-started`, `exited-nonzero`, `evidence-gone` (seen, then removed
+        before the kit saw how it ended), `removed-unseen` (a container from `image` removed
+        before the kit saw it at all: a `--rm` run with nothing watching), `engine-restarted`
+        (no attempt, and the engine restarted since the learner began: its evidence is gone).
+        With no attempt at all, `done` says `none` (the check's own sentence, with its id
+        `mistake` if it names a mistake), or "No container from IMAGE has done it yet: FIX".
+        The ids above are the kit's (labmodel: kit-generic), never declared by a lab.
+
+            attempt = learner.attempts("alpine", lambda c: c.runs("ls")).done(
+                "run `docker container run alpine ls -l`"
+            )
+        """
+        found = [c for c in self.containers(image, gone=True) if matching is None or matching(c)]
+        return Attempts(found, learner=self, image=image)
+
+    def restarted(self) -> bool:
+        """The engine restarted (or was replaced) since the learner began: events the journal
+        read from the engine are no longer in the engine's in-memory log, which is not full (a
+        full log forgets its oldest events by itself: then nothing is claimed)."""
+        return self._forgot
+
+    @cached_property
+    def _forgot(self) -> bool:
+        until = int(self.engine_now().timestamp()) - 1  # the engine reads whole seconds
+        journaled = [e for e in self.record.events if self._since_ns <= e.time < until * 10**9]
+        if not journaled:
+            return False
+        ring = [Event.from_engine(raw) for raw in self.engine.events(
+            since=int(self.since.timestamp()), until=until, decode=True
+        )]  # fmt: skip
+        return forgotten(journaled, ring)
+
+    # -- volumes, networks, services ------------------------------------------------------------
+
+    def volumes(self) -> list[Made]:
+        """Named volumes made since the workshop began, oldest first: those on the engine, and
+        (`gone`) those the journal saw made and then removed."""
+        live = []
+        for raw in self.engine.api.volumes().get("Volumes") or []:
+            live.append(_made("volume", raw["Name"], raw["Name"], raw.get("CreatedAt"), raw))
+        return self._made_since("volume", live)
+
+    def networks(self) -> list[Made]:
+        """Networks made since the workshop began, oldest first (with the gone ones)."""
+        live = [
+            _made("network", raw["Name"], raw["Id"], raw.get("Created"), raw)
+            for raw in self.engine.api.networks()
+        ]
+        return self._made_since("network", live)
+
+    def services(self) -> list[Made]:
+        """Swarm services made since the workshop began, oldest first (with the gone ones);
+        none when the engine is not in a swarm."""
+        import docker.errors
+
+        try:
+            listed = self.engine.api.services()
+        except docker.errors.APIError:  # not a swarm manager
+            listed = []
+        live = [
+            _made("service", (raw.get("Spec") or {}).get("Name", ""), raw["ID"],
+                  raw.get("CreatedAt"), raw.get("Spec") or {})
+            for raw in listed
+        ]  # fmt: skip
+        return self._made_since("service", live)
+
+    def _made_since(self, kind: str, live: list[Made]) -> list[Made]:
+        """Those of `live` made since the start (the engine's `create` event says so; its
+        `CreatedAt` has whole seconds only), and those made since then and gone."""
+        made = {}  # name -> when its create event came
+        for event in self.events(kind, "create"):
+            made.setdefault(event.attrs.get("name") or event.actor, _event_time(event))
+        found = []
+        for thing in live:
+            when = made.pop(thing.name, None)
+            if when is not None:
+                found.append(replace(thing, created=when))
+            elif thing.created is not None and thing.created > self.since:
+                found.append(thing)
+        found += [Made(kind, name, name, when, {}, gone=True) for name, when in made.items()]
+        found.sort(key=lambda m: m.created)
+        return found
+
     # -- images ---------------------------------------------------------------------------------
 
     def image(self, reference: str) -> Image | None:
@@ -440,7 +694,7 @@ class Learner:
             tag
             for summary in self.engine.api.images(name=repository)
             for tag in summary.get("RepoTags") or []
-            if _repository(tag) == _repository(repository)
+            if repository_of(tag) == repository_of(repository)
         )
 
     def pulled(self, reference: str) -> bool:
@@ -478,22 +732,95 @@ class Learner:
         return dict(taken.get("tags") or {})
 
 
-def _keep_event(raw: dict, event: Event, record: Record) -> bool:
-    """Keep the learner's events; drop healthcheck execs (the kit's own are dropped by mark)."""
-    if not kept(raw):
-        return False
-    if event.verb == "exec_start":
-        summary = record.containers.get(event.actor) or {}
-        test = ((summary.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
-        if test and _healthcheck_command(test) == event.command:
-            return False
-    return True
+RING = 256  # the engine keeps its last 256 events in memory
 
 
-def _healthcheck_command(test: list[str]) -> str:
-    if test[0] == "CMD-SHELL":
-        return " ".join(["/bin/sh", "-c", *test[1:]])
-    return " ".join(test[1:])
+def forgotten(journaled: list[Event], ring: list[Event]) -> bool:
+    """The engine forgot events it once logged: some of `journaled` (read from it earlier, and
+    kept) are older than everything in `ring` (its in-memory log now, since the same moment)
+    and absent from it, though the log is not full. Only a restart empties it like that."""
+    if len(ring) >= RING:
+        return False  # a full log drops its oldest events by itself
+    remembered = {event.key for event in ring}
+    oldest = min((event.time for event in ring), default=None)
+    return any(e.key not in remembered and (oldest is None or e.time < oldest) for e in journaled)
+
+
+def _made(kind: str, name: str, ident: str, created: str | None, raw: dict) -> Made:
+    when = parse_time(created) if created and not created.startswith("0001-") else None
+    return Made(kind, name, ident, when, dict(raw.get("Labels") or {}))
+
+
+class Attempts(list):
+    """Containers that tried a step, oldest first (see `Learner.attempts`)."""
+
+    def __init__(self, found: list[Container], learner: Learner, image: str):
+        super().__init__(found)
+        self.learner = learner
+        self.image = image
+
+    @property
+    def succeeded(self) -> list[Container]:
+        """Those that ran and exited 0."""
+        return [c for c in self if c.exit_code == 0 and not c.never_started]
+
+    def done(self, fix: str, none: str = "", mistake: str = "") -> Container:
+        """The newest attempt that exited 0; else the kit's generic verdict (see
+        `Learner.attempts`), each sentence ending with `fix`. With no attempt at all, `none`
+        (or a sentence of the kit's) with `mistake`, the lab's own id if it names one (by
+        default none: the step is simply not done yet)."""
+        __tracebackhide__ = True
+        if self.succeeded:
+            return self.succeeded[-1]
+        if self:
+            verdict(self[-1], fix)
+        if self.learner.removed_unseen(self.image):
+            missing(
+                f"A container from {self.image} was removed (run with `--rm`?) before the kit "
+                "saw what it ran, so it cannot count; keep `workshop watch` open while you work, "
+                f"or leave out `--rm`: {fix}.",
+                mistake="removed-unseen",
+            )
+        if self.learner.restarted():
+            missing(
+                "The Docker engine restarted since you began, and what you ran before is gone "
+                f"with it (the kit has no record of it): {fix}.",
+                mistake="engine-restarted",
+            )
+        missing(none or f"No container from {self.image} has done it yet: {fix}.", mistake)
+
+
+def verdict(container: Container, fix: str) -> None:
+    """End the check with why `container` does not count as having done its step (still
+    running, never started, exited non-zero, or removed before the kit saw how it ended);
+    return if it ran and exited 0."""
+    __tracebackhide__ = True
+    which = f"{container.short_id} ({container.image}: {container.shown})"
+    if container.running:
+        missing(
+            f"Container {which} is still running; the step needs it to finish: wait for it or "
+            f"stop it (`docker container stop {container.short_id}`), then {fix}.",
+            mistake="still-running",
+        )
+    if container.never_started:
+        missing(
+            f"Container {which} was created but never started: start it "
+            f"(`docker container start -a {container.short_id}`), or {fix}.",
+            mistake="never-started",
+        )
+    code = container.exit_code
+    if code is None:
+        missing(
+            f"Container {which} was removed before the kit saw how it ended: {fix}.",
+            mistake="evidence-gone",
+        )
+    if code != 0:
+        logs = "" if container.gone else f" (`docker container logs {container.short_id}`)"
+        missing(
+            f"Container {which} exited with code {code}, so it failed: read its output{logs}, "
+            f"then {fix}.",
+            mistake="exited-nonzero",
+        )
 
 
 def snapshot(engine) -> dict:
@@ -604,33 +931,9 @@ def images_labelled(engine, label: str, value: str) -> list[Image]:
 # --- Volumes, networks and mounts (nouns for declared checks and Python checks alike) ---------
 
 
-@dataclass(frozen=True)
-class Mount:
-    """One mount of a container (`docker container inspect`'s `Mounts`): a named volume
-    (`kind` "volume", `name` its name), a bind mount ("bind", `source` the host path) or a
-    tmpfs; `destination` is the path inside the container."""
-
-    kind: str
-    name: str
-    source: str
-    destination: str
-    read_only: bool
-
-
 def mounts(container: Container) -> list[Mount]:
     """The container's mounts, as the engine (or the kit's journal) describes them."""
-    found = []
-    for raw in container.attrs.get("Mounts") or []:
-        found.append(
-            Mount(
-                kind=raw.get("Type") or "",
-                name=raw.get("Name") or "",
-                source=raw.get("Source") or "",
-                destination=raw.get("Destination") or "",
-                read_only=not raw.get("RW", True),
-            )
-        )
-    return found
+    return container.mounts
 
 
 class Volume:

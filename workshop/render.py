@@ -301,7 +301,7 @@ def _block(node, width: int | None, colour: bool) -> list[str]:
         level = int(node.tag[1:])
         lines = wrap(_inline(node.children[0], colour, ("bold",)), width, colour)
         if level <= 2:
-            longest = max(len(_plain(line)) for line in lines)
+            longest = max(len(plain(line)) for line in lines)
             rule = ("═" if level == 1 else "─") * min(longest, width or longest)
             lines.append(style(rule, "dim", colour=colour))
         return lines
@@ -380,7 +380,7 @@ def _walk(node, words: _Words, looks: tuple[str, ...]) -> None:
             words.text(child.content, looks)
 
 
-def _plain(line: str) -> str:
+def plain(line: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", line)
 
 

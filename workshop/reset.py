@@ -1,10 +1,13 @@
 """`workshop reset`: undo only what the labs did, then start the learner afresh.
 
 What the labs did: containers made from a lab's images since the learner started that lab; the
-lab's tags on images it built since then, and its earlier builds those tags left untagged; and
-kit files a lab asks the learner to edit (restored from git in a clone, from the installed kit's
-own copy into the learner's working copy otherwise; the learner's version kept beside).
-Nothing else is ever removed. Nothing is removed at all without being listed first.
+lab's tags on images it built since then, and its earlier builds those tags left untagged; the
+volumes, networks and swarm services a lab declares by name (`volumes`, `networks`, `services`),
+and what belongs to the stacks (compose projects) it declares (`stacks`: their containers,
+services, networks and volumes), made while the lab ran; and kit files a lab asks the learner to
+edit (restored from git in a clone, from the installed kit's own copy into the learner's
+working copy otherwise; the learner's version kept beside). Nothing else is ever removed. Nothing
+is removed at all without being listed first.
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ from workshop.labs import Lab
 from workshop.probes import Image, Learner, same_image
 from workshop.state import Progress
 
-ORDER = {"container": 0, "tag": 1, "image": 2, "edit": 3}  # containers hold images: first
+# services hold containers, containers hold images, networks and volumes: first
+ORDER = {"service": 0, "container": 1, "network": 2, "volume": 3, "tag": 4, "image": 5, "edit": 6}
+PROJECT_LABELS = ("com.docker.compose.project", "com.docker.stack.namespace")
 
 
 @dataclass(frozen=True)
 class Doomed:
     kind: str  # "container", "tag" (a lab's tag: the image goes if no other tag holds it),
-    #            "image" (an untagged earlier build, by id) or "edit" (a kit file to restore)
+    #            "image" (an untagged earlier build, by id), "service", "network", "volume"
+    #            (by id or name) or "edit" (a kit file to restore)
     id: str
     description: str
     source: str = ""  # an edit in an installed kit's working copy: the original to copy back
@@ -45,13 +51,26 @@ def _until(progress: Progress, lab: Lab):
     return parse_time(finished) if finished else None
 
 
+def _in_stacks(labels: dict, name: str, lab: Lab) -> bool:
+    """Part of a stack (compose project) the lab declares: by label, or by the name compose and
+    `docker stack` give what they make (`STACK_name`)."""
+    if any(labels.get(key) in lab.stacks for key in PROJECT_LABELS):
+        return True
+    return any(name.startswith(f"{stack}_") for stack in lab.stacks)
+
+
+def _while(made, since, until) -> bool:
+    return made is not None and made >= since and (until is None or made <= until)
+
+
 def _containers(engine, lab: Lab, since, until) -> list[Doomed]:
     names = lab.images + lab.builds
     doomed = []
     for container in Learner(engine, since).containers():
         if until is not None and container.created > until:
             continue  # made after the lab was finished: the learner's own
-        if any(same_image(container.image, name) for name in names):
+        stacked = any(container.labels.get(key) in lab.stacks for key in PROJECT_LABELS)
+        if stacked or any(same_image(container.image, name) for name in names):
             status = container.attrs["State"].get("Status", "")
             state = f"exited {container.exit_code}" if status == "exited" else status
             doomed.append(
@@ -100,6 +119,27 @@ def _images(engine, lab: Lab, since) -> list[Doomed]:
                         f"{name})",
                     )
                 )
+    return doomed
+
+
+def _made(engine, lab: Lab, since, until) -> list[Doomed]:
+    """The lab's volumes, networks and services (by name, or in its stacks), made while it ran."""
+    if not (lab.volumes or lab.networks or lab.services or lab.stacks):
+        return []
+    learner = Learner(engine, since)
+    doomed = []
+    wanted = (
+        ("service", learner.services, lab.services),
+        ("network", learner.networks, lab.networks),
+        ("volume", learner.volumes, lab.volumes),
+    )
+    for kind, listed, names in wanted:
+        for made in listed():
+            if made.gone or not _while(made.created, since, until):
+                continue
+            if made.name in names or _in_stacks(made.labels, made.name, lab):
+                ident = made.name if kind == "volume" else made.id
+                doomed.append(Doomed(kind, ident, f"{kind} {made.name}, made by lab {lab.id}"))
     return doomed
 
 
@@ -173,7 +213,12 @@ def plan(engine, labs: list[Lab], progress: Progress) -> list[Doomed]:
         if since is None:
             continue
         until = _until(progress, lab)
-        found = _containers(engine, lab, since, until) + _images(engine, lab, since) + _edits(lab)
+        found = (
+            _containers(engine, lab, since, until)
+            + _made(engine, lab, since, until)
+            + _images(engine, lab, since)
+            + _edits(lab)
+        )
         for item in found:
             if all(d.id != item.id for d in doomed):
                 doomed.append(item)
@@ -189,6 +234,12 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
         try:
             if item.kind == "container":
                 engine.api.remove_container(item.id, force=True)
+            elif item.kind == "service":
+                engine.api.remove_service(item.id)
+            elif item.kind == "network":
+                engine.api.remove_network(item.id)
+            elif item.kind == "volume":
+                engine.api.remove_volume(item.id)
             elif item.kind in ("tag", "image"):
                 engine.images.remove(item.id, force=False)
             else:

@@ -47,8 +47,7 @@ def published_ports(container: Container) -> list[str]:
 
 def logs(container: Container, tail: int | str = "all") -> str:
     """What the container wrote to stdout and stderr (`docker container logs`)."""
-    raw = container._engine.api.logs(container.id, stdout=True, stderr=True, tail=tail)
-    return raw.decode("utf-8", errors="replace")
+    return container.logs(tail)
 
 
 @dataclass(frozen=True)

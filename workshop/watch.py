@@ -31,10 +31,10 @@ from datetime import datetime
 from pathlib import Path
 
 from workshop import render
-from workshop.checks import engine_error, engine_fault
 from workshop.course import Course, position
+from workshop.engine import engine_error, engine_fault
 from workshop.errors import EngineUnavailable, WorkshopError
-from workshop.feed import ACTIVITY, BACK, DOWN, Feed
+from workshop.feed import ACTIVITY, BACK, DOWN, Feed, Wakes
 from workshop.labs import Lab, Step
 
 STARTING = ("create", "attach")  # a container about to start: its `start` event follows
@@ -74,7 +74,7 @@ class Watch:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self.feed = Feed(course.store.directory, self._wake)
+        self.feed = Feed(course.store.directory, self._wake, Wakes.of(course.labs))
         self.keys = Keys() if sys.stdin.isatty() and _has_termios() else None
         self._progress_seen = self._progress_stamp()
         self._burst: list = []  # (local time, event) since the last check
@@ -283,6 +283,11 @@ class Watch:
             "first_event_ns": min((e.time for e in events), default=None),
             "last_event_ns": max((e.time for e in events), default=None),
             "events": [e.action.split(":", 1)[0] for e in events][:20],
+            # what each event was about (its id, and its labels, name and image as the engine
+            # said them): who made what the check ran for
+            "about": [
+                {"kind": e.kind, "verb": e.verb, "id": e.actor, "attrs": e.attrs} for e in events
+            ][:20],
             "step": self.view.step.id if self.view.step else None,
             "passed": passed,
         }
@@ -433,7 +438,7 @@ def _bottom(view: View, width: int, colour: bool) -> list[str]:
 
 
 def _rows(lines: list[str], width: int) -> int:
-    return sum(max(1, -(-len(render._plain(line)) // width)) for line in lines)
+    return sum(max(1, -(-len(render.plain(line)) // width)) for line in lines)
 
 
 class Lines:

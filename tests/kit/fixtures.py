@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.trace import Trace
+from tests.kit.trace import LABEL, Trace
 
 KIT = Path(__file__).resolve().parents[2]
 
@@ -87,6 +87,35 @@ def _docker_shim():
     with TRACE.on_path():
         yield
     TRACE.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _busy_engine():
+    """With WORKSHOP_SELFTEST_NEIGHBOUR=SECONDS, the whole session runs beside a busy neighbour
+    (tests/kit/neighbour.py): the suite must hold on an engine that others use meanwhile."""
+    every = os.environ.get("WORKSHOP_SELFTEST_NEIGHBOUR")
+    if not every:
+        yield
+        return
+    from tests.kit.neighbour import busy
+
+    with busy(float(every)):
+        yield
+
+
+@pytest.fixture
+def neighbour() -> str:
+    """Another user on the engine while the test runs: a container from alpine and a moved tag
+    every 2 s (tests/kit/neighbour.py); yields the mark on what it makes."""
+    from tests.kit.neighbour import busy
+
+    with busy(2.0) as mark:
+        yield mark
+
+
+def ours(about: dict) -> bool:
+    """An event (as `workshop watch --log` lists it) about something this session made."""
+    return (about.get("attrs") or {}).get(LABEL) == TRACE.session
 
 
 @pytest.fixture
