@@ -6,6 +6,10 @@ touched) it begins the lab and claims, one line each:
 - then, step by step in order: its check fails before its solution; each declared mistake's
   reproducer, once run, makes the check name that mistake; its solution (run as `workshop solve`
   runs it, interactive shells typed through a pseudo-terminal) makes the check pass.
+Each mistake is judged alone, as a learner who made only that one would be: before a step's
+second reproducer (and before its solution, once a reproducer ran) the proof undoes what it made
+and begins a new learner (a new state folder) with the earlier steps solved again. A mistake no
+command can make says why (`unreproducible`) and is not run.
 A lab that `builds_on` others has theirs solved first. At the end it undoes what it made, and
 nothing else: containers it created (while its own commands ran), tags on images the labs build
 (a tag that named another image before the proof is put back on it),
@@ -22,7 +26,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workshop.errors import WorkshopError
@@ -87,6 +91,10 @@ class _Prover:
         self.outcome = Outcome()
         self.windows: list[tuple[datetime, datetime]] = []
         self.tags_before = self.tags_of_builds()
+        self.every_tag_before = self.every_tag()
+        self.base = Path(os.environ.get("WORKSHOP_HOME") or tempfile.gettempdir())
+        self.round = 0  # learners begun so far, each in a state folder of their own
+        self.edits = KeptEdits(self.labs)
 
     def tags_of_builds(self) -> dict[str, str]:
         """The image each tag the labs build names now (the author's own builds, say)."""
@@ -99,6 +107,51 @@ class _Prover:
                 if image is not None:
                     found[tag] = image.id
         return found
+
+    def every_tag(self) -> set[str]:
+        return {tag for image in self.engine.api.images() for tag in image.get("RepoTags") or []}
+
+    def untag_new(self) -> list[str]:
+        """Tags on the labs' repositories that were not there before the proof (a reproducer's
+        `docker image tag alpine alpine:3.20`), taken off again: the next learner begins without
+        them."""
+        import docker.errors
+
+        from workshop.meaning import same_repo
+
+        names = [name for lab in self.labs for name in lab.images + lab.builds]
+        problems = []
+        for tag in sorted(self.every_tag() - self.every_tag_before):
+            if not any(same_repo(tag, name) or same_repo(name, tag) for name in names):
+                continue
+            if not self.tagged_by_me(tag):
+                continue  # someone else's, made while the proof ran
+            try:
+                self.engine.api.remove_image(tag, force=True, noprune=True)  # in use: untag only
+            except docker.errors.NotFound:
+                continue
+            except docker.errors.APIError as exc:
+                problems.append(f"tag {tag}: {exc.explanation or exc}")
+        return problems
+
+    def tagged_by_me(self, tag: str) -> bool:
+        """The engine's log says `tag` was applied while one of the proof's commands ran."""
+        from workshop.meaning import same_image
+
+        if not self.windows:
+            return False
+        # whole seconds (the engine's log is asked in seconds): one more each side
+        since = int(self.windows[0][0].timestamp()) - 1
+        until = int(self.now().timestamp()) + 1
+        for event in self.engine.events(
+            since=since, until=until, filters={"type": "image", "event": "tag"}, decode=True
+        ):
+            name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
+            stamp = event.get("timeNano")
+            when = datetime.fromtimestamp(stamp / 1e9, tz=UTC) if stamp else None
+            if same_image(name, tag) and self.mine(when):
+                return True
+        return False
 
     def restore_tags(self) -> list[str]:
         """Put back the tags the labs build on the images they named before the proof."""
@@ -159,19 +212,7 @@ class _Prover:
     # -- the proof ------------------------------------------------------------------------------
 
     def prove(self) -> Outcome:
-        from workshop.course import Course
-        from workshop.state import Store
-
-        course = Course(labs=self.labs, store=Store())
-        for earlier in self.labs[:-1]:
-            course.start(earlier)
-            for step in earlier.steps:
-                failed = self.run(earlier, step.solution, expect_success=True)
-                if failed:
-                    said = f"{earlier.id}/{step.id} (built on) could not be solved: {failed}"
-                    self.claim(False, said)
-                    return self.outcome
-        course.start(self.lab)
+        self.begin(upto=0)
         verdicts = {s.id: self.verdict(self.lab, s) for s in self.lab.steps}
         untouched = [s.id for s in self.lab.steps if verdicts[s.id].passed and not s.done_untouched]
         self.claim(
@@ -191,16 +232,49 @@ class _Prover:
                     f"{step.id}: {said} on an untouched engine, as it declares: "
                     f"{step.done_untouched}",
                 )
-        for step in self.lab.steps:
-            if not self.prove_step(step):
+        for index, step in enumerate(self.lab.steps):
+            if not self.prove_step(index, step):
                 self.claim(False, f"the steps after {step.id} were not proven")
                 break
         return self.outcome
 
+    def begin(self, upto: int) -> bool:
+        """A learner who begins now, in a state folder of their own, with the labs this one
+        builds on solved and this lab's steps before `upto`: the state each claim of a step is
+        judged from. False (said) if a solution failed."""
+        from workshop.course import Course
+        from workshop.state import Store
+
+        self.round += 1
+        home = self.base / f"learner-{self.round}"
+        home.mkdir(parents=True)
+        os.environ["WORKSHOP_HOME"] = str(home)
+        course = Course(labs=self.labs, store=Store())
+        for earlier in self.labs[:-1]:
+            course.start(earlier)
+            for step in earlier.steps:
+                failed = self.run(earlier, step.solution, expect_success=True)
+                if failed:
+                    said = f"{earlier.id}/{step.id} (built on) could not be solved: {failed}"
+                    return self.claim(False, said)
+        course.start(self.lab)
+        for step in self.lab.steps[:upto]:
+            failed = self.run(self.lab, step.solution, expect_success=True)
+            if failed:
+                return self.claim(False, f"{step.id}: its solution failed: {failed}")
+        return True
+
+    def afresh(self, upto: int) -> bool:
+        """Undo what the proof made so far, then begin again up to step `upto`: each mistake is
+        judged alone, as a learner who made only that one would be."""
+        self.undo()
+        self.edits.restore()
+        return self.begin(upto)
+
     def declared_done(self) -> bool:
         return any(step.done_untouched for step in self.lab.steps)
 
-    def prove_step(self, step: Step) -> bool:
+    def prove_step(self, index: int, step: Step) -> bool:
         lab = self.lab
         if not step.done_untouched:
             before = self.verdict(lab, step)
@@ -210,10 +284,21 @@ class _Prover:
                 if not before.passed
                 else f"{step.id}: passes before its solution ran",
             )
+        dirty = False  # a reproducer ran since this step's state was made
         for mistake in step.mistakes:
             if not mistake.reproduce:
-                self.claim(False, f"{step.id}: mistake {mistake.id} has no reproducer")
+                if mistake.unreproducible:
+                    self.claim(
+                        True,
+                        f"{step.id}: mistake {mistake.id} is not reproduced by commands "
+                        f"({mistake.unreproducible})",
+                    )
+                else:
+                    self.claim(False, f"{step.id}: mistake {mistake.id} has no reproducer")
                 continue
+            if dirty and not self.afresh(index):
+                return False
+            dirty = True
             self.run(lab, mistake.reproduce, expect_success=False)
             seen = self.verdict(lab, step)
             if not seen.passed and seen.mistake == mistake.id:
@@ -225,6 +310,8 @@ class _Prover:
                     f"{step.id}: after the reproducer of {mistake.id}, the check {said} "
                     f"({seen.message or 'no sentence'})",
                 )
+        if dirty and not self.afresh(index):
+            return False
         failed = self.run(lab, step.solution, expect_success=True)
         if failed:
             return self.claim(False, f"{step.id}: its solution failed: {failed}")
@@ -281,6 +368,7 @@ class _Prover:
         doomed += self.containers_made(skip={item.id for item in doomed})
         self.outcome.problems += reset.apply(self.engine, doomed)
         self.outcome.problems += self.undo_volumes_networks()
+        self.outcome.problems += self.untag_new()
         self.outcome.problems += self.restore_tags()
 
     def containers_made(self, skip: set[str]) -> list:
@@ -334,23 +422,23 @@ class _Prover:
         return problems
 
 
-@contextlib.contextmanager
-def kept_edits(labs: list[Lab]) -> Iterator[None]:
-    """Kit files the labs edit are put back exactly as they were (the author's own changes
-    included), or removed if they did not exist."""
-    saved: dict[Path, bytes | None] = {}
-    for lab in labs:
-        for relative in lab.edits:
-            path = lab.root / relative
-            saved[path] = path.read_bytes() if path.is_file() else None
-    try:
-        yield
-    finally:
-        for path, data in saved.items():
+class KeptEdits:
+    """Kit files the labs edit, as they were before the proof: `restore` puts them back exactly
+    (the author's own changes included), or removes them if they did not exist."""
+
+    def __init__(self, labs: list[Lab]):
+        self.saved: dict[Path, bytes | None] = {}
+        for lab in labs:
+            for relative in lab.edits:
+                path = lab.root / relative
+                self.saved[path] = path.read_bytes() if path.is_file() else None
+
+    def restore(self) -> None:
+        for path, data in self.saved.items():
             if data is None:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-            else:
+            elif not path.is_file() or path.read_bytes() != data:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
 
@@ -361,9 +449,10 @@ def prove(
     """Prove one lab (see the module's text); `say` is told each claim as it is made."""
     labs = load_labs(labs_dir)
     lab = find_lab(labs, lab_id)
-    prover = _Prover(labs, lab, say or (lambda ok, text: None))
-    with private_home(), kept_edits(prover.labs):
+    with private_home():
+        prover = _Prover(labs, lab, say or (lambda ok, text: None))
         try:
             return prover.prove()
         finally:
             prover.undo()
+            prover.edits.restore()

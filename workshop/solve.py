@@ -82,7 +82,7 @@ def run_command(
     if tee is not None:
         tee.command(text)
     try:
-        if command.interactive:
+        if command.interactive or _wants_terminal(argv):
             prompt = re.compile(re.escape(command.prompt)) if command.prompt else PROMPT
             code = _run_interactive(argv, command.type, out, cwd, tee, prompt)
         else:
@@ -92,6 +92,27 @@ def run_command(
             tee.flush()
     if code != 0:
         raise WorkshopError(f"`{text}` failed with exit code {code}; its output is above.")
+
+
+def _wants_terminal(argv: list[str]) -> bool:
+    """`docker run -it ...` (or exec/create, with -t or --tty): docker refuses to run it without
+    a terminal ("the input device is not a TTY"), so it gets a pseudo-terminal even when nothing
+    is typed into it (a shell running a script, say)."""
+    if not argv or Path(argv[0]).name not in ("docker", "docker.exe"):
+        return False
+    words = argv[1:]
+    if words[:1] == ["container"]:
+        words = words[1:]
+    if words[:1] not in (["run"], ["exec"], ["create"]):
+        return False
+    return any(_asks_terminal(word) for word in words[1:])
+
+
+def _asks_terminal(word: str) -> bool:
+    """`--tty`, `--tty=true`, or a cluster of short options with `t` in it (`-t`, `-it`, `-dit`)."""
+    if word.startswith("--"):
+        return word == "--tty" or (word.startswith("--tty=") and word != "--tty=false")
+    return word.startswith("-") and word[1:].isalpha() and "t" in word
 
 
 def _run_plain(argv: list[str], out: TextIO, cwd: Path | None, tee=None) -> int:
