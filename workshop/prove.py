@@ -262,6 +262,14 @@ class _Prover:
             failed = self.run(self.lab, step.solution, expect_success=True)
             if failed:
                 return self.claim(False, f"{step.id}: its solution failed: {failed}")
+            # as in the first pass: its check passes (and waits, as a check may, for a service
+            # that is still starting) before the next step's commands run
+            again = self.verdict(self.lab, step)
+            if not again.passed:
+                return self.claim(
+                    False,
+                    f"{step.id}: not done after its solution when begun again: {again.message}",
+                )
         return True
 
     def afresh(self, upto: int) -> bool:
