@@ -150,3 +150,13 @@ def leave_no_trace(engine):
     """Remove, after the test, exactly what the robot made while it ran (see `no_trace`)."""
     with no_trace(engine):
         yield
+
+
+def needs_lab(*lab_ids: str):
+    """For a test that runs on the kit's own labs (a whole lab typed by the robot, reset of
+    what it made): skipped, saying why, in a kit whose labs/ lacks one of them (a lab is one
+    folder; deleting it leaves a working kit and a passing suite)."""
+    absent = [lab for lab in lab_ids if not (KIT / "labs" / lab / "lab.toml").is_file()]
+    return pytest.mark.skipif(
+        bool(absent), reason=f"runs on the kit's {', '.join(absent)} lab, which is not in labs/"
+    )

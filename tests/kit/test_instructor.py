@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.kit.fixtures import KIT, LABELS, ROBOT, TRACE
+from tests.kit.fixtures import KIT, LABELS, ROBOT, TRACE, needs_lab
 from tests.kit.robot import type_
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
@@ -40,6 +40,7 @@ def _beginners_lab_with_image(tmp_path, workshop, image: str) -> None:
 
 
 @pytest.mark.usefixtures("leave_no_trace")
+@needs_lab("beginners")
 def test_reset_removes_only_the_labs_containers_and_keeps_the_rest(workshop, engine, tmp_path):
     image = f"kit-selftest/alpine-{TRACE.session}"
     _beginners_lab_with_image(tmp_path, workshop, image)
@@ -85,6 +86,7 @@ def test_doctor_names_the_engine_and_why(workshop):
 
 
 @pytest.mark.usefixtures("leave_no_trace")
+@needs_lab("mysfits")
 def test_reset_removes_the_images_a_lab_built_and_its_earlier_builds(
     workshop, engine, tmp_path, neighbour
 ):
@@ -123,6 +125,7 @@ def test_reset_removes_the_images_a_lab_built_and_its_earlier_builds(
 
 
 @pytest.mark.usefixtures("leave_no_trace")
+@needs_lab("beginners", "mysfits")
 def test_reset_untags_a_lab_image_the_learner_also_tagged_and_restores_edited_files(
     workshop, engine, tmp_path
 ):
@@ -159,6 +162,7 @@ def test_reset_untags_a_lab_image_the_learner_also_tagged_and_restores_edited_fi
 
 
 @pytest.mark.usefixtures("leave_no_trace")
+@needs_lab("mysfits")
 def test_reset_keeps_images_the_learner_built_from_the_labs_image(workshop, engine, tmp_path):
     """An image built `FROM mythicalmysfits/service` inherits its labels, and its earlier builds
     are <none> too, but they are the learner's own, not earlier builds of the lab's image."""

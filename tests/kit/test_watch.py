@@ -16,7 +16,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.kit.fixtures import KIT, ours
+from tests.kit.fixtures import KIT, needs_lab, ours
 
 pytestmark = [pytest.mark.engine, pytest.mark.destructive]
 
@@ -98,6 +98,7 @@ def quit_(child: pexpect.spawn) -> None:
     assert end(child) == 0
 
 
+@needs_lab("beginners")
 def test_watch_walks_the_beginners_lab_with_no_key_pressed(spawn, home, leave_no_trace):
     child = spawn()
     child.expect("step 2 of 7")  # the engine answers: step 1 is done at once
@@ -126,6 +127,7 @@ def test_watch_walks_the_beginners_lab_with_no_key_pressed(spawn, home, leave_no
     assert set(states.values()) == {"done"}, states  # recorded as `workshop next` records
 
 
+@needs_lab("beginners")
 def test_a_rm_run_is_accepted_while_watch_runs(spawn, home, workshop, leave_no_trace):
     assert workshop("goto", "run-ls").code == 0  # solves pull, shows run-ls
     child = spawn("--plain")
@@ -139,6 +141,7 @@ def test_a_rm_run_is_accepted_while_watch_runs(spawn, home, workshop, leave_no_t
     assert checked.code == 0, checked
 
 
+@needs_lab("beginners")
 def test_a_rm_run_is_not_seen_without_watch(home, workshop, leave_no_trace):
     """The other side: with nobody watching, the engine forgets what a --rm container ran."""
     assert workshop("goto", "run-ls").code == 0
@@ -176,6 +179,7 @@ def test_the_kits_own_looks_do_not_make_watch_check_again(
     docker("container", "stop", "-t", "1", holder)
 
 
+@needs_lab("beginners")
 def test_watch_is_idle_when_nothing_happens(spawn, home, workshop, leave_no_trace, neighbour):
     """No polling: in 5 s with nothing happening, no check runs for the learner and hardly any
     CPU is used, though a container's healthcheck execs every second meanwhile (the engine's,
@@ -240,6 +244,7 @@ def test_watch_without_an_engine_says_so_and_waits(spawn, home, tmp_path):
         os.environ.pop("DOCKER_HOST")
 
 
+@needs_lab("beginners")
 def test_two_watches_and_next_at_once_share_one_journal(spawn, home, workshop, leave_no_trace):
     assert workshop("goto", "run-ls").code == 0
     first, second = spawn("--plain"), spawn("--plain")
@@ -259,6 +264,7 @@ def test_two_watches_and_next_at_once_share_one_journal(spawn, home, workshop, l
             json.loads(line)  # every line whole: two writers never interleaved
 
 
+@needs_lab("mysfits")
 def test_a_request_in_the_services_log_is_noticed(spawn, home, workshop, leave_no_trace, neighbour):
     """The call step's evidence is the service's access log, not an engine event: watch
     follows the output of the lab's running containers for it (`watch = "logs"`), and the
@@ -276,6 +282,7 @@ def test_a_request_in_the_services_log_is_noticed(spawn, home, workshop, leave_n
     assert len(rechecks(log)) - before <= 2, rechecks(log)[before:]
 
 
+@needs_lab("beginners")
 def test_a_learner_in_a_classroom_reports_live_what_changed(
     spawn, home, workshop, tmp_path, leave_no_trace
 ):
@@ -309,6 +316,7 @@ def test_a_learner_in_a_classroom_reports_live_what_changed(
         server.stop()
 
 
+@needs_lab("beginners")
 def test_watch_catches_up_after_being_frozen(spawn, home, workshop, leave_no_trace):
     """Watch frozen (SIGSTOP, as a suspended laptop freezes it) while the learner's work
     happens: when it runs again, it reads what it missed and moves on. (A real suspend also
