@@ -58,6 +58,8 @@ class BuildWithKit(build_py):
         kit = Path(self.build_lib) / "workshop" / "kit"
         for part in KIT_CONTENT:
             source = HERE / part
+            if not source.exists():  # a kit with no lab that builds an image has no images/
+                continue
             if source.is_dir():
                 ignore = SKIP
                 if part == "labs":
