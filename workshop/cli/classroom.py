@@ -49,20 +49,16 @@ def join(url, code, name, instructor, pin, ca_file):
     Example: workshop join http://192.168.1.20:8765 K7QX-2M9P --name "Ada L"
     """
     from workshop import report
-    from workshop.doctor import examine
 
-    joined = report.join(url, code, name, instructor=instructor, pin=pin, ca_file=ca_file)
+    joined = report.join_room(url, code, name, instructor=instructor, pin=pin, ca_file=ca_file)
     member = joined.member
     role = " as instructor" if member.role == "instructor" else ""
     passed(f"Joined the classroom at {member.server} as {member.name}{role}.")
     if joined.differs:
         render.say(joined.differs, looks=("yellow",))
-    findings, facts = examine()
-    report.readiness(findings, facts)
-    failing = [f for f in findings if f.status == "fail"]
-    if failing:
+    if joined.not_ready:
         render.say(
-            f"Your machine is not ready yet ({failing[0].topic}: {failing[0].detail}); "
+            f"Your machine is not ready yet ({joined.not_ready}); "
             "`workshop doctor` says more, and sends the room the result again.",
             looks=("yellow",),
         )
@@ -85,10 +81,9 @@ def leave():
     if left is None:
         render.say("You are not in a classroom: nothing to leave.")
         return
-    if left.delivered:
-        passed(f"Left the classroom at {left.member.server}; nothing more is sent.")
-        return
     passed(f"Left the classroom at {left.member.server}; nothing more is sent.")
+    if left.delivered:
+        return
     render.say(
         f"The server did not answer in time, so {left.waiting} report(s), the room's notice "
         "that you left among them, were not delivered and are dropped.",
@@ -253,26 +248,11 @@ def export_(as_json, as_csv, db):
 
     Example: workshop classroom export --csv > room.csv
     """
-    import time
-
-    from workshop.classroom import catalog, export
-    from workshop.classroom.live import Live
-    from workshop.classroom.room import Rules
-    from workshop.classroom.store import open_store
+    from workshop.classroom import export
 
     if as_json and as_csv:
         raise UsageError("Choose one of --json and --csv.")
-    if (db or "").lower().startswith(("postgresql:", "postgres:")):
-        from workshop.classroom import require
-
-        require("postgres")
-    store = open_store(db, create=False)  # none yet: say so, do not make an empty one
-    try:
-        live = Live(store, catalog.load(), Rules.from_json(store.rules()))
-        live.refresh()
-        view = live.view(time.time())
-    finally:
-        store.close()
+    view = export.room(db)
     if as_csv:
         click.echo(export.as_csv(view), nl=False)
     else:

@@ -27,20 +27,7 @@ def solve(step):
 
     Example: workshop solve run-ls
     """
-    from workshop import report
-    from workshop.checks import prober
-    from workshop.solve import solve as run_solution
-
-    course = open_course("solve")
-    lab, chosen = course.find(step)
-    course.start(lab)
-    stream = None
-    if report.is_instructor():
-        stream = report.DemoStream()
-        stream.step(f"{lab.title}: {chosen.title} ({lab.id}/{chosen.id})")
-    with course.seeing():
-        run_solution(chosen, probe=prober(lab), cwd=lab.root, tee=stream)
-    course.require_done(lab, chosen)
+    _, chosen = open_course("solve").solve(step)
     passed(f"Step {chosen.id} is done.")
 
 
@@ -57,19 +44,13 @@ def goto(step):
 
     Example: workshop goto isolation
     """
-    from workshop.checks import prober
-    from workshop.solve import solve as run_solution
-
-    course = open_course("goto")
-    lab, target = course.find(step)
-    for earlier_lab, earlier in course.catch_up(lab, target):
-        render.say(f"Catching up: {earlier_lab.id}/{earlier.id}", ("bold",))
-        with course.seeing():
-            run_solution(earlier, probe=prober(earlier_lab), cwd=earlier_lab.root)
-        course.require_done(earlier_lab, earlier)
-        passed(f"Step {earlier.id} is done.")
-    course.open(lab)  # what the learner does from now on counts
-    render.step(lab, target)
+    for going in open_course("goto").goto(step):
+        if going.what == "solving":
+            render.say(f"Catching up: {going.lab.id}/{going.step.id}", ("bold",))
+        elif going.what == "solved":
+            passed(f"Step {going.step.id} is done.")
+        else:
+            render.step(going.lab, going.step)
 
 
 @click.command(short_help="Undo what the labs did and start afresh.")
@@ -88,42 +69,25 @@ def reset(dry_run, yes):
 
     Example: workshop reset --dry-run
     """
-    from workshop import reset as resetting
-    from workshop.engine import client
+    from workshop.reset import reset as reset_labs
 
     if not (yes or dry_run or sys.stdin.isatty()):
         raise WorkshopError(
             "Reset asks before removing anything; with no terminal to ask in, pass --yes (or "
             "--dry-run to only look)."
         )
+
+    def confirm() -> bool:
+        return yes or click.confirm("Undo these and reset your progress?", default=False)
+
+    def say(text: str, kind: str) -> None:
+        if kind == "problem":
+            failed(text)
+        else:
+            render.say(text, indent=2 if kind == "item" else 0)
+
     course = open_course()
-    engine = client()
-    doomed = resetting.plan(engine, course.labs, course.progress())
-    if not doomed:
-        render.say("The labs created nothing that is still on the engine.")
-    for item in doomed:
-        verb = "restore" if item.kind == "edit" else "remove"
-        render.say(
-            f"would {verb} {item.description}" if dry_run else f"{verb} {item.description}",
-            indent=2,
-        )
-    if dry_run:
-        return
-    if not yes and not click.confirm("Undo these and reset your progress?", default=False):
-        render.say("Nothing removed.")
-        return
-    problems = resetting.apply(engine, doomed)
-    for problem in problems:
-        failed(f"Could not undo {problem}")
-    if problems:
-        raise WorkshopError(
-            "Progress was not reset, so that `workshop reset` can list and retry what is left; "
-            "fix the problems above (a container of yours may be using a lab image) and run it "
-            "again."
-        )
-    backup = course.store.reset()
-    if backup:
-        render.say(f"Progress reset; the old file is kept as {backup}.")
+    reset_labs(course.labs, course.store, confirm, say, dry_run=dry_run)
 
 
 @click.command(short_help="Say which Docker engine the kit uses, and what may go wrong.")
@@ -145,34 +109,19 @@ def doctor(as_json):
 
     Example: workshop doctor --json
     """
+    from workshop import doctor as doctoring
     from workshop import report
-    from workshop.doctor import FAIL, examine
 
-    findings, facts = examine()
+    findings, facts = doctoring.examine()
     report.readiness(findings, facts)
-    ready = not any(f.status == FAIL for f in findings)
     if as_json:
-        from workshop.version import kit_version
-
-        click.echo(
-            json.dumps(
-                {
-                    "ready": ready,
-                    "kit": kit_version(),
-                    "findings": [
-                        {"status": f.status, "topic": f.topic, "detail": f.detail} for f in findings
-                    ],
-                    "facts": facts.to_json(),
-                },
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(doctoring.to_json(findings, facts), indent=2))
     else:
         marks = {"ok": ("ok  ", "green"), "warn": ("note", "yellow"), "fail": ("FAIL", "red")}
         for finding in findings:
             mark, look = marks[finding.status]
             render.say(f"{finding.topic}: {finding.detail}", mark=mark, mark_looks=(look,))
-    if not ready:
+    if not doctoring.ready(findings):
         sys.exit(Exit.ERROR)
 
 

@@ -174,32 +174,16 @@ def labs(as_json):
 
     Example: workshop labs --json
     """
-    course = open_course()
-    progress = course.progress()
-    if as_json:
-        from workshop.version import kit_version
+    from workshop.course import labs_json
 
-        shown = []
-        for lab in course.labs:
-            shown.append(
-                {
-                    "id": lab.id,
-                    "title": lab.title,
-                    "summary": lab.summary,
-                    "folder": str(lab.folder),
-                    "steps": [s.id for s in lab.steps],
-                    "done": sum(progress.is_done(lab.id, s.id) for s in lab.steps),
-                    "total": len(lab.steps),
-                    "working_copy": {p: str(lab.paths.path(p)) for p in lab.working_copy},
-                }
-            )
-        click.echo(json.dumps({"kit": kit_version(), "labs": shown}, indent=2))
+    shown = labs_json(open_course())
+    if as_json:
+        click.echo(json.dumps(shown, indent=2))
         return
-    for lab in course.labs:
-        done = sum(progress.is_done(lab.id, s.id) for s in lab.steps)
-        click.echo(f"{lab.id:<12} {done}/{len(lab.steps)} steps  {lab.title}")
-        if lab.summary:
-            render.say(lab.summary, indent=13)
+    for lab in shown["labs"]:
+        click.echo(f"{lab['id']:<12} {lab['done']}/{lab['total']} steps  {lab['title']}")
+        if lab["summary"]:
+            render.say(lab["summary"], indent=13)
 
 
 COMMANDS = [next_, watch, check, show, status, hint, labs]
