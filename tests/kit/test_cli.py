@@ -563,3 +563,25 @@ def test_export_with_no_store_says_so_and_makes_none(workshop, home):
     result = workshop("classroom", "export", "--db", f"sqlite:///{elsewhere}")
     assert result.code == Exit.ERROR and f"no classroom store at {elsewhere}" in result.out
     assert not elsewhere.exists()
+
+
+def test_help_imports_no_heavy_module():
+    """`workshop --help` stays instant: the commands import docker, pytest, the Markdown parser
+    and the kit's own engine-side modules only when they run."""
+    import subprocess
+
+    heavy = ["docker", "requests", "pytest", "markdown_it", "workshop.course", "workshop.engine"]
+    script = (
+        "import sys\n"
+        "from workshop.cli import cli\n"
+        "try:\n"
+        "    cli(['--help'], prog_name='workshop')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
