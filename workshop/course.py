@@ -188,6 +188,41 @@ class Course:
                 f"{verdict.message}"
             )
 
+    def run_solution(self, lab: Lab, step: Step, tee=None) -> None:
+        """Run the step's solution for real (each command printed, then its output), everything
+        the engine does meanwhile journaled; the step must then check as done. `tee` also
+        receives each command and its output (a classroom's demo stream)."""
+        from workshop.checks import prober
+        from workshop.solve import solve
+
+        with self.seeing():
+            solve(step, probe=prober(lab), cwd=lab.root, tee=tee)
+        self.require_done(lab, step)
+
+    def solve(self, ref: str | None) -> tuple[Lab, Step]:
+        """`workshop solve`: the step `ref` names (the current one by default), solved for real
+        and checked done; streamed to the room's demo page when joined as its instructor."""
+        lab, step = self.find(ref)
+        self.start(lab)
+        stream = None
+        if report.is_instructor():
+            stream = report.DemoStream()
+            stream.step(f"{lab.title}: {step.title} ({lab.id}/{step.id})")
+        self.run_solution(lab, step, tee=stream)
+        return lab, step
+
+    def goto(self, ref: str) -> Iterator[Going]:
+        """`workshop goto`: solve each earlier step not yet done (`catch_up`), then open the
+        lab of the step `ref` names. Yields what to say as it goes: each step about to be
+        solved, each step solved, and at last the step arrived at."""
+        lab, target = self.find(ref)
+        for earlier_lab, earlier in self.catch_up(lab, target):
+            yield Going("solving", earlier_lab, earlier)
+            self.run_solution(earlier_lab, earlier)
+            yield Going("solved", earlier_lab, earlier)
+        self.open(lab)  # what the learner does from now on counts
+        yield Going("arrived", lab, target)
+
     def advance(self) -> Advance:
         """`workshop next`: check the current step and any the learner did ahead, in one go."""
         progress = self.progress()
@@ -215,3 +250,36 @@ class Advance:
     failed: checks.Verdict | None
     now: Position
     finished: Lab | None = None  # the lab this call completed
+
+
+@dataclass(frozen=True)
+class Going:
+    """A moment of `Course.goto`: `what` is "solving" (the step's solution is about to run),
+    "solved" (it ran, and the step is done) or "arrived" (the step gone to, now current)."""
+
+    what: str
+    lab: Lab
+    step: Step
+
+
+def labs_json(course: Course) -> dict:
+    """The labs and how far the learner is in each, as `workshop labs --json` prints them."""
+    from workshop.version import kit_version
+
+    progress = course.progress()
+    return {
+        "kit": kit_version(),
+        "labs": [
+            {
+                "id": lab.id,
+                "title": lab.title,
+                "summary": lab.summary,
+                "folder": str(lab.folder),
+                "steps": [s.id for s in lab.steps],
+                "done": sum(progress.is_done(lab.id, s.id) for s in lab.steps),
+                "total": len(lab.steps),
+                "working_copy": {p: str(lab.paths.path(p)) for p in lab.working_copy},
+            }
+            for lab in course.labs
+        ],
+    }

@@ -80,6 +80,23 @@ def diagnose() -> list[Finding]:
     return examine()[0]
 
 
+def ready(findings: list[Finding]) -> bool:
+    """Ready for the labs: no finding fails (notes allowed)."""
+    return not any(f.status == FAIL for f in findings)
+
+
+def to_json(findings: list[Finding], facts: Facts) -> dict:
+    """The findings and facts as `workshop doctor --json` prints them."""
+    from workshop.version import kit_version
+
+    return {
+        "ready": ready(findings),
+        "kit": kit_version(),
+        "findings": [{"status": f.status, "topic": f.topic, "detail": f.detail} for f in findings],
+        "facts": facts.to_json(),
+    }
+
+
 def examine() -> tuple[list[Finding], Facts]:
     """The findings `workshop doctor` prints, and the facts behind them."""
     facts = Facts()

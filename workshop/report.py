@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -750,6 +750,7 @@ def kit() -> dict:
 class Joined:
     member: Membership
     differs: str = ""  # how this kit differs from the room's, a sentence with the fix; or ""
+    not_ready: str = ""  # join_room: the first failing readiness finding ("topic: detail"); or ""
 
 
 def join(
@@ -860,6 +861,23 @@ def join(
         )
         differs = f"Your kit {what}: {fix}."
     return Joined(member, differs)
+
+
+def join_room(
+    url: str, code: str, name: str, instructor: bool = False, pin: str = "", ca_file: str = ""
+) -> Joined:
+    """`workshop join`: join the room (`join`), then examine this machine (`workshop doctor`'s
+    findings) and queue its readiness for the room; `Joined.not_ready` names the first finding
+    that fails, if one does."""
+    from workshop.doctor import FAIL, examine
+
+    joined = join(url, code, name, instructor=instructor, pin=pin, ca_file=ca_file)
+    findings, facts = examine()
+    readiness(findings, facts)
+    failing = [f for f in findings if f.status == FAIL]
+    if not failing:
+        return joined
+    return replace(joined, not_ready=f"{failing[0].topic}: {failing[0].detail}")
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from workshop.engine import parse_time
+from workshop.errors import WorkshopError
 from workshop.labs import Lab
 from workshop.probes import Image, Learner, same_image
-from workshop.state import Progress
+from workshop.state import Progress, Store
 
 # services hold containers, containers hold images, networks and volumes: first
 ORDER = {"service": 0, "container": 1, "network": 2, "volume": 3, "tag": 4, "image": 5, "edit": 6}
@@ -265,3 +267,43 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
         except OSError as exc:
             problems.append(f"{item.description}: {exc.strerror}")
     return problems
+
+
+def reset(
+    labs: list[Lab],
+    store: Store,
+    confirm: Callable[[], bool],
+    say: Callable[[str, str], None],
+    dry_run: bool = False,
+) -> None:
+    """`workshop reset`: list what the labs did (`plan`), then, unless `dry_run` and once
+    `confirm()` agrees, undo it (`apply`) and reset the learner's progress (its old file kept as
+    a backup). `say(text, kind)` is told each line: kind "item" for what is undone, "problem"
+    for what could not be, "note" for the rest. Raises WorkshopError when something could not
+    be undone, leaving the progress as it was so that a second reset lists and retries it."""
+    from workshop.engine import client
+
+    engine = client()
+    doomed = plan(engine, labs, store.read())
+    if not doomed:
+        say("The labs created nothing that is still on the engine.", "note")
+    for item in doomed:
+        verb = "restore" if item.kind == "edit" else "remove"
+        say(f"would {verb} {item.description}" if dry_run else f"{verb} {item.description}", "item")
+    if dry_run:
+        return
+    if not confirm():
+        say("Nothing removed.", "note")
+        return
+    problems = apply(engine, doomed)
+    for problem in problems:
+        say(f"Could not undo {problem}", "problem")
+    if problems:
+        raise WorkshopError(
+            "Progress was not reset, so that `workshop reset` can list and retry what is left; "
+            "fix the problems above (a container of yours may be using a lab image) and run it "
+            "again."
+        )
+    backup = store.reset()
+    if backup:
+        say(f"Progress reset; the old file is kept as {backup}.", "note")

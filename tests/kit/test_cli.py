@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -25,11 +26,42 @@ def demo(tmp_path, monkeypatch, workshop):
     return tmp_path
 
 
+def _every_command(group, path=()):
+    """Each command under `group` with the words that invoke it, subcommands of groups too."""
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _every_command(command, (*path, name))
+
+
 def test_every_command_has_help_with_an_example():
-    for name, command in cli.commands.items():
+    walked = dict(_every_command(cli))
+    assert ("classroom", "serve") in walked and ("classroom", "export") in walked
+    for words, command in walked.items():
+        name = " ".join(words)
         assert command.help and "Example: workshop" in command.help, name
-        result = CliRunner().invoke(cli, [name, "--help"])
+        assert command.short_help and command.short_help.endswith("."), name
+        result = CliRunner().invoke(cli, [*words, "--help"])
         assert result.exit_code == 0, name
+        assert command.help.split("\n", 1)[0].strip() in " ".join(result.output.split()), name
+
+
+def test_only_the_cli_imports_click():
+    import pathlib
+
+    import workshop
+
+    package = pathlib.Path(workshop.__file__).parent
+    importing = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.parent.name != "cli"
+        and any(
+            line.startswith(("import click", "from click"))
+            for line in (s.strip() for s in path.read_text(encoding="utf-8").splitlines())
+        )
+    ]
+    assert importing == []
 
 
 def test_version():
@@ -534,3 +566,25 @@ def test_export_with_no_store_says_so_and_makes_none(workshop, home):
     result = workshop("classroom", "export", "--db", f"sqlite:///{elsewhere}")
     assert result.code == Exit.ERROR and f"no classroom store at {elsewhere}" in result.out
     assert not elsewhere.exists()
+
+
+def test_help_imports_no_heavy_module():
+    """`workshop --help` stays instant: the commands import docker, pytest, the Markdown parser
+    and the kit's own engine-side modules only when they run."""
+    import subprocess
+
+    heavy = ["docker", "requests", "pytest", "markdown_it", "workshop.course", "workshop.engine"]
+    script = (
+        "import sys\n"
+        "from workshop.cli import cli\n"
+        "try:\n"
+        "    cli(['--help'], prog_name='workshop')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

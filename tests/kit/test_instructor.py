@@ -73,6 +73,38 @@ def test_reset_removes_only_the_labs_containers_and_keeps_the_rest(workshop, eng
     assert engine.images.get(image)  # pulled, not built, by the lab: kept
 
 
+@pytest.mark.usefixtures("leave_no_trace")
+def test_a_reset_not_confirmed_lists_then_removes_nothing_and_keeps_the_progress(
+    workshop, engine, tmp_path, monkeypatch
+):
+    from workshop.course import Course
+    from workshop.reset import reset
+
+    image = f"kit-selftest/alpine-{TRACE.session}"
+    _beginners_lab_with_image(tmp_path, workshop, image)
+    monkeypatch.setenv("WORKSHOP_LABS", workshop.env["WORKSHOP_LABS"])
+    type_("docker image pull alpine")
+    type_(f"docker image tag alpine {image}")
+    workshop("next")  # the learner starts now
+    type_(f"docker container run {image} ls -l")
+    made = [c["Id"] for c in engine.api.containers(all=True, filters={"ancestor": image})]
+    assert made
+    course = Course()
+    before = course.progress()
+    said, asked = [], []
+
+    def confirm() -> bool:
+        asked.append(True)
+        return False
+
+    reset(course.labs, course.store, confirm, lambda text, kind: said.append((kind, text)))
+    assert asked == [True]
+    assert any(kind == "item" and text.startswith("remove container") for kind, text in said)
+    assert said[-1] == ("note", "Nothing removed.")
+    assert all(engine.containers.get(i) for i in made)
+    assert course.progress() == before
+
+
 def test_doctor_names_the_engine_and_why(workshop):
     from workshop.engine import discover
 

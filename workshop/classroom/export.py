@@ -22,6 +22,28 @@ FIELDS = (
 KIT_COLUMNS = ("kit_version", "kit_differs", "kit_differs_how")
 
 
+def room(db: str | None = None) -> dict:
+    """The room as the store holds it now (the dashboard's view), read directly: no server need
+    run. Stuck is judged with the rules the server last started with on this store. A store
+    that is not there is an error that says so; none is made."""
+    import time
+
+    from workshop.classroom import catalog, require
+    from workshop.classroom.live import Live
+    from workshop.classroom.room import Rules
+    from workshop.classroom.store import open_store
+
+    if (db or "").lower().startswith(("postgresql:", "postgres:")):
+        require("postgres")
+    store = open_store(db, create=False)  # none yet: say so, do not make an empty one
+    try:
+        live = Live(store, catalog.load(), Rules.from_json(store.rules()))
+        live.refresh()
+        return live.view(time.time())
+    finally:
+        store.close()
+
+
 def as_json(view: dict) -> dict:
     return {
         "learners": [{key: row[key] for key in FIELDS} for row in view["learners"]],
