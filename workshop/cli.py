@@ -9,13 +9,20 @@ a terminal without NO_COLOR.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 
 import click
 
 from workshop import render
 from workshop.errors import Exit, UsageError, WorkshopError
+
+
+def _dumps(value, **options) -> str:
+    """JSON text (json is imported here: `workshop --help` does not need it)."""
+    import json
+
+    return json.dumps(value, **options)
+
 
 _passed = render.passed
 _failed = render.failed
@@ -273,7 +280,7 @@ def status(as_json):
     course = _course()
     table = course_module.status(course.labs, course.progress())
     if as_json:
-        click.echo(json.dumps(table))
+        click.echo(_dumps(table))
         return
     render.status(table)
 
@@ -432,7 +439,7 @@ def doctor(as_json):
         from workshop.version import kit_version
 
         click.echo(
-            json.dumps(
+            _dumps(
                 {
                     "ready": ready,
                     "kit": kit_version(),
@@ -484,7 +491,7 @@ def labs(as_json):
                     "working_copy": {p: str(lab.paths.path(p)) for p in lab.working_copy},
                 }
             )
-        click.echo(json.dumps({"kit": kit_version(), "labs": shown}, indent=2))
+        click.echo(_dumps({"kit": kit_version(), "labs": shown}, indent=2))
         return
     for lab in course.labs:
         done = sum(progress.is_done(lab.id, s.id) for s in lab.steps)
@@ -813,7 +820,7 @@ def export_(as_json, as_csv, db):
     if as_csv:
         click.echo(export.as_csv(view), nl=False)
     else:
-        click.echo(json.dumps(export.as_json(view), indent=2))
+        click.echo(_dumps(export.as_json(view), indent=2))
 
 
 def main():
