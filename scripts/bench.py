@@ -229,13 +229,15 @@ def install_size() -> None:
         venv = root / "venv"
         subprocess.run([PY, "-m", "venv", str(venv)], check=True, stdin=subprocess.DEVNULL)
         start = time.perf_counter()
-        subprocess.run(
+        done = subprocess.run(
             [
                 str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
                 "--disable-pip-version-check", "-c", str(clone / "constraints.txt"), str(clone),
             ],
-            check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True,
         )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"pip install of the clone failed:\n{done.stderr[-2000:]}")
         seconds = time.perf_counter() - start
         size = _size_mb(venv)
     print()
