@@ -1,6 +1,6 @@
 """The classroom under load, on loopback: simulated learners posting one report per second each.
 
-Bounded in count and time, and stops by itself: SQLite with 200 learners, then PostgreSQL
+Bounded in count and time, and stops by itself: SQLite with 1,000 learners, then PostgreSQL
 (Debian's, started here in a temporary folder and stopped by its PID) with 1,000 learners and two
 server workers. Prints reports/s, p50/p99 latency, and checks that every report answered 200 is
 in the store. The load generator is one asyncio process speaking HTTP/1.1 keep-alive by hand
@@ -125,6 +125,43 @@ async def load(port: int, code: str, learners: int, seconds: float) -> dict:
     }
 
 
+def tree_cpu(root: int | None) -> float:
+    """CPU seconds (user + system) used so far by process `root` and its live descendants
+    (the server and its workers; PostgreSQL and its backends), from /proc."""
+    if root is None:
+        return 0.0
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(entry)] = int(fields[1])
+        spent[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    mine, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid in mine:
+            continue
+        mine.add(pid)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return sum(spent.get(pid, 0.0) for pid in mine)
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(n) for n in stat.readline().split()[1:8]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(len(ordered) * share) - 1)]
@@ -138,7 +175,10 @@ def run_loop(work):
     return uvloop.run(work)
 
 
-def run_one(label: str, db: str, learners: int, workers: int, goal_ms: float, home: Path) -> None:
+def run_one(
+    label: str, db: str, learners: int, workers: int, goal_ms: float, home: Path, database=None
+) -> None:
+    """One run; `database` is the PostgreSQL server's PID, whose CPU is counted too."""
     sys.path.insert(0, str(KIT))
     from tests.classroom.support import Server, write_labs
     from workshop.classroom.store import open_store
@@ -152,9 +192,17 @@ def run_one(label: str, db: str, learners: int, workers: int, goal_ms: float, ho
     )
     server.start(timeout=60)
     try:
+        cpu_before = tree_cpu(server.process.pid), tree_cpu(database), machine_busy()
+        began = time.monotonic()
         figures = run_loop(load(server.port, server.code, learners, SECONDS))
+        elapsed = time.monotonic() - began
+        cpu_after = tree_cpu(server.process.pid), tree_cpu(database), machine_busy()
     finally:
         server.stop()
+    served = (cpu_after[0] - cpu_before[0]) / elapsed * 100
+    stored_cpu = (cpu_after[1] - cpu_before[1]) / elapsed * 100
+    busy = (cpu_after[2][0] - cpu_before[2][0]) / elapsed * 100
+    cores = (cpu_after[2][1] - cpu_before[2][1]) / elapsed * 100
     store = open_store(db)
     try:
         stored = store.count_reports()
@@ -170,6 +218,12 @@ def run_one(label: str, db: str, learners: int, workers: int, goal_ms: float, ho
     print(
         f"    load generator: {figures['cpu']:.0f}% of a core; sends behind schedule p99 "
         f"{figures['late_p99']:.1f} ms, max {figures['late_max']:.1f} ms"
+    )
+    others = busy - served - stored_cpu - figures["cpu"]
+    database_cpu = f", PostgreSQL {stored_cpu:.0f}%" if database else ""
+    print(
+        f"    CPU, in % of a core: server {served:.0f}%{database_cpu}; the machine busy "
+        f"{busy:.0f}% of {cores:.0f}%, of which {max(0.0, others):.0f}% is not this bench's"
     )
     print(
         f"    accepted {figures['accepted']}, refused {figures['refused']}; in the store "
@@ -187,7 +241,7 @@ def main() -> int:
     print("Classroom server under load (loopback; one asyncio load generator on the same cores)")
     with tempfile.TemporaryDirectory() as scratch:
         home = Path(scratch)
-        run_one("SQLite", f"sqlite:///{home / 'room.sqlite3'}", 200, 1, 50, home)
+        run_one("SQLite", f"sqlite:///{home / 'room.sqlite3'}", 1000, 1, 50, home)
         if postgres_bin() is None:
             print(
                 "  PostgreSQL: skipped, no binaries under /usr/lib/postgresql/*/bin "
@@ -199,7 +253,7 @@ def main() -> int:
         try:
             postgres.start()
             db = postgres.create_database("bench")
-            run_one("PostgreSQL", db, 1000, 2, 100, home)
+            run_one("PostgreSQL", db, 1000, 2, 100, home, database=postgres.pid)
         finally:
             postgres.stop()
             shutil.rmtree(root, ignore_errors=True)

@@ -9,16 +9,18 @@ from that commit); in an installed wheel, the commit stamped when it was built
 from __future__ import annotations
 
 import functools
-import json
-import subprocess
-from pathlib import Path
+import os
 
 VERSION = "0.2.0"
 
-_HERE = Path(__file__).resolve().parent
+# `workshop --help` imports this module (through the package): what only `kit_version()` needs
+# (subprocess, json) is imported when it runs
+_HERE = os.path.dirname(os.path.realpath(__file__))
 
 
-def _git(root: Path, *args: str) -> str | None:
+def _git(root: str, *args: str) -> str | None:
+    import subprocess
+
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -31,15 +33,18 @@ def _git(root: Path, *args: str) -> str | None:
 
 def _origin() -> dict:
     """{"commit": ..., "modified": ...} for this copy, or {} when it cannot be known."""
-    clone = _HERE.parent
-    if (clone / ".git").exists():  # a clone (or a worktree, where .git is a file)
+    clone = os.path.dirname(_HERE)
+    if os.path.exists(os.path.join(clone, ".git")):  # a clone (or a worktree, where .git is a file)
         commit = _git(clone, "rev-parse", "--short", "HEAD")
         if commit:
             changed = _git(clone, "status", "--porcelain", "--untracked-files=no")
             return {"commit": commit, "modified": bool(changed)}
         return {}
+    import json
+
     try:
-        stamped = json.loads((_HERE / "kit" / "stamp.json").read_text(encoding="utf-8"))
+        with open(os.path.join(_HERE, "kit", "stamp.json"), encoding="utf-8") as stamp:
+            stamped = json.load(stamp)
     except (OSError, ValueError):
         return {}
     return stamped if isinstance(stamped, dict) else {}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -63,6 +66,48 @@ def test_restart_on_the_same_store_keeps_every_report_and_the_secrets(make_serve
     assert all(r["done"] == ["first", "second"] for r in room["learners"])
     learners[0].server = again  # the learner's token still works: its hash was stored
     assert learners[0].post(verdict(2, "second", True)).body == {"stored_through": 2}
+
+
+def test_every_report_answered_200_survives_a_kill(make_server, db):
+    """Many learners at once: on SQLite one writer commits the reports of every request waiting
+    in one transaction, and answers each only after that commit; so a server killed outright
+    (SIGKILL: no shutdown, no flush) has stored every report it answered 200."""
+    from workshop.classroom.store import open_store
+
+    server = make_server(db, "--report-rate", "1000")  # no 429 before the kill
+    learners = [server.join(f"K{n}") for n in range(24)]
+    answered: dict[int, int] = {}  # learner id -> the last stored_through answered with 200
+    stop = threading.Event()
+
+    def keep_reporting(learner) -> None:
+        while not stop.is_set():
+            try:
+                answer = learner.report("first", False)
+            except Exception:  # the server died under this request: no answer, no promise
+                return
+            if answer.status != 200:
+                return
+            assert answer.body == {"stored_through": learner.seq}
+            answered[learner.id] = learner.seq
+
+    threads = [threading.Thread(target=keep_reporting, args=(each,)) for each in learners]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    assert all(thread.is_alive() for thread in threads), "a learner stopped before the kill"
+    server.process.kill()
+    server.process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sum(answered.values()) > len(learners), "too few reports to prove anything"
+    store = open_store(db)
+    try:
+        stored = collections.Counter(row[1] for row in store.reports_after(0, limit=1_000_000))
+    finally:
+        store.close()
+    short = {who: (seq, stored[who]) for who, seq in answered.items() if stored[who] < seq}
+    assert not short, f"answered 200 but not stored (learner: answered, stored): {short}"
 
 
 def test_ctrl_c_stops_cleanly(make_server, db):
