@@ -122,11 +122,19 @@ def membership(directory: Path | None = None) -> Membership | None:
 def server_url(text: str) -> str:
     """The server's base URL as the learner typed it, checked; UsageError with the fix if not."""
     raw = text.strip()
-    parts = urlsplit(raw)
     fix = (
         "paste the `workshop join http://HOST:PORT CODE --name NAME` line your instructor "
         "shows, with the address as it is"
     )
+    if any(c.isspace() for c in raw):  # the whole line pasted inside quotes, say
+        raise UsageError(
+            f"{text!r} has a space in it, so it is more than the server's address: {fix} "
+            "(without quotes around it)."
+        )
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # an IPv6 bracket left open
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{text!r} is not a classroom server address (http://HOST:PORT): {fix}.")
     if parts.query or parts.fragment or parts.username or parts.password:
@@ -135,9 +143,16 @@ def server_url(text: str) -> str:
             f"{fix}."
         )
     try:
-        parts.port  # noqa: B018 -- raises ValueError on a port that is no number
+        parts.port  # noqa: B018 -- raises ValueError on a port that is no number, or too big
     except ValueError:
-        raise UsageError(f"{text!r} has a port that is not a number: {fix}.") from None
+        raise UsageError(
+            f"{text!r} has a port that is not a number from 1 to 65535: {fix}."
+        ) from None
+    if parts.path.rstrip("/").rsplit("/", 1)[-1] in ("join", "demo"):
+        raise UsageError(
+            f"{text!r} is the projector page's address, not the server's: {fix} (the address "
+            "ends before /join)."
+        )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 

@@ -67,6 +67,10 @@ def test_a_verdict_report_holds_exactly_the_documented_fields(home):
         ("http://", "is not a classroom server address"),
         ("http://host:8765/#key=s3cret", "carries more than the server's address"),
         ("http://host:port", "has a port that is not a number"),
+        ("https://[::1", "is not a classroom server address"),  # a bracket left open
+        ("http://host:99999", "has a port that is not a number from 1 to 65535"),
+        ("http://host:8765 K7QX-2M9P", "has a space in it"),  # the line pasted in quotes
+        ("http://host:8765/join", "is the projector page's address"),
     ],
 )
 def test_a_bad_server_address_is_a_usage_error(workshop, url, words):
