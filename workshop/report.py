@@ -797,10 +797,18 @@ def join(
         if not Path(ca_file).is_file():
             raise UsageError(f"The CA file {ca_file} does not exist: pass the PEM file's path.")
     role = "instructor" if instructor else "learner"
+    earlier = membership(_home())
+    # the line pasted again under the same name (after updating the kit, or to a server's new
+    # address): the token held proves it is the same learner, who gets their place back
+    if earlier is not None and (earlier.name.lower(), earlier.role) != (name.lower(), role):
+        earlier = None
+    body = {"code": code.strip(), "name": name, "role": role, "kit": kit()}
+    if earlier is not None:
+        body["token"] = earlier.token
     try:
         status, answer = _post(
             f"{server}/api/v1/join",
-            {"code": code.strip(), "name": name, "role": role, "kit": kit()},
+            body,
             None,
             wait,
             pin,
@@ -842,7 +850,7 @@ def join(
             f"The classroom at {server} is busy right now: wait a few seconds, then run the "
             "command again."
         )
-    if status != 201 or not isinstance(answer.get("token"), str):
+    if status not in (200, 201) or not isinstance(answer.get("token"), str):
         detail = f" ({said})" if said else ""
         raise ClassroomError(
             f"The classroom at {server} refused to join you (HTTP {status}){detail}: fix what "
@@ -859,9 +867,14 @@ def join(
     )
     directory = _home()
     with _locked(directory):
-        _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": 0})
-        with contextlib.suppress(FileNotFoundError):
-            (directory / OUTBOX).unlink()  # the old room's reports are not this room's
+        if earlier is not None and member.token == earlier.token:  # the same learner again:
+            state = _state(directory)  # their outbox and seqs go on
+            confirmed = int(state.get("confirmed", 0))
+            _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": confirmed})
+        else:
+            _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": 0})
+            with contextlib.suppress(FileNotFoundError):
+                (directory / OUTBOX).unlink()  # the old room's reports are not this room's
     _down_until[0] = 0.0
     room = answer.get("kit") if isinstance(answer.get("kit"), dict) else {}
     differs = ""

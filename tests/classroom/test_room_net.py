@@ -16,6 +16,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -233,7 +234,7 @@ def a_kit_with_an_extra_step(root: Path) -> Path:
     labs = curriculum.write(root)
     (labs / "demo" / "lab.toml").write_text((labs / "demo" / "lab.toml").read_text() + EXTRA_STEP)
     (labs / "demo" / "steps" / "extra.md").write_text("# Extra\n\nRun `true`.\n")
-    checks = root / "checks" / "test_demo.py"
+    checks = labs / "demo" / "checks.py"
     checks.write_text(checks.read_text() + EXTRA_CHECK)
     return labs
 
@@ -302,6 +303,41 @@ def test_a_kit_that_lacks_a_step_is_told_what_it_lacks(make_server, tmp_path):
     )
     assert "then paste the join line again" in joined.out and "newer" not in joined.out
     assert "lacks step 'second'" in row(server.room(), "Bo")["kit"]["what"]
+
+
+def test_pasting_the_line_again_after_an_update_rejoins_as_the_same_learner(
+    make_server, labs, tmp_path
+):
+    """The fix the room gives (update the kit, then paste the join line again) works: the
+    learner who holds the name's token gets it back, with their reports and the mark cleared;
+    anyone else still meets a taken name."""
+    server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}")
+    older = a_kit_without_the_second_step(tmp_path / "older")
+    home = tmp_path / "bo"
+    assert workshop(home, older, "join", *pasted(server.lines[0], "Bo")).code == 0
+    assert workshop(home, older, "check", "first").code == Exit.NOT_DONE
+    assert row(server.room(), "Bo")["kit"]["differs"] is True
+
+    again = workshop(home, labs, "join", *pasted(server.lines[0], "Bo"))  # after the update
+    assert again.code == 0, again
+    assert "Joined the classroom" in again.out and "Your kit" not in again.out
+    bo = [one for one in server.room()["learners"] if one["name"] == "Bo"]
+    assert len(bo) == 1 and bo[0]["kit"]["differs"] is False, bo
+    assert workshop(home, labs, "check", "second").code == Exit.NOT_DONE
+    with contextlib.closing(sqlite3.connect(tmp_path / "room.sqlite3")) as store:
+        seqs = [
+            seq
+            for (seq,) in store.execute(
+                "SELECT seq FROM reports JOIN learners ON learners.id = learner_id "
+                "WHERE name = 'Bo' ORDER BY reports.id"
+            )
+        ]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 4, seqs  # nothing lost
+    assert row(server.room(), "Bo")["mistake"] == "no-second-flag"  # a step it lacked before
+    assert not report.pending(home)
+
+    twin = workshop(tmp_path / "twin", labs, "join", *pasted(server.lines[0], "Bo"))
+    assert twin.code == Exit.ERROR and "already called 'Bo'" in twin.out, twin
 
 
 def test_a_client_older_than_kits_is_marked(make_server, tmp_path):

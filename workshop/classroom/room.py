@@ -88,7 +88,11 @@ class Room:
     def join(
         self, learner_id: int, name: str, role: str, joined: float, kit: dict | None = None
     ) -> None:
-        self.learners.setdefault(learner_id, Learner(learner_id, name, role, joined, kit=kit))
+        known = self.learners.get(learner_id)
+        if known is None:
+            self.learners[learner_id] = Learner(learner_id, name, role, joined, kit=kit)
+        else:  # joined again, with the kit they hold now
+            known.kit = kit
 
     def apply(self, learner_id: int, kind: str, at: float, data: dict) -> None:
         learner = self.learners.get(learner_id)
