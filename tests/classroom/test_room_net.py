@@ -221,6 +221,10 @@ instructions = "steps/extra.md"
 check = "test_extra"
 hint = "Touch the extra flag."
 solution = ["true"]
+
+[[steps.mistakes]]
+id = "no-extra-flag"
+reproduce = ["true"]
 """
 
 EXTRA_CHECK = """
@@ -298,9 +302,8 @@ def test_a_kit_that_lacks_a_step_is_told_what_it_lacks(make_server, tmp_path):
     older = a_kit_without_the_second_step(tmp_path / "older")
     joined = workshop(tmp_path / "bo", older, "join", *pasted(server.lines[0], "Bo"))
     assert joined.code == 0, joined
-    assert "Your kit lacks step 'second' of lab 'demo': run `git pull` in the kit's folder" in (
-        joined.out
-    )
+    assert "Your kit lacks step 'second' of lab 'demo'" in joined.out
+    assert "run `git pull` in the kit's folder" in joined.out
     assert "then paste the join line again" in joined.out and "newer" not in joined.out
     assert "lacks step 'second'" in row(server.room(), "Bo")["kit"]["what"]
 
