@@ -595,11 +595,18 @@ def _forget(directory: Path) -> None:
                 (directory / name).unlink()
 
 
-def update_fix() -> str:
-    """How a learner brings their kit in line with the room's: one clause for a sentence."""
-    from workshop.labs import kit_root
+def update_fix(root: Path | None = None) -> str:
+    """How a learner brings their kit (`root`, this one's by default) in line with the room's:
+    one clause for a sentence. A clone pulls; an installed kit has no folder to pull in."""
+    from workshop.labs import is_packaged, kit_root
 
-    root = kit_root()
+    root = root or kit_root()
+    if is_packaged(root):
+        return (
+            "install the room's kit again as you installed it (`pipx install --force KIT`, "
+            "`uv tool install --force KIT` or `pip install --upgrade KIT`, KIT being the room's "
+            "kit folder or wheel: ask your instructor), then paste the join line again"
+        )
     where = f" ({root})" if (root / ".git").exists() else ""
     return f"run `git pull` in the kit's folder{where}, then paste the join line again"
 

@@ -176,3 +176,19 @@ def test_a_join_with_a_malformed_kit_is_refused(kit, words):
     with pytest.raises(validate.Invalid, match=words):
         validate.join(body)
     assert validate.join({"code": "ABCD-EFGH", "name": "Ada"})[3] is None  # an older client
+
+
+def test_the_fix_for_a_differing_kit_fits_how_it_was_installed(tmp_path):
+    """A clone is updated with `git pull`; an installed kit (pip, pipx, uv tool) has no folder
+    to pull in, so it is installed again."""
+    from workshop import labs as kit_labs
+
+    clone = tmp_path / "clone"
+    (clone / ".git").mkdir(parents=True)
+    assert report.update_fix(clone) == (
+        f"run `git pull` in the kit's folder ({clone}), then paste the join line again"
+    )
+    installed = report.update_fix(kit_labs._PACKAGE / "kit")
+    assert "git pull" not in installed and "kit's folder" not in installed
+    assert "pipx install --force" in installed and "pip install --upgrade" in installed
+    assert installed.endswith("then paste the join line again")
