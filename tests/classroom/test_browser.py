@@ -88,6 +88,19 @@ def test_the_grid_updates_without_a_reload(room, page, tmp_path):
     assert "no readiness report yet" in page.inner_text("#not-ready")
 
 
+def test_the_pace_line_counts_in_words_a_projector_can_show(room, page):
+    room.join("Ada").report("first", True)
+    page.goto(f"{room.url}/#key={room.secret}")
+    page.wait_for_selector("#grid td.done", timeout=10_000)
+    pace = page.inner_text("#pace")
+    assert pace.startswith("1 learner · 1 step done in the last 10 min · median 1 step done"), pace
+    room.join("Bo")
+    deadline = time.monotonic() + 10
+    while not page.inner_text("#pace").startswith("2 learners ·") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert page.inner_text("#pace").startswith("2 learners ·"), page.inner_text("#pace")
+
+
 def test_names_and_sentences_are_shown_as_text(room, page):
     ada = room.join("Ada")
     ada.report("first", False, "no-tty", XSS)  # a sentence is free text
