@@ -131,9 +131,12 @@ def test_without_the_key_a_clear_message_and_no_data(room, page, fragment):
 
 def test_the_demo_page_streams_the_instructors_commands(room, page):
     teacher = room.join("Teacher", role="instructor")
-    teacher.post({"seq": 1, "at": now(), "kind": "demo", "what": "step", "text": "Run ls"})
     page.goto(f"{room.url}/demo#code={room.code}")
+    page.wait_for_selector("#waiting:not([hidden])")  # before the first demo: not a blank page
+    assert "workshop solve" in page.inner_text("#waiting")
+    teacher.post({"seq": 1, "at": now(), "kind": "demo", "what": "step", "text": "Run ls"})
     page.wait_for_selector("#lines li.step")
+    assert not page.is_visible("#waiting")
     teacher.post(
         {
             "seq": 2,
