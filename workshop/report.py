@@ -472,6 +472,11 @@ class _Unreachable(Exception):
     """The server did not answer (down, slow, or not a classroom server)."""
 
 
+class _Closed(_Unreachable):
+    """An http:// server accepted the connection and closed it without an answer: what a
+    server that now speaks HTTPS on that port does with plain HTTP."""
+
+
 class _Gone(Exception):
     """The server does not know this token any more (401)."""
 
@@ -525,6 +530,10 @@ def _post(
         status = response.status
     except ssl.SSLCertVerificationError as exc:
         raise _Untrusted(exc.verify_message or str(exc)) from None
+    except ConnectionResetError as exc:  # RemoteDisconnected too
+        if parts.scheme == "http":
+            raise _Closed(str(exc) or type(exc).__name__) from None
+        raise _Unreachable(str(exc) or type(exc).__name__) from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _Unreachable(str(exc) or type(exc).__name__) from None
     finally:
@@ -695,6 +704,17 @@ def _deliver_until(directory: Path, deadline: float, told: list[str]) -> None:
                 "--name NAME` again."
             )
             return
+        except _Closed:
+            _tell_once(
+                directory,
+                "closed",
+                f"The classroom at {member.server} closed the connection without answering: "
+                "if your instructor restarted it with HTTPS, paste the join line they show now "
+                "(it starts with https://); your reports wait until then.",
+                told,
+            )
+            _give_up()
+            return
         except _PinMismatch as exc:
             _tell_once(
                 directory,
@@ -832,6 +852,12 @@ def join(
             f"The server at {server} shows a certificate this machine does not trust ({exc}), "
             "so nothing was sent: paste the whole join line with its `--pin sha256:...`, or "
             "pass --ca-file with your room's CA certificate."
+        ) from None
+    except _Closed:
+        raise ClassroomError(
+            f"The server at {server} closed the connection without answering, as a server "
+            "that speaks HTTPS does with plain HTTP: paste the join line your instructor shows "
+            "now, with its https:// and --pin, then run the command again."
         ) from None
     except _Unreachable as exc:
         raise ClassroomError(

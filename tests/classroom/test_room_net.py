@@ -343,6 +343,40 @@ def test_pasting_the_line_again_after_an_update_rejoins_as_the_same_learner(
     assert twin.code == Exit.ERROR and "already called 'Bo'" in twin.out, twin
 
 
+def test_a_room_restarted_with_https_is_said_once_and_the_new_line_takes_the_reports(
+    make_server, labs, tmp_path
+):
+    """The instructor restarts the room with --tls-self-signed on the same port: a learner who
+    joined over http is told once (not left queueing in silence), and pasting the new line
+    delivers what waited."""
+    db = f"sqlite:///{tmp_path / 'room.sqlite3'}"
+    plain = make_server(db)
+    home = tmp_path / "gus"
+    assert workshop(home, labs, "join", *pasted(plain.lines[0], "Gus")).code == 0
+    plain.stop()
+    tls = make_server(db, "--tls-self-signed", port=plain.port)
+
+    first = workshop(home, labs, "check", "first")
+    assert first.code == Exit.NOT_DONE, first
+    said = [line for line in first.out.splitlines() if line.startswith("Note:")]
+    assert len(said) == 1, first
+    assert f"The classroom at {plain.url} closed the connection" in said[0]
+    assert "https://" in said[0] and "paste the join line" in said[0]
+    second = workshop(home, labs, "check", "first")
+    assert "Note:" not in second.out, second  # said once
+    assert len(report.pending(home)) == 2
+    old_line = workshop(home, labs, "join", *pasted(plain.lines[0], "Gus"))
+    assert old_line.code == Exit.ERROR and "Traceback" not in old_line.out, old_line
+    assert "closed the connection without answering" in old_line.out and "https://" in (
+        old_line.out
+    )
+
+    again = workshop(home, labs, "join", *pasted(tls.lines[0], "Gus"))
+    assert again.code == 0, again
+    assert not report.pending(home)
+    assert row(tls.room(), "Gus")["mistake"] == "no-first-flag"
+
+
 def test_a_client_older_than_kits_is_marked(make_server, tmp_path):
     server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}")
     server.join("Old", kit={})
