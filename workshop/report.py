@@ -40,6 +40,9 @@ from workshop.errors import UsageError, WorkshopError
 MEMBERSHIP = "classroom.json"
 OUTBOX = "outbox.jsonl"
 REFUSED = "refused.jsonl"  # reports the server refused for good, each with its reason
+# after `leave`: the room left, with its token, so that the same learner may join it again under
+# their name (nothing is sent with it until they do)
+LEFT = "classroom-left.json"
 LOCK = "outbox.lock"
 WAIT = 1.0  # seconds a command may spend delivering, in all
 BATCH = 100  # reports per request, the server's limit
@@ -101,9 +104,10 @@ def _home() -> Path:
     return home()
 
 
-def membership(directory: Path | None = None) -> Membership | None:
-    """This learner's membership, or None when not joined (or the file is unreadable)."""
-    path = (directory or _home()) / MEMBERSHIP
+def membership(directory: Path | None = None, file: str = MEMBERSHIP) -> Membership | None:
+    """This learner's membership, or None when not joined (or the file is unreadable); with
+    `file=LEFT`, the room they last left."""
+    path = (directory or _home()) / file
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return Membership(
@@ -275,9 +279,9 @@ def _read(directory: Path) -> list[dict]:
     return reports
 
 
-def _state(directory: Path) -> dict:
+def _state(directory: Path, file: str = MEMBERSHIP) -> dict:
     try:
-        raw = json.loads((directory / MEMBERSHIP).read_text(encoding="utf-8"))
+        raw = json.loads((directory / file).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return raw if isinstance(raw, dict) else {}
@@ -824,7 +828,8 @@ def join(
         if not Path(ca_file).is_file():
             raise UsageError(f"The CA file {ca_file} does not exist: pass the PEM file's path.")
     role = "instructor" if instructor else "learner"
-    earlier = membership(_home())
+    kept = MEMBERSHIP if membership(_home()) is not None else LEFT
+    earlier = membership(_home(), kept)
     # the line pasted again under the same name (after updating the kit, or to a server's new
     # address): the token held proves it is the same learner, who gets their place back
     if earlier is not None and (earlier.name.lower(), earlier.role) != (name.lower(), role):
@@ -901,13 +906,15 @@ def join(
     directory = _home()
     with _locked(directory):
         if earlier is not None and member.token == earlier.token:  # the same learner again:
-            state = _state(directory)  # their outbox and seqs go on
+            state = _state(directory, kept)  # their outbox and seqs go on
             confirmed = int(state.get("confirmed", 0))
             _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": confirmed})
         else:
             _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": 0})
             with contextlib.suppress(FileNotFoundError):
                 (directory / OUTBOX).unlink()  # the old room's reports are not this room's
+        with contextlib.suppress(FileNotFoundError):
+            (directory / LEFT).unlink()
     _down_until[0] = 0.0
     room = answer.get("kit") if isinstance(answer.get("kit"), dict) else {}
     differs = ""
@@ -940,5 +947,11 @@ def leave(wait: float = WAIT) -> Left | None:
     queue([{"at": _now(), "kind": "left"}], directory)
     deliver(wait, directory)
     waiting = len(_read(directory))
+    with _locked(directory):
+        # every seq given so far: the room may hold any of them, so a join again goes on above
+        given = max(
+            [int(_state(directory).get("confirmed", 0))] + [r["seq"] for r in _read(directory)]
+        )
+        _write_json(directory / LEFT, {**member.to_json(), "confirmed": given})
     _forget(directory)
     return Left(member, delivered=waiting == 0, waiting=waiting)

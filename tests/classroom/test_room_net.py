@@ -377,6 +377,29 @@ def test_a_room_restarted_with_https_is_said_once_and_the_new_line_takes_the_rep
     assert row(tls.room(), "Gus")["mistake"] == "no-first-flag"
 
 
+def test_a_learner_who_left_joins_again_under_their_name(make_server, labs, tmp_path):
+    server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}")
+    home = tmp_path / "hal"
+    assert workshop(home, labs, "join", *pasted(server.lines[0], "Hal")).code == 0
+    assert workshop(home, labs, "check", "first").code == Exit.NOT_DONE
+    assert workshop(home, labs, "leave").code == 0
+    assert row(server.room(), "Hal")["left"] is True
+    assert not (home / report.MEMBERSHIP).exists()  # nothing is sent after leaving
+
+    back = workshop(home, labs, "join", *pasted(server.lines[0], "Hal"))
+    assert back.code == 0 and "Joined the classroom" in back.out, back
+    assert workshop(home, labs, "check", "first").code == Exit.NOT_DONE
+    assert not report.pending(home)  # the server took it: its seq is above what it holds
+    hal = [one for one in server.room()["learners"] if one["name"] == "Hal"]
+    assert len(hal) == 1 and hal[0]["left"] is False, hal
+    with contextlib.closing(sqlite3.connect(tmp_path / "room.sqlite3")) as store:
+        kinds = [kind for (kind,) in store.execute("SELECT kind FROM reports ORDER BY id")]
+    assert kinds[-3:] == ["left", "readiness", "verdict"], kinds
+
+    other = workshop(tmp_path / "other", labs, "join", *pasted(server.lines[0], "Hal"))
+    assert other.code == Exit.ERROR and "already called 'Hal'" in other.out, other
+
+
 def test_a_client_older_than_kits_is_marked(make_server, tmp_path):
     server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}")
     server.join("Old", kit={})

@@ -99,12 +99,11 @@ class Room:
         if learner is None:
             return
         learner.last_seen = max(learner.last_seen, at)
+        learner.left = kind == "left"  # a report after leaving: they joined again
         if kind == "verdict":
             self._verdict(learner, at, data)
         elif kind == "readiness":
             learner.readiness = data
-        elif kind == "left":
-            learner.left = True
         elif kind == "demo":
             self._demo(at, data["what"], data["text"])
 
