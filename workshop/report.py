@@ -815,6 +815,11 @@ def join(
     name = " ".join(name.split())
     if not 1 <= len(name) <= 40:
         raise UsageError("A name is 1 to 40 characters: pass the name the room knows you by.")
+    if name.strip("<>").upper() in ("NAME", "YOUR NAME"):  # the projected line, pasted as is
+        raise UsageError(
+            f"--name {name} is the join line's placeholder: put your own name in place of NAME "
+            "(your first name and an initial, say), then run the command again."
+        )
     if not code.strip():
         raise UsageError("The join code is empty: pass the code your instructor shows.")
     pin = parse_pin(pin) if pin else ""

@@ -79,6 +79,16 @@ def test_a_bad_server_address_is_a_usage_error(workshop, url, words):
     assert words in result.out and "Traceback" not in result.out
 
 
+@pytest.mark.parametrize("name", ["NAME", "name", "<NAME>", "YOUR NAME"])
+def test_the_placeholder_name_pasted_as_is_is_a_usage_error(workshop, home, name):
+    """The projected line ends `--name NAME`: pasted as is, the room would get a learner called
+    NAME (and the next one a taken name). Nothing is sent."""
+    result = workshop("join", "http://127.0.0.1:9", "K7QX-2M9P", "--name", name)
+    assert result.code == Exit.USAGE, result
+    assert "put your own name in place of NAME" in result.out and "Traceback" not in result.out
+    assert not (home / report.MEMBERSHIP).exists()
+
+
 def test_joining_a_server_that_is_not_there_says_so(workshop, home):
     result = workshop("join", "http://127.0.0.1:9", "K7QX-2M9P", "--name", "Ada")
     assert result.code == Exit.ERROR, result
