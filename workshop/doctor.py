@@ -177,8 +177,9 @@ def examine() -> tuple[list[Finding], Facts]:
     for image in engine.images.list(filters={"label": STANDIN_LABEL}):
         tags = ", ".join(image.tags) or image.short_id
         original = image.labels[STANDIN_LABEL]
-        if any(tag == original or tag == f"{original}:latest" for tag in image.tags):
-            what = f"{tags} is a stand-in built offline by the kit, not the official image"
+        named = [tag for tag in image.tags if tag in (original, f"{original}:latest")]
+        if named:  # its other tags (a learner's `docker tag`) are not the kit's stand-in
+            what = f"{named[0]} is a stand-in built offline by the kit, not the official image"
         else:
             what = f"{tags} is built on the kit's offline stand-in for {original}"
         found.append(Finding(WARN, "stand-in image", what))

@@ -918,6 +918,16 @@ def _needs_module(lab: Lab) -> bool:
     )
 
 
+def _bare_working_paths(text: str, copies: tuple[str, ...]) -> list[str]:
+    """The paths at or under a working copy that `text` names without `{kit:...}`."""
+    bare = _PLACEHOLDER.sub(" ", text)
+    found = set()
+    for copy in copies:
+        pattern = r"(?<![\w./-])" + re.escape(copy) + r"(?:/[\w.-]+)*(?![\w.-])"
+        found.update(re.findall(pattern, bare))
+    return sorted(found)
+
+
 def lint(labs: list[Lab]) -> list[str]:
     """Problems a lab author must fix; an empty list means the content is sound."""
     problems = []
@@ -949,6 +959,12 @@ def lint(labs: list[Lab]) -> list[str]:
                         f"{where}: `{{kit:{relative}}}` in {step.instructions_path.name} names "
                         "no file or folder of the kit"
                     )
+            problems.extend(
+                f"{where}: `{path}` in {step.instructions_path.name} is a working copy's path "
+                f"written as is: write `{{kit:{path}}}`, so an installed kit shows the learner's "
+                "copy"
+                for path in _bare_working_paths(text, lab.working_copy)
+            )
             text = lab.paths.render(text)
             if not text.strip():
                 problems.append(f"{where}: instructions file {step.instructions_path} is empty")

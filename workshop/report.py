@@ -40,6 +40,9 @@ from workshop.errors import UsageError, WorkshopError
 MEMBERSHIP = "classroom.json"
 OUTBOX = "outbox.jsonl"
 REFUSED = "refused.jsonl"  # reports the server refused for good, each with its reason
+# after `leave`: the room left, with its token, so that the same learner may join it again under
+# their name (nothing is sent with it until they do)
+LEFT = "classroom-left.json"
 LOCK = "outbox.lock"
 WAIT = 1.0  # seconds a command may spend delivering, in all
 BATCH = 100  # reports per request, the server's limit
@@ -101,9 +104,10 @@ def _home() -> Path:
     return home()
 
 
-def membership(directory: Path | None = None) -> Membership | None:
-    """This learner's membership, or None when not joined (or the file is unreadable)."""
-    path = (directory or _home()) / MEMBERSHIP
+def membership(directory: Path | None = None, file: str = MEMBERSHIP) -> Membership | None:
+    """This learner's membership, or None when not joined (or the file is unreadable); with
+    `file=LEFT`, the room they last left."""
+    path = (directory or _home()) / file
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return Membership(
@@ -122,11 +126,19 @@ def membership(directory: Path | None = None) -> Membership | None:
 def server_url(text: str) -> str:
     """The server's base URL as the learner typed it, checked; UsageError with the fix if not."""
     raw = text.strip()
-    parts = urlsplit(raw)
     fix = (
         "paste the `workshop join http://HOST:PORT CODE --name NAME` line your instructor "
         "shows, with the address as it is"
     )
+    if any(c.isspace() for c in raw):  # the whole line pasted inside quotes, say
+        raise UsageError(
+            f"{text!r} has a space in it, so it is more than the server's address: {fix} "
+            "(without quotes around it)."
+        )
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # an IPv6 bracket left open
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{text!r} is not a classroom server address (http://HOST:PORT): {fix}.")
     if parts.query or parts.fragment or parts.username or parts.password:
@@ -135,9 +147,16 @@ def server_url(text: str) -> str:
             f"{fix}."
         )
     try:
-        parts.port  # noqa: B018 -- raises ValueError on a port that is no number
+        parts.port  # noqa: B018 -- raises ValueError on a port that is no number, or too big
     except ValueError:
-        raise UsageError(f"{text!r} has a port that is not a number: {fix}.") from None
+        raise UsageError(
+            f"{text!r} has a port that is not a number from 1 to 65535: {fix}."
+        ) from None
+    if parts.path.rstrip("/").rsplit("/", 1)[-1] in ("join", "demo"):
+        raise UsageError(
+            f"{text!r} is the projector page's address, not the server's: {fix} (the address "
+            "ends before /join)."
+        )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
@@ -260,9 +279,9 @@ def _read(directory: Path) -> list[dict]:
     return reports
 
 
-def _state(directory: Path) -> dict:
+def _state(directory: Path, file: str = MEMBERSHIP) -> dict:
     try:
-        raw = json.loads((directory / MEMBERSHIP).read_text(encoding="utf-8"))
+        raw = json.loads((directory / file).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return raw if isinstance(raw, dict) else {}
@@ -457,6 +476,11 @@ class _Unreachable(Exception):
     """The server did not answer (down, slow, or not a classroom server)."""
 
 
+class _Closed(_Unreachable):
+    """An http:// server accepted the connection and closed it without an answer: what a
+    server that now speaks HTTPS on that port does with plain HTTP."""
+
+
 class _Gone(Exception):
     """The server does not know this token any more (401)."""
 
@@ -510,6 +534,10 @@ def _post(
         status = response.status
     except ssl.SSLCertVerificationError as exc:
         raise _Untrusted(exc.verify_message or str(exc)) from None
+    except ConnectionResetError as exc:  # RemoteDisconnected too
+        if parts.scheme == "http":
+            raise _Closed(str(exc) or type(exc).__name__) from None
+        raise _Unreachable(str(exc) or type(exc).__name__) from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _Unreachable(str(exc) or type(exc).__name__) from None
     finally:
@@ -580,11 +608,18 @@ def _forget(directory: Path) -> None:
                 (directory / name).unlink()
 
 
-def update_fix() -> str:
-    """How a learner brings their kit in line with the room's: one clause for a sentence."""
-    from workshop.labs import kit_root
+def update_fix(root: Path | None = None) -> str:
+    """How a learner brings their kit (`root`, this one's by default) in line with the room's:
+    one clause for a sentence. A clone pulls; an installed kit has no folder to pull in."""
+    from workshop.labs import is_packaged, kit_root
 
-    root = kit_root()
+    root = root or kit_root()
+    if is_packaged(root):
+        return (
+            "install the room's kit again as you installed it (`pipx install --force KIT`, "
+            "`uv tool install --force KIT` or `pip install --upgrade KIT`, KIT being the room's "
+            "kit folder or wheel: ask your instructor), then paste the join line again"
+        )
     where = f" ({root})" if (root / ".git").exists() else ""
     return f"run `git pull` in the kit's folder{where}, then paste the join line again"
 
@@ -672,6 +707,17 @@ def _deliver_until(directory: Path, deadline: float, told: list[str]) -> None:
                 f"instructor for the join code and run `workshop join {member.server} CODE "
                 "--name NAME` again."
             )
+            return
+        except _Closed:
+            _tell_once(
+                directory,
+                "closed",
+                f"The classroom at {member.server} closed the connection without answering: "
+                "if your instructor restarted it with HTTPS, paste the join line they show now "
+                "(it starts with https://); your reports wait until then.",
+                told,
+            )
+            _give_up()
             return
         except _PinMismatch as exc:
             _tell_once(
@@ -770,6 +816,11 @@ def join(
     name = " ".join(name.split())
     if not 1 <= len(name) <= 40:
         raise UsageError("A name is 1 to 40 characters: pass the name the room knows you by.")
+    if name.strip("<>").upper() in ("NAME", "YOUR NAME"):  # the projected line, pasted as is
+        raise UsageError(
+            f"--name {name} is the join line's placeholder: put your own name in place of NAME "
+            "(your first name and an initial, say), then run the command again."
+        )
     if not code.strip():
         raise UsageError("The join code is empty: pass the code your instructor shows.")
     pin = parse_pin(pin) if pin else ""
@@ -783,10 +834,19 @@ def join(
         if not Path(ca_file).is_file():
             raise UsageError(f"The CA file {ca_file} does not exist: pass the PEM file's path.")
     role = "instructor" if instructor else "learner"
+    kept = MEMBERSHIP if membership(_home()) is not None else LEFT
+    earlier = membership(_home(), kept)
+    # the line pasted again under the same name (after updating the kit, or to a server's new
+    # address): the token held proves it is the same learner, who gets their place back
+    if earlier is not None and (earlier.name.lower(), earlier.role) != (name.lower(), role):
+        earlier = None
+    body = {"code": code.strip(), "name": name, "role": role, "kit": kit()}
+    if earlier is not None:
+        body["token"] = earlier.token
     try:
         status, answer = _post(
             f"{server}/api/v1/join",
-            {"code": code.strip(), "name": name, "role": role, "kit": kit()},
+            body,
             None,
             wait,
             pin,
@@ -803,6 +863,12 @@ def join(
             f"The server at {server} shows a certificate this machine does not trust ({exc}), "
             "so nothing was sent: paste the whole join line with its `--pin sha256:...`, or "
             "pass --ca-file with your room's CA certificate."
+        ) from None
+    except _Closed:
+        raise ClassroomError(
+            f"The server at {server} closed the connection without answering, as a server "
+            "that speaks HTTPS does with plain HTTP: paste the join line your instructor shows "
+            "now, with its https:// and --pin, then run the command again."
         ) from None
     except _Unreachable as exc:
         raise ClassroomError(
@@ -828,7 +894,7 @@ def join(
             f"The classroom at {server} is busy right now: wait a few seconds, then run the "
             "command again."
         )
-    if status != 201 or not isinstance(answer.get("token"), str):
+    if status not in (200, 201) or not isinstance(answer.get("token"), str):
         detail = f" ({said})" if said else ""
         raise ClassroomError(
             f"The classroom at {server} refused to join you (HTTP {status}){detail}: fix what "
@@ -845,9 +911,16 @@ def join(
     )
     directory = _home()
     with _locked(directory):
-        _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": 0})
+        if earlier is not None and member.token == earlier.token:  # the same learner again:
+            state = _state(directory, kept)  # their outbox and seqs go on
+            confirmed = int(state.get("confirmed", 0))
+            _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": confirmed})
+        else:
+            _write_json(directory / MEMBERSHIP, {**member.to_json(), "confirmed": 0})
+            with contextlib.suppress(FileNotFoundError):
+                (directory / OUTBOX).unlink()  # the old room's reports are not this room's
         with contextlib.suppress(FileNotFoundError):
-            (directory / OUTBOX).unlink()  # the old room's reports are not this room's
+            (directory / LEFT).unlink()
     _down_until[0] = 0.0
     room = answer.get("kit") if isinstance(answer.get("kit"), dict) else {}
     differs = ""
@@ -897,5 +970,11 @@ def leave(wait: float = WAIT) -> Left | None:
     queue([{"at": _now(), "kind": "left"}], directory)
     deliver(wait, directory)
     waiting = len(_read(directory))
+    with _locked(directory):
+        # every seq given so far: the room may hold any of them, so a join again goes on above
+        given = max(
+            [int(_state(directory).get("confirmed", 0))] + [r["seq"] for r in _read(directory)]
+        )
+        _write_json(directory / LEFT, {**member.to_json(), "confirmed": given})
     _forget(directory)
     return Left(member, delivered=waiting == 0, waiting=waiting)

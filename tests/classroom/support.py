@@ -130,6 +130,7 @@ def call(
 ) -> Answer:
     scheme, _, hostport = base.partition("://")
     host, _, port = hostport.rpartition(":")
+    host = host.strip("[]")  # an IPv6 literal
     if scheme == "https":
         conn = http.client.HTTPSConnection(host, int(port), timeout=10, context=context)
     else:

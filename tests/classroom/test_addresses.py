@@ -140,3 +140,19 @@ def test_this_machines_addresses():
         first = next(raw for raw in everything if raw["ifname"] == default[0]["dev"])
         ours = [i["local"] for i in first["addr_info"] if i["family"] == "inet"]
         assert chosen[0] in ours
+
+
+def test_host_double_colon_serves_ipv4_and_ipv6(make_server, db):
+    """`--host ::` prints IPv4 lines as well as IPv6 ones: both families must answer (asyncio
+    binds :: as IPv6 only unless told otherwise), with one worker or several."""
+    import http.client
+
+    workers = ["--workers", "2"] if db.startswith("postgresql") else []
+    server = make_server(db, "--host", "::", *workers)
+    for host in ("127.0.0.1", "::1"):
+        connection = http.client.HTTPConnection(host, server.port, timeout=5)
+        try:
+            connection.request("GET", "/api/v1/health")
+            assert connection.getresponse().status == 200, host
+        finally:
+            connection.close()

@@ -88,6 +88,19 @@ def test_the_grid_updates_without_a_reload(room, page, tmp_path):
     assert "no readiness report yet" in page.inner_text("#not-ready")
 
 
+def test_the_pace_line_counts_in_words_a_projector_can_show(room, page):
+    room.join("Ada").report("first", True)
+    page.goto(f"{room.url}/#key={room.secret}")
+    page.wait_for_selector("#grid td.done", timeout=10_000)
+    pace = page.inner_text("#pace")
+    assert pace.startswith("1 learner · 1 step done in the last 10 min · median 1 step done"), pace
+    room.join("Bo")
+    deadline = time.monotonic() + 10
+    while not page.inner_text("#pace").startswith("2 learners ·") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert page.inner_text("#pace").startswith("2 learners ·"), page.inner_text("#pace")
+
+
 def test_names_and_sentences_are_shown_as_text(room, page):
     ada = room.join("Ada")
     ada.report("first", False, "no-tty", XSS)  # a sentence is free text
@@ -118,9 +131,12 @@ def test_without_the_key_a_clear_message_and_no_data(room, page, fragment):
 
 def test_the_demo_page_streams_the_instructors_commands(room, page):
     teacher = room.join("Teacher", role="instructor")
-    teacher.post({"seq": 1, "at": now(), "kind": "demo", "what": "step", "text": "Run ls"})
     page.goto(f"{room.url}/demo#code={room.code}")
+    page.wait_for_selector("#waiting:not([hidden])")  # before the first demo: not a blank page
+    assert "workshop solve" in page.inner_text("#waiting")
+    teacher.post({"seq": 1, "at": now(), "kind": "demo", "what": "step", "text": "Run ls"})
     page.wait_for_selector("#lines li.step")
+    assert not page.is_visible("#waiting")
     teacher.post(
         {
             "seq": 2,

@@ -16,6 +16,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -220,6 +221,10 @@ instructions = "steps/extra.md"
 check = "test_extra"
 hint = "Touch the extra flag."
 solution = ["true"]
+
+[[steps.mistakes]]
+id = "no-extra-flag"
+reproduce = ["true"]
 """
 
 EXTRA_CHECK = """
@@ -233,7 +238,7 @@ def a_kit_with_an_extra_step(root: Path) -> Path:
     labs = curriculum.write(root)
     (labs / "demo" / "lab.toml").write_text((labs / "demo" / "lab.toml").read_text() + EXTRA_STEP)
     (labs / "demo" / "steps" / "extra.md").write_text("# Extra\n\nRun `true`.\n")
-    checks = root / "checks" / "test_demo.py"
+    checks = labs / "demo" / "checks.py"
     checks.write_text(checks.read_text() + EXTRA_CHECK)
     return labs
 
@@ -297,11 +302,102 @@ def test_a_kit_that_lacks_a_step_is_told_what_it_lacks(make_server, tmp_path):
     older = a_kit_without_the_second_step(tmp_path / "older")
     joined = workshop(tmp_path / "bo", older, "join", *pasted(server.lines[0], "Bo"))
     assert joined.code == 0, joined
-    assert "Your kit lacks step 'second' of lab 'demo': run `git pull` in the kit's folder" in (
-        joined.out
-    )
+    assert "Your kit lacks step 'second' of lab 'demo'" in joined.out
+    assert "run `git pull` in the kit's folder" in joined.out
     assert "then paste the join line again" in joined.out and "newer" not in joined.out
     assert "lacks step 'second'" in row(server.room(), "Bo")["kit"]["what"]
+
+
+def test_pasting_the_line_again_after_an_update_rejoins_as_the_same_learner(
+    make_server, labs, tmp_path
+):
+    """The fix the room gives (update the kit, then paste the join line again) works: the
+    learner who holds the name's token gets it back, with their reports and the mark cleared;
+    anyone else still meets a taken name."""
+    server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}")
+    older = a_kit_without_the_second_step(tmp_path / "older")
+    home = tmp_path / "bo"
+    assert workshop(home, older, "join", *pasted(server.lines[0], "Bo")).code == 0
+    assert workshop(home, older, "check", "first").code == Exit.NOT_DONE
+    assert row(server.room(), "Bo")["kit"]["differs"] is True
+
+    again = workshop(home, labs, "join", *pasted(server.lines[0], "Bo"))  # after the update
+    assert again.code == 0, again
+    assert "Joined the classroom" in again.out and "Your kit" not in again.out
+    bo = [one for one in server.room()["learners"] if one["name"] == "Bo"]
+    assert len(bo) == 1 and bo[0]["kit"]["differs"] is False, bo
+    assert workshop(home, labs, "check", "second").code == Exit.NOT_DONE
+    with contextlib.closing(sqlite3.connect(tmp_path / "room.sqlite3")) as store:
+        seqs = [
+            seq
+            for (seq,) in store.execute(
+                "SELECT seq FROM reports JOIN learners ON learners.id = learner_id "
+                "WHERE name = 'Bo' ORDER BY reports.id"
+            )
+        ]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 4, seqs  # nothing lost
+    assert row(server.room(), "Bo")["mistake"] == "no-second-flag"  # a step it lacked before
+    assert not report.pending(home)
+
+    twin = workshop(tmp_path / "twin", labs, "join", *pasted(server.lines[0], "Bo"))
+    assert twin.code == Exit.ERROR and "already called 'Bo'" in twin.out, twin
+
+
+def test_a_room_restarted_with_https_is_said_once_and_the_new_line_takes_the_reports(
+    make_server, labs, tmp_path
+):
+    """The instructor restarts the room with --tls-self-signed on the same port: a learner who
+    joined over http is told once (not left queueing in silence), and pasting the new line
+    delivers what waited."""
+    db = f"sqlite:///{tmp_path / 'room.sqlite3'}"
+    plain = make_server(db)
+    home = tmp_path / "gus"
+    assert workshop(home, labs, "join", *pasted(plain.lines[0], "Gus")).code == 0
+    plain.stop()
+    tls = make_server(db, "--tls-self-signed", port=plain.port)
+
+    first = workshop(home, labs, "check", "first")
+    assert first.code == Exit.NOT_DONE, first
+    said = [line for line in first.out.splitlines() if line.startswith("Note:")]
+    assert len(said) == 1, first
+    assert f"The classroom at {plain.url} closed the connection" in said[0]
+    assert "https://" in said[0] and "paste the join line" in said[0]
+    second = workshop(home, labs, "check", "first")
+    assert "Note:" not in second.out, second  # said once
+    assert len(report.pending(home)) == 2
+    old_line = workshop(home, labs, "join", *pasted(plain.lines[0], "Gus"))
+    assert old_line.code == Exit.ERROR and "Traceback" not in old_line.out, old_line
+    assert "closed the connection without answering" in old_line.out and "https://" in (
+        old_line.out
+    )
+
+    again = workshop(home, labs, "join", *pasted(tls.lines[0], "Gus"))
+    assert again.code == 0, again
+    assert not report.pending(home)
+    assert row(tls.room(), "Gus")["mistake"] == "no-first-flag"
+
+
+def test_a_learner_who_left_joins_again_under_their_name(make_server, labs, tmp_path):
+    server = make_server(f"sqlite:///{tmp_path / 'room.sqlite3'}")
+    home = tmp_path / "hal"
+    assert workshop(home, labs, "join", *pasted(server.lines[0], "Hal")).code == 0
+    assert workshop(home, labs, "check", "first").code == Exit.NOT_DONE
+    assert workshop(home, labs, "leave").code == 0
+    assert row(server.room(), "Hal")["left"] is True
+    assert not (home / report.MEMBERSHIP).exists()  # nothing is sent after leaving
+
+    back = workshop(home, labs, "join", *pasted(server.lines[0], "Hal"))
+    assert back.code == 0 and "Joined the classroom" in back.out, back
+    assert workshop(home, labs, "check", "first").code == Exit.NOT_DONE
+    assert not report.pending(home)  # the server took it: its seq is above what it holds
+    hal = [one for one in server.room()["learners"] if one["name"] == "Hal"]
+    assert len(hal) == 1 and hal[0]["left"] is False, hal
+    with contextlib.closing(sqlite3.connect(tmp_path / "room.sqlite3")) as store:
+        kinds = [kind for (kind,) in store.execute("SELECT kind FROM reports ORDER BY id")]
+    assert kinds[-3:] == ["left", "readiness", "verdict"], kinds
+
+    other = workshop(tmp_path / "other", labs, "join", *pasted(server.lines[0], "Hal"))
+    assert other.code == Exit.ERROR and "already called 'Hal'" in other.out, other
 
 
 def test_a_client_older_than_kits_is_marked(make_server, tmp_path):

@@ -4,6 +4,7 @@ which engine and why; `make test` checks what the learner reached and skips the 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -115,6 +116,25 @@ def test_doctor_names_the_engine_and_why(workshop):
     assert "server: Docker" in result.out and "API 1." in result.out
     nowhere = workshop("doctor", env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
     assert nowhere.code == 1 and "(from DOCKER_HOST)" in nowhere.out
+
+
+def test_doctor_names_a_stand_in_by_its_own_name_only(workshop, engine):
+    """Another tag on the stand-in alpine (a learner's `docker tag alpine mine`) is not called a
+    stand-in built by the kit: the finding names the image it stands in for."""
+    from workshop.doctor import STANDIN_LABEL
+
+    alpine = engine.images.get("alpine:latest")
+    if STANDIN_LABEL not in (alpine.labels or {}):
+        pytest.skip("alpine here is the official image, not the kit's stand-in")
+    mine = f"workshop-doctor-{os.getpid()}"
+    alpine.tag(mine, "1")
+    try:
+        result = workshop("doctor")
+    finally:
+        engine.images.remove(f"{mine}:1")
+    lines = [line for line in result.out.splitlines() if "alpine:latest" in line]
+    assert lines and all(mine not in line for line in lines), result
+    assert any("alpine:latest is a stand-in built offline by the kit" in line for line in lines)
 
 
 @pytest.mark.usefixtures("leave_no_trace")

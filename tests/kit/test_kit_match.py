@@ -26,13 +26,11 @@ def edit(path, old, new):
 
 
 def test_the_inventory_holds_lab_step_and_mistake_ids(labs):
-    assert inventory(load_labs(labs)) == [
-        {
-            "id": "demo",
-            "steps": ["first", "second"],
-            "mistakes": ["no-first-flag", "no-second-flag"],
-        }
-    ]
+    (held,) = inventory(load_labs(labs))
+    assert held["id"] == "demo" and held["steps"] == ["first", "second"]
+    assert held["mistakes"] == sorted(held["mistakes"])
+    # the declared ones, and the kit's generic ones every lab's reports may carry
+    assert {"no-first-flag", "no-second-flag", "still-running"} <= set(held["mistakes"])
 
 
 def test_the_digest_is_stable_and_ignores_what_reports_do_not_carry(labs, tmp_path):
@@ -178,3 +176,19 @@ def test_a_join_with_a_malformed_kit_is_refused(kit, words):
     with pytest.raises(validate.Invalid, match=words):
         validate.join(body)
     assert validate.join({"code": "ABCD-EFGH", "name": "Ada"})[3] is None  # an older client
+
+
+def test_the_fix_for_a_differing_kit_fits_how_it_was_installed(tmp_path):
+    """A clone is updated with `git pull`; an installed kit (pip, pipx, uv tool) has no folder
+    to pull in, so it is installed again."""
+    from workshop import labs as kit_labs
+
+    clone = tmp_path / "clone"
+    (clone / ".git").mkdir(parents=True)
+    assert report.update_fix(clone) == (
+        f"run `git pull` in the kit's folder ({clone}), then paste the join line again"
+    )
+    installed = report.update_fix(kit_labs._PACKAGE / "kit")
+    assert "git pull" not in installed and "kit's folder" not in installed
+    assert "pipx install --force" in installed and "pip install --upgrade" in installed
+    assert installed.endswith("then paste the join line again")

@@ -158,6 +158,21 @@ def test_an_unreproducible_mistake_says_why(demo):
     assert mistake.reproduce == () and mistake.unreproducible == "the flag folder is gone"
 
 
+def test_lint_finds_a_working_copys_path_written_as_is(demo):
+    """A path the learner works on, written without `{kit:...}`, is a file that an installed
+    kit's learner does not have where the text says (their copy is in their working folder)."""
+    labs, manifest = demo
+    edit(manifest, "images = []\n", 'images = []\nworking_copy = ["labs/demo/data.json"]\n')
+    (labs / "demo" / "data.json").write_text("[]\n")
+    first = labs / "demo" / "steps" / "first.md"
+    first.write_text(first.read_text() + "\nThe entry is also in `labs/demo/data.json`.\n")
+    (problem,) = lint(load_labs(labs))
+    assert "step 'first'" in problem and "`labs/demo/data.json` in first.md" in problem
+    assert "{kit:labs/demo/data.json}" in problem
+    edit(first, "`labs/demo/data.json`", "`{kit:labs/demo/data.json}`")
+    assert lint(load_labs(labs)) == []
+
+
 def test_the_demo_curriculum_lints_clean(demo):
     labs, _ = demo
     assert lint(load_labs(labs)) == []

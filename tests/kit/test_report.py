@@ -67,12 +67,26 @@ def test_a_verdict_report_holds_exactly_the_documented_fields(home):
         ("http://", "is not a classroom server address"),
         ("http://host:8765/#key=s3cret", "carries more than the server's address"),
         ("http://host:port", "has a port that is not a number"),
+        ("https://[::1", "is not a classroom server address"),  # a bracket left open
+        ("http://host:99999", "has a port that is not a number from 1 to 65535"),
+        ("http://host:8765 K7QX-2M9P", "has a space in it"),  # the line pasted in quotes
+        ("http://host:8765/join", "is the projector page's address"),
     ],
 )
 def test_a_bad_server_address_is_a_usage_error(workshop, url, words):
     result = workshop("join", url, "K7QX-2M9P", "--name", "Ada")
     assert result.code == Exit.USAGE, result
     assert words in result.out and "Traceback" not in result.out
+
+
+@pytest.mark.parametrize("name", ["NAME", "name", "<NAME>", "YOUR NAME"])
+def test_the_placeholder_name_pasted_as_is_is_a_usage_error(workshop, home, name):
+    """The projected line ends `--name NAME`: pasted as is, the room would get a learner called
+    NAME (and the next one a taken name). Nothing is sent."""
+    result = workshop("join", "http://127.0.0.1:9", "K7QX-2M9P", "--name", name)
+    assert result.code == Exit.USAGE, result
+    assert "put your own name in place of NAME" in result.out and "Traceback" not in result.out
+    assert not (home / report.MEMBERSHIP).exists()
 
 
 def test_joining_a_server_that_is_not_there_says_so(workshop, home):

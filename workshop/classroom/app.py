@@ -154,7 +154,9 @@ async def join(request: Request) -> Response:
     if refused := room.limited(room.per_address, client_address(request)):
         return refused
     try:
-        code, name, role, kit = validate.join(await body_of(request))
+        body = await body_of(request)
+        code, name, role, kit = validate.join(body)
+        earlier = validate.earlier_token(body)
     except Invalid as exc:
         return error(exc.status, str(exc))
     if role == "instructor":
@@ -165,16 +167,25 @@ async def join(request: Request) -> Response:
         return error(403, "That is not this room's join code: copy the `workshop join` line again.")
     token = secrets.token_urlsafe(24)
     record, yours = room.catalog.compare(kit)
+    again = ""
     try:
         learner = await run_in_threadpool(
             room.store.add_learner, name, role, token, time.time(), record
         )
     except NameTaken:
-        return error(409, f"Someone in this room is already called {name!r}: choose another name.")
+        # the name's own learner pasting the line again (after updating their kit, or to a
+        # restarted server's new address) gets their place back: the same token, id and reports
+        who = await room.store.who(earlier) if earlier else None
+        if who is None or who[1] != role or who[2].lower() != name.lower():
+            return error(
+                409, f"Someone in this room is already called {name!r}: choose another name."
+            )
+        learner, token, name, again = who[0], earlier, who[2], " again"
+        await run_in_threadpool(room.store.set_kit, learner, record)
     if record["differs"]:
-        log.info("%s joined as %s; their kit %s", name, role, yours)
+        log.info("%s joined%s as %s; their kit %s", name, again, role, yours)
     else:
-        log.info("%s joined as %s", name, role)
+        log.info("%s joined%s as %s", name, again, role)
     room.notify()
     # a kit that differs still joins: the learner is told what differs, the dashboard marks it
     kit_answer = {

@@ -88,19 +88,22 @@ class Room:
     def join(
         self, learner_id: int, name: str, role: str, joined: float, kit: dict | None = None
     ) -> None:
-        self.learners.setdefault(learner_id, Learner(learner_id, name, role, joined, kit=kit))
+        known = self.learners.get(learner_id)
+        if known is None:
+            self.learners[learner_id] = Learner(learner_id, name, role, joined, kit=kit)
+        else:  # joined again, with the kit they hold now
+            known.kit = kit
 
     def apply(self, learner_id: int, kind: str, at: float, data: dict) -> None:
         learner = self.learners.get(learner_id)
         if learner is None:
             return
         learner.last_seen = max(learner.last_seen, at)
+        learner.left = kind == "left"  # a report after leaving: they joined again
         if kind == "verdict":
             self._verdict(learner, at, data)
         elif kind == "readiness":
             learner.readiness = data
-        elif kind == "left":
-            learner.left = True
         elif kind == "demo":
             self._demo(at, data["what"], data["text"])
 

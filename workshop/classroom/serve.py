@@ -327,11 +327,18 @@ def _stopped(signum, frame):
     raise Stopped(signum)
 
 
+def _listen_host(options: Options) -> str:
+    """The host uvicorn binds. `::` is both families (the lines printed name IPv4 addresses
+    too), but one worker's event loop binds `::` as IPv6 only: "" binds every address of both
+    families there. Several workers share a socket uvicorn binds itself, dual-stack on `::`."""
+    return "" if options.host == "::" and options.workers <= 1 else options.host
+
+
 def _uvicorn(uvicorn, options: Options) -> None:
     uvicorn.run(
         "workshop.classroom.app:create_app",
         factory=True,
-        host=options.host,
+        host=_listen_host(options),
         port=options.port,
         workers=options.workers if options.workers > 1 else None,
         access_log=False,  # request lines never reach a log: nothing secret can leak there

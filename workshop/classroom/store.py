@@ -155,6 +155,14 @@ class Store:
                 raise
             return cur.fetchone()[0]
 
+    def set_kit(self, learner_id: int, kit: dict | None) -> None:
+        """A learner's kit as it is now (they joined again with another one)."""
+        with self._tx() as cur:
+            cur.execute(
+                self._sql("UPDATE learners SET kit = ? WHERE id = ?"),
+                (json.dumps(kit) if kit else None, learner_id),
+            )
+
     def learner(self, token: str) -> tuple[int, str, str] | None:
         """(id, role, name) of the token's learner, looked up by its hash."""
         with self._tx() as cur:
@@ -222,10 +230,13 @@ class Store:
             return [tuple(row) for row in cur.fetchall()]
 
     def version(self) -> tuple[int, int]:
-        """(highest report id, number of learners): changes whenever the room does."""
+        """(highest report id, the learners' sign: their number plus the length of their kits'
+        records, so a learner who joins again with another kit changes it too): changes
+        whenever the room does."""
         with self._tx() as cur:
             cur.execute(
-                "SELECT (SELECT coalesce(max(id), 0) FROM reports), (SELECT count(*) FROM learners)"
+                "SELECT (SELECT coalesce(max(id), 0) FROM reports), (SELECT count(*) + "
+                "coalesce(sum(length(coalesce(kit, ''))), 0) FROM learners)"
             )
             row = cur.fetchone()
         return int(row[0]), int(row[1])

@@ -130,12 +130,18 @@ def join(body) -> tuple[str, str, str, dict | None]:
     """(code, name, role, kit) of a join request."""
     if not isinstance(body, dict):
         raise Invalid("The body must be a JSON object.")
-    _only(body, {"code", "name", "role", "kit"}, "A join request")
+    _only(body, {"code", "name", "role", "kit", "token"}, "A join request")
     code = _text(body, "code", 200, empty=False)
     role = body.get("role", "learner")
     if role not in ROLES:
         raise Invalid("`role` must be learner or instructor.")
     return code, name(body.get("name")), role, kit(body.get("kit"))
+
+
+def earlier_token(body: dict) -> str:
+    """The token a learner already holds for this name (a join pasted again, after a `git
+    pull` say), or "" for a first join."""
+    return _text(body, "token", 200) if "token" in body else ""
 
 
 def when(raw) -> float:

@@ -240,8 +240,10 @@ function news(asked) {
 
 function aside() {
   const pace = room.pace;
-  const bits = [pace.learners + " learners", pace.steps_done_last_10_min + " steps done in the last 10 min",
-    "median " + pace.median_steps_done + " steps done"];
+  const count = (n, one, many) => n + " " + (n === 1 ? one : many);
+  const bits = [count(pace.learners, "learner", "learners"),
+    count(pace.steps_done_last_10_min, "step", "steps") + " done in the last 10 min",
+    "median " + count(pace.median_steps_done, "step", "steps") + " done"];
   if (pace.median_minutes_per_step !== null) bits.push(pace.median_minutes_per_step + " min per step");
   if (pace.most_are_on) bits.push("most are on " + pace.most_are_on);
   setText(document.getElementById("pace"), bits.join(" · "));

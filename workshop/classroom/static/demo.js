@@ -19,6 +19,7 @@ function entryItem(line) {
 
 function render(lines) {
   const list = document.getElementById("lines");
+  document.getElementById("waiting").hidden = lines.length > 0; // not a blank page before the first
   const follow = atBottom();
   const first = items.size === 0;
   const changed = [];
