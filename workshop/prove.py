@@ -124,8 +124,10 @@ class _Prover:
         for tag in sorted(self.every_tag() - self.every_tag_before):
             if not any(same_repo(tag, name) or same_repo(name, tag) for name in names):
                 continue
-            if not self.tagged_by_me(tag):
-                continue  # someone else's, made while the proof ran
+            built = any(same_repo(tag, name) for lab in self.labs for name in lab.builds)
+            if not built and not self.tagged_by_me(tag):
+                continue  # someone else's, made while the proof ran (a lab's own build
+                # repository is the lab's: BuildKit's containerd store logs no `tag` event)
             try:
                 self.engine.api.remove_image(tag, force=True, noprune=True)  # in use: untag only
             except docker.errors.NotFound:
