@@ -231,6 +231,9 @@ class Lab:
     edits: tuple[str, ...] = ()  # kit files the learner is asked to change (reset restores them)
     builds_on: tuple[str, ...] = ()  # labs whose results this one needs (`goto` solves only those)
     needs: dict[str, float] = field(default_factory=dict)  # what the engine needs (doctor reads it)
+    # what the lab fetches: images it pulls or builds FROM, requirements files its builds install
+    pulls: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
     format_version: int = FORMAT_VERSION
     # what else the lab makes, by name (see `made`): watch follows them, reset removes them
     volumes: tuple[str, ...] = ()
@@ -339,18 +342,35 @@ NEEDS = {
     "disk_gb": "free disk for the engine's data, in GiB",
     "memory_gb": "the engine's memory, in GiB",
 }
+# what a lab fetches from the internet, by name (`workshop.needs`: the room's offline mirror)
+NEEDS_LISTS = {
+    "images": "images its steps pull or build FROM, as a learner names them (alpine, python:3.12-slim)",
+    "requirements": "pip requirements files (kit paths) its builds install",
+}
 
 
-def _needs(data: dict, path: Path) -> dict[str, float]:
-    """`needs = { disk_gb = 1 }`: what the engine must have for this lab (`workshop doctor`)."""
+def _needs(data: dict, path: Path) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
+    """`needs = { disk_gb = 1, images = ["alpine"] }`: what the engine must have for this lab
+    (`workshop doctor`) and what it fetches (`workshop.needs`, the offline room)."""
     value = data.get("needs", {})
-    known = ", ".join(f"{key} ({what})" for key, what in NEEDS.items())
+    known = ", ".join(f"{key} ({what})" for key, what in {**NEEDS, **NEEDS_LISTS}.items())
     if not isinstance(value, dict):
         raise LabFileError(path, f"`needs` is a table such as {{ disk_gb = 1 }}; keys: {known}")
+    amounts: dict[str, float] = {}
+    lists: dict[str, tuple[str, ...]] = {}
     for key, amount in value.items():
-        if key not in NEEDS or isinstance(amount, bool) or not isinstance(amount, int | float):
-            raise LabFileError(path, f"`needs` takes numbers for {known}; not {key!r}")
-    return {key: float(amount) for key, amount in value.items()}
+        if key in NEEDS_LISTS:
+            if not isinstance(amount, list) or not all(
+                isinstance(item, str) and item and item.strip() == item
+                for item in amount
+            ):
+                raise LabFileError(path, f"`needs.{key}` is a list of names such as [\"alpine\"]")
+            lists[key] = tuple(amount)
+        elif key not in NEEDS or isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise LabFileError(path, f"`needs` takes numbers or lists for {known}; not {key!r}")
+        else:
+            amounts[key] = float(amount)
+    return amounts, lists
 
 
 MISTAKE_MAX = 40
@@ -650,6 +670,7 @@ def load_lab(folder: Path) -> Lab:
         if ids.count(step.id) > 1:
             raise LabFileError(path, f"step id {step.id!r} is used twice", step.line)
 
+    amounts, fetched = _needs(data, path)
     return Lab(
         id=lab_id,
         title=_text(data, "title", path, 1, "the lab"),
@@ -663,7 +684,9 @@ def load_lab(folder: Path) -> Lab:
         steps=tuple(steps),
         order=int(data.get("order", 100)),
         builds_on=names("builds_on"),
-        needs=_needs(data, path),
+        needs=amounts,
+        pulls=fetched.get("images", ()),
+        requirements=fetched.get("requirements", ()),
         format_version=version,
         **made(data, path),
     )
