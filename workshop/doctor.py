@@ -64,6 +64,8 @@ class Facts:
     disk_free_gb: float | None = None
     lab_images: dict[str, bool] = field(default_factory=dict)
     registry: bool | None = None
+    # can this learner fetch what the course needs: {"can": true|false|null, "because": [...]}
+    pull: dict = field(default_factory=lambda: {"can": None, "because": []})
 
     def to_json(self) -> dict:
         return {
@@ -73,6 +75,7 @@ class Facts:
             "disk_free_gb": self.disk_free_gb,
             "lab_images": dict(self.lab_images),
             "registry": self.registry,
+            "pull": {"can": self.pull.get("can"), "because": list(self.pull.get("because", []))},
         }
 
 
@@ -97,8 +100,9 @@ def to_json(findings: list[Finding], facts: Facts) -> dict:
     }
 
 
-def examine() -> tuple[list[Finding], Facts]:
-    """The findings `workshop doctor` prints, and the facts behind them."""
+def examine(room=None) -> tuple[list[Finding], Facts]:
+    """The findings `workshop doctor` prints, and the facts behind them. `room`: where this
+    learner fetches (`roomurls.Room`; default: the joined room's, or the environment's)."""
     facts = Facts()
     found: list[Finding] = []
     try:
@@ -158,16 +162,20 @@ def examine() -> tuple[list[Finding], Facts]:
     mirrors = info.get("RegistryConfig", {}).get("Mirrors") or []
     if mirrors:
         found.append(Finding(OK, "registry mirror", ", ".join(mirrors)))
+    needs = _course_needs()
     root = info.get("DockerRootDir", "")
     if root and os.path.isdir(root):
         free = shutil.disk_usage(root).free / 2**30
         facts.disk_free_gb = round(free, 1)
-        status = OK if free >= 5 else WARN
+        need_gb = needs.disk_gb if needs else 0.0
+        status = FAIL if free < need_gb else OK if free >= 5 else WARN
         found.append(
             Finding(
                 status,
                 "free disk",
-                f"{free:.1f} GiB free under {root}" + ("" if status == OK else _needing("disk_gb")),
+                f"{free:.1f} GiB free under {root}"
+                + ("" if status == OK else _needing("disk_gb"))
+                + (": free some (`docker system prune`)" if status == FAIL else ""),
             )
         )
     else:
@@ -206,7 +214,35 @@ def examine() -> tuple[list[Finding], Facts]:
         )
     elif facts.registry:
         found.append(Finding(OK, "registry", f"{where} answers"))
+    if needs is not None:
+        from workshop import pullcheck, roomurls
+
+        room = room if room is not None else roomurls.quietly()
+        present = {need.ref: _has(engine, need.ref) for need in needs.images}
+        fetching, pull = pullcheck.examine(room, info, present, needs, facts.engine["kind"])
+        found += fetching
+        facts.pull = pull.to_json()
     return found, facts
+
+
+def _course_needs():
+    """What the course fetches (`workshop.needs`), or None when the labs cannot be read."""
+    from workshop.needs import course_needs
+
+    try:
+        return course_needs()
+    except WorkshopError:
+        return None
+
+
+def _has(engine, ref: str) -> bool:
+    from docker.errors import DockerException
+
+    try:
+        engine.images.get(ref)
+    except DockerException:
+        return False
+    return True
 
 
 def _context_name(target) -> str:

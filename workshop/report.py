@@ -66,6 +66,7 @@ FIELDS = {
         "disk_free_gb",
         "lab_images",
         "registry",
+        "pull",
     ),
     "left": ("seq", "at", "kind"),
     "demo": ("seq", "at", "kind", "what", "text"),
@@ -85,6 +86,8 @@ class Membership:
     learner: int = 0
     pin: str = ""  # "sha256:..." of the server's certificate, checked before anything is sent
     ca_file: str = ""  # a PEM file of the room's own certificate authority
+    mirror: str = ""  # the room's registry mirror (an offline room), as join gave it; or ""
+    index: str = ""  # the room's Python package index (an offline room); or ""
 
     def to_json(self) -> dict:
         return {
@@ -95,6 +98,8 @@ class Membership:
             "learner": self.learner,
             "pin": self.pin,
             "ca_file": self.ca_file,
+            "mirror": self.mirror,
+            "index": self.index,
         }
 
 
@@ -118,6 +123,8 @@ def membership(directory: Path | None = None, file: str = MEMBERSHIP) -> Members
             learner=int(raw.get("learner", 0)),
             pin=str(raw.get("pin") or ""),
             ca_file=str(raw.get("ca_file") or ""),
+            mirror=str(raw.get("mirror") or ""),
+            index=str(raw.get("index") or ""),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -908,6 +915,7 @@ def join(
         learner=int(answer.get("learner") or 0),
         pin=pin,
         ca_file=ca_file,
+        **_room_urls(answer.get("room")),
     )
     directory = _home()
     with _locked(directory):
@@ -934,6 +942,21 @@ def join(
         )
         differs = f"Your kit {what}: {fix}."
     return Joined(member, differs)
+
+
+def _room_urls(room) -> dict:
+    """The mirror and index a join answer names (an offline room), each checked as an address;
+    what is missing or not an address is left out (an online room)."""
+    from workshop.roomurls import check_url
+
+    out = {}
+    if isinstance(room, dict):
+        for key in ("mirror", "index"):
+            try:
+                out[key] = check_url(str(room.get(key) or ""), f"--{key}") if room.get(key) else ""
+            except UsageError:
+                out[key] = ""
+    return out
 
 
 def join_room(

@@ -1,0 +1,477 @@
+"""Can this learner fetch what the course needs? `workshop doctor`'s network half.
+
+For the room (`roomurls.Room`: its mirror and package index, or none for an online room) and the
+course's needs (`needs.course_needs`): does the engine pull through the room's mirror; is each
+image here, or pullable (a HEAD on its manifest: no pull is spent); does the package index answer
+and hold each pinned requirement; how many anonymous Docker Hub pulls are left. Every probe is
+bounded by a short timeout and they run side by side; whatever fails becomes a finding with one
+sentence and its fix. Nothing here pulls, and nothing changes the engine's settings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from workshop.doctor import FAIL, OK, WARN, Finding
+from workshop.roomurls import Room, normalise
+
+TIMEOUT = 2.5  # seconds for each request
+HUB = "https://registry-1.docker.io"
+PYPI = "https://pypi.org/simple/"
+MANIFESTS = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+)
+# Docker documents this request for reading the anonymous pull limit without spending a pull
+RATE_REPOSITORY, RATE_TAG = "ratelimitpreview/test", "latest"
+PRESENT, PULLABLE, MISSING, UNKNOWN = "present", "pullable", "missing", "unknown"
+
+
+class Unreachable(Exception):
+    """No answer (no route, no name, refused, timed out); `str()` says which, briefly."""
+
+
+def _request(url: str, method: str = "HEAD", headers: dict | None = None):
+    """(status, headers) of one bounded request; an HTTP error status is an answer too."""
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            body = answer.read(2_000_000) if method == "GET" else b""
+            return answer.status, answer.headers, body
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers, b""
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise Unreachable(str(reason) or type(exc).__name__) from None
+
+
+def _challenge(header: str) -> dict[str, str]:
+    """The parameters of a `WWW-Authenticate: Bearer realm="...",service="..."` challenge."""
+    if not header.lower().startswith("bearer "):
+        return {}
+    return dict(re.findall(r'(\w+)="([^"]*)"', header[7:]))
+
+
+def _token(challenge: dict[str, str], repository: str) -> str:
+    """An anonymous pull token from the registry's auth service ("" when none is given)."""
+    realm = challenge.get("realm", "")
+    if not realm.startswith(("https://", "http://")):
+        return ""
+    query = {"scope": f"repository:{repository}:pull"}
+    if challenge.get("service"):
+        query["service"] = challenge["service"]
+    status, _, body = _request(f"{realm}?{urllib.parse.urlencode(query)}", "GET")
+    if status != 200:
+        return ""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    return str(data.get("token") or data.get("access_token") or "")
+
+
+def head_manifest(base: str, repository: str, reference: str):
+    """(status, headers) of a HEAD on the manifest at registry `base`, with an anonymous token
+    when the registry asks for one (Docker Hub does). A HEAD spends no pull."""
+    url = f"{base.rstrip('/')}/v2/{repository}/manifests/{reference}"
+    headers = {"Accept": MANIFESTS}
+    status, answer, _ = _request(url, "HEAD", headers)
+    if status == 401:
+        token = _token(_challenge(answer.get("WWW-Authenticate", "")), repository)
+        if token:
+            authorised = {**headers, "Authorization": f"Bearer {token}"}
+            status, answer, _ = _request(url, "HEAD", authorised)
+    return status, answer
+
+
+def parse_ratelimit(headers) -> tuple[int, int] | None:
+    """(remaining, limit) from Docker Hub's `ratelimit-remaining: 76;w=21600` and
+    `ratelimit-limit: 100;w=21600` headers; None when they are absent (no limit applies)."""
+    values = []
+    for name in ("ratelimit-remaining", "ratelimit-limit"):
+        raw = headers.get(name) if headers is not None else None
+        match = re.match(r"\s*(\d+)", str(raw or ""))
+        if not match:
+            return None
+        values.append(int(match.group(1)))
+    return values[0], values[1]
+
+
+def window_hours(headers) -> float | None:
+    match = re.search(r"w=(\d+)", str(headers.get("ratelimit-limit") or ""))
+    return int(match.group(1)) / 3600 if match else None
+
+
+# --- the package index ---------------------------------------------------------------------
+
+
+def canonical(name: str) -> str:
+    """PEP 503's normalised project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;,]+)")
+
+
+def pins(lines: list[str]) -> list[tuple[str, str]]:
+    """(name, version) of each `name==version` requirement (extras and markers left out)."""
+    out = []
+    for line in lines:
+        match = _PIN.match(line)
+        if match:
+            out.append((match.group(1), match.group(2)))
+    return out
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.files: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            href = dict(attrs).get("href") or ""
+            path = urllib.parse.urlsplit(href).path
+            self.files.append(urllib.parse.unquote(path.rsplit("/", 1)[-1]))
+
+
+def file_names(html: str) -> list[str]:
+    parser = _Links()
+    parser.feed(html)
+    return [name for name in parser.files if name]
+
+
+def holds(files: list[str], name: str, version: str) -> bool:
+    """A project page's files hold a wheel or sdist of `name` at exactly `version`."""
+    want = (canonical(name), version.lower())
+    for file in files:
+        lower = file.lower()
+        if lower.endswith(".whl"):
+            parts = file.split("-")
+            if len(parts) >= 5 and (canonical(parts[0]), parts[1].lower()) == want:
+                return True
+            continue
+        for ending in (".tar.gz", ".zip", ".tar.bz2", ".tgz"):
+            if lower.endswith(ending):
+                stem = file[: -len(ending)]
+                project, _, found = stem.rpartition("-")
+                if (canonical(project), found.lower()) == want:
+                    return True
+    return False
+
+
+def project_files(index: str, name: str) -> list[str] | None:
+    """The files the PEP 503 index lists for `name`; None when it has no such project."""
+    status, _, body = _request(f"{index.rstrip('/')}/{canonical(name)}/", "GET")
+    if status == 404:
+        return None
+    if status != 200:
+        raise Unreachable(f"HTTP {status}")
+    return file_names(body.decode("utf-8", "replace"))
+
+
+# --- what the learner is told ----------------------------------------------------------------
+
+
+@dataclass
+class Pull:
+    """The `pull` fact readiness carries: can this learner fetch what the course needs?
+    `can` is True, False (`because` says why) or None (could not be checked)."""
+
+    can: bool | None = True
+    because: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"can": self.can, "because": list(self.because)}
+
+
+def _host_port(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts.netloc
+
+
+def mirror_fix(mirror: str, kind: str) -> str:
+    """How to point this engine at the room's mirror, in one sentence."""
+    lines = {"registry-mirrors": [mirror]}
+    if mirror.startswith("http://"):
+        lines["insecure-registries"] = [_host_port(mirror)]
+    settings = json.dumps(lines)[1:-1]
+    if kind == "Docker Desktop":
+        return (
+            f"in Docker Desktop, open Settings → Docker Engine, add {settings} to its JSON, "
+            "then Apply & restart"
+        )
+    return (
+        f"add {settings} to /etc/docker/daemon.json (make it if there is none: "
+        "{" + settings + "}), then `sudo systemctl restart docker` (Docker Desktop: Settings → "
+        "Docker Engine, the same lines, Apply & restart)"
+    )
+
+
+def uses_mirror(info: dict, mirror: str) -> bool:
+    mirrors = (info.get("RegistryConfig") or {}).get("Mirrors") or []
+    return normalise(mirror) in {normalise(m) for m in mirrors}
+
+
+def insecure_ok(info: dict, mirror: str) -> bool:
+    """An http mirror is one the engine may use over plain http: listed as insecure, or in an
+    insecure address range (127.0.0.0/8 is by default)."""
+    if not mirror.startswith("http://"):
+        return True
+    config = info.get("RegistryConfig") or {}
+    host_port = _host_port(mirror)
+    entry = (config.get("IndexConfigs") or {}).get(host_port)
+    if isinstance(entry, dict) and entry.get("Secure") is False:
+        return True
+    host = urllib.parse.urlsplit(mirror).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    for cidr in config.get("InsecureRegistryCIDRs") or []:
+        try:
+            if address in ipaddress.ip_network(cidr, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def internet_off() -> bool:
+    """WORKSHOP_REGISTRY=off: ask nothing on the internet (the room's own servers still are)."""
+    return os.environ.get("WORKSHOP_REGISTRY", "").strip().lower() == "off"
+
+
+def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str = ""):
+    """The findings about fetching the course's needs, and the `pull` fact. `present`: each
+    image need's ref -> whether the engine has it."""
+    found: list[Finding] = []
+    pull = Pull()
+    failed: list[str] = []
+    unknown: list[str] = []
+    off = internet_off()
+
+    if room.mirror:
+        if not uses_mirror(info, room.mirror):
+            sentence = (
+                f"your engine does not pull through the room's mirror {room.mirror}, so pulls "
+                f"go to Docker Hub, which this room may not reach: {mirror_fix(room.mirror, kind)}"
+            )
+            found.append(Finding(FAIL, "room mirror", sentence))
+            failed.append(f"engine does not use the room's mirror {room.mirror}")
+        elif not insecure_ok(info, room.mirror):
+            found.append(
+                Finding(
+                    FAIL,
+                    "room mirror",
+                    f"your engine lists the room's mirror {room.mirror} but may not use it over "
+                    f"plain http: {mirror_fix(room.mirror, kind)}",
+                )
+            )
+            failed.append(f"engine may not use the http mirror {room.mirror}")
+        else:
+            found.append(
+                Finding(
+                    OK, "room mirror", f"your engine pulls through the room's mirror {room.mirror}"
+                )
+            )
+
+    # what to ask, side by side
+    jobs: dict = {}
+    absent = [need for need in needs.images if not present.get(need.ref)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for need in absent:
+            _, base = _registry_of(need, room)
+            if base is None:
+                continue
+            jobs[("image", need.ref)] = pool.submit(_image_status, base, need)
+        engine_mirrors = (info.get("RegistryConfig") or {}).get("Mirrors") or []
+        if not room.mirror and not engine_mirrors and not off:
+            jobs[("rate",)] = pool.submit(head_manifest, HUB, RATE_REPOSITORY, RATE_TAG)
+        index = room.index or ("" if off else PYPI)
+        requirements = [pin for package in needs.packages for pin in pins(package.lines())]
+        if index:
+            for name, version in requirements:
+                jobs[("pin", name, version)] = pool.submit(project_files, index, name)
+        results = {}
+        for key, future in jobs.items():
+            try:
+                results[key] = ("ok", future.result())
+            except Unreachable as exc:
+                results[key] = ("down", str(exc))
+
+    # images
+    silent: dict[str, list[str]] = {}  # where -> images that could not be checked there
+    for need in needs.images:
+        if present.get(need.ref):
+            found.append(Finding(OK, f"image {need.ref}", "here already"))
+            continue
+        where, base = _registry_of(need, room)
+        outcome = results.get(("image", need.ref))
+        if outcome is None:  # nothing asked (WORKSHOP_REGISTRY=off)
+            unknown.append(f"{need.ref}: not here, and not checked")
+            continue
+        state, value = outcome
+        if state == "down":
+            silent.setdefault(f"{where} ({value})", []).append(need.ref)
+            continue
+        status = value
+        if status == PULLABLE:
+            found.append(Finding(OK, f"image {need.ref}", f"not here yet; pullable from {where}"))
+        elif status == MISSING:
+            fix = (
+                "ask your instructor: the room's mirror is missing it (`workshop room check`)"
+                if room.mirror and where.startswith("the room's mirror")
+                else "check the name in the lab, or the registry's address"
+            )
+            sentence = f"not here, and {where} does not have it: {fix}"
+            found.append(Finding(FAIL, f"image {need.ref}", sentence))
+            failed.append(f"{need.ref}: not on {where}")
+        else:
+            silent.setdefault(f"{where} ({status})", []).append(need.ref)
+    for where, refs in silent.items():
+        mirror_down = bool(room.mirror) and where.startswith("the room's mirror")
+        what = ", ".join(refs)
+        if mirror_down:
+            found.append(
+                Finding(
+                    FAIL,
+                    "room mirror",
+                    f"cannot check {what}: {where} does not answer from this machine; join the "
+                    "room's network (Wi-Fi), or ask your instructor whether the mirror runs",
+                )
+            )
+            failed.append(f"the room's mirror does not answer ({what} not here)")
+        else:
+            found.append(
+                Finding(
+                    WARN,
+                    "images",
+                    f"cannot check whether {what} can be pulled: {where} does not answer from "
+                    "this machine; pull them while you are online, or check the network",
+                )
+            )
+            unknown.append(f"{what}: cannot check")
+
+    # Docker Hub's anonymous pulls
+    if ("rate",) in results:
+        state, value = results[("rate",)]
+        needed = sum(1 for need in absent if need.full.startswith("docker.io/"))
+        if state == "down":
+            found.append(
+                Finding(
+                    WARN,
+                    "Docker Hub pulls",
+                    f"cannot check the anonymous pulls left: Docker Hub does not answer ({value})",
+                )
+            )
+        else:
+            status, headers = value
+            found.append(rate_finding(parse_ratelimit(headers), needed, window_hours(headers)))
+            if found[-1].status == FAIL:
+                failed.append("Docker Hub's anonymous pull limit is used up")
+
+    # the package index
+    if index and requirements:
+        named = "the room's package index" if room.index else "PyPI"
+        down = [v for key, (state, v) in results.items() if key[0] == "pin" and state != "ok"]
+        if down:
+            severity = FAIL if room.index else WARN
+            found.append(
+                Finding(
+                    severity,
+                    "package index",
+                    f"{named} {index} does not answer from this machine ({down[0]}): builds that "
+                    "pip install will fail; "
+                    + (
+                        "join the room's network, or ask your instructor whether it runs"
+                        if room.index
+                        else "check the network or the proxy settings"
+                    ),
+                )
+            )
+            (failed if room.index else unknown).append(f"{named} does not answer")
+        else:
+            lacking = []
+            for name, version in requirements:
+                files = results[("pin", name, version)][1]
+                if files is None or not holds(files, name, version):
+                    lacking.append(f"{name}=={version}")
+            if lacking:
+                found.append(
+                    Finding(
+                        FAIL,
+                        "package index",
+                        f"{named} {index} has no {', '.join(lacking)}: the image builds' pip "
+                        "install will fail"
+                        + ("; ask your instructor (`workshop room check`)" if room.index else ""),
+                    )
+                )
+                failed.append(f"{named} lacks {', '.join(lacking)}")
+            else:
+                pinned = ", ".join(f"{n}=={v}" for n, v in requirements)
+                found.append(Finding(OK, "package index", f"{named} {index} has {pinned}"))
+
+    if failed:
+        pull.can, pull.because = False, failed
+    elif unknown:
+        pull.can, pull.because = None, unknown
+    return found, pull
+
+
+def rate_finding(read: tuple[int, int] | None, needed: int, hours: float | None = None) -> Finding:
+    """Docker Hub's anonymous pulls left for this address, against the pulls the labs need."""
+    if read is None:
+        return Finding(OK, "Docker Hub pulls", "no anonymous pull limit reported for this address")
+    remaining, limit = read
+    window = f" in {hours:g} h" if hours else ""
+    said = f"{remaining} of {limit} anonymous pulls left for this address{window}"
+    if remaining < max(needed, 1):
+        status = FAIL if remaining == 0 else WARN
+        return Finding(
+            status,
+            "Docker Hub pulls",
+            f"{said}, and the labs need {needed}: everyone behind the same address (the room's "
+            "network) shares them; `docker login` (a free account has more), or pull the images "
+            "where the limit is not spent, or ask for the room's mirror",
+        )
+    return Finding(OK, "Docker Hub pulls", f"{said}; the labs need {needed}")
+
+
+def _registry_of(need, room: Room) -> tuple[str, str | None]:
+    """(where, base URL) to ask for an image: the room's mirror for Docker Hub's images when
+    the room has one, else the image's own registry (None: asked nothing)."""
+    full = need.full
+    host = full.split("/", 1)[0]
+    if host == "docker.io":
+        if room.mirror:
+            return f"the room's mirror {room.mirror}", room.mirror
+        return "Docker Hub", None if internet_off() else HUB
+    if internet_off():
+        return host, None
+    return host, f"https://{host}"
+
+
+def _image_status(base: str, need) -> str:
+    """PULLABLE, MISSING, or the HTTP status as text (an answer that says neither)."""
+    reference = need.full.split("@", 1)[1] if "@" in need.full else need.tag
+    status, _ = head_manifest(base, need.repository, reference)
+    if status == 200:
+        return PULLABLE
+    if status == 404:
+        return MISSING
+    return f"HTTP {status}"
