@@ -56,7 +56,8 @@ def _request(url: str, method: str = "HEAD", headers: dict | None = None):
             return exc.code, exc.headers, b""
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise Unreachable(str(reason) or type(exc).__name__) from None
+        said = getattr(reason, "strerror", None) or str(reason) or type(exc).__name__
+        raise Unreachable(re.sub(r"^\[Errno -?\d+\] ", "", said)) from None
 
 
 def _challenge(header: str) -> dict[str, str]:
@@ -299,6 +300,8 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
             if base is None:
                 continue
             jobs[("image", need.ref)] = pool.submit(_image_status, base, need)
+        if room.mirror:
+            jobs[("mirror",)] = pool.submit(_request, f"{room.mirror}/v2/", "GET")
         engine_mirrors = (info.get("RegistryConfig") or {}).get("Mirrors") or []
         if not room.mirror and not engine_mirrors and not off:
             jobs[("rate",)] = pool.submit(head_manifest, HUB, RATE_REPOSITORY, RATE_TAG)
@@ -314,6 +317,21 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
             except Unreachable as exc:
                 results[key] = ("down", str(exc))
 
+    mirror_down = ""
+    if ("mirror",) in results and results[("mirror",)][0] == "down":
+        mirror_down = results[("mirror",)][1]
+        here = [need.ref for need in needs.images if present.get(need.ref)]
+        found.append(
+            Finding(
+                FAIL,
+                "room mirror",
+                f"the room's mirror {room.mirror} does not answer from this machine "
+                f"({mirror_down}): join the room's network (its Wi-Fi), or ask your instructor "
+                "whether the mirror runs" + (f"; {', '.join(here)} here already" if here else ""),
+            )
+        )
+        failed.append(f"the room's mirror {room.mirror} does not answer ({mirror_down})")
+
     # images
     silent: dict[str, list[str]] = {}  # where -> images that could not be checked there
     for need in needs.images:
@@ -326,6 +344,8 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
             unknown.append(f"{need.ref}: not here, and not checked")
             continue
         state, value = outcome
+        if state == "down" and mirror_down and where.startswith("the room's mirror"):
+            continue  # said once above
         if state == "down":
             silent.setdefault(f"{where} ({value})", []).append(need.ref)
             continue
@@ -344,18 +364,17 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
         else:
             silent.setdefault(f"{where} ({status})", []).append(need.ref)
     for where, refs in silent.items():
-        mirror_down = bool(room.mirror) and where.startswith("the room's mirror")
         what = ", ".join(refs)
-        if mirror_down:
+        if room.mirror and where.startswith("the room's mirror"):
             found.append(
                 Finding(
                     FAIL,
                     "room mirror",
-                    f"cannot check {what}: {where} does not answer from this machine; join the "
-                    "room's network (Wi-Fi), or ask your instructor whether the mirror runs",
+                    f"cannot check {what}: {where} gives no clear answer; ask your "
+                    "instructor (`workshop room check` checks the mirror)",
                 )
             )
-            failed.append(f"the room's mirror does not answer ({what} not here)")
+            failed.append(f"{what}: {where} gives no clear answer")
         else:
             found.append(
                 Finding(

@@ -92,17 +92,35 @@ def reset(dry_run, yes):
 
 @click.command(short_help="Say which Docker engine the kit uses, and what may go wrong.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON (for scripts).")
+@click.option(
+    "--mirror",
+    metavar="URL",
+    default="",
+    help="The room's registry mirror (default: the joined room's, or WORKSHOP_MIRROR).",
+)
+@click.option(
+    "--index",
+    metavar="URL",
+    default="",
+    help="The room's Python package index (default: the joined room's, or WORKSHOP_INDEX).",
+)
 @boundary
 @reporting
-def doctor(as_json):
+def doctor(as_json, mirror, index):
     """Say which Docker engine the kit talks to and why, and what may stop the labs.
 
     Joined to a classroom, the result is sent to the room's readiness view.
 
+    It also says whether you can fetch what the labs need. In an offline room (its instructor
+    serves a registry mirror and a package index, and the room tells you at join): whether your
+    engine pulls through the mirror, and how to set it if not; whether each image is here or
+    pullable; whether the index holds each pinned package. Online: Docker Hub's anonymous pulls
+    left. It asks with HEAD requests and index pages: nothing is pulled, no setting changed.
+
     --json prints one object: {"ready": true|false, "kit": "0.2.0 (git ...)", "findings":
     [{"status": "ok"|"warn"|"fail", "topic": "...", "detail": "..."}], "facts": {"engine":
     {"version", "api", "os", "kind"}, "builder", "context", "disk_free_gb", "lab_images",
-    "registry"}}.
+    "registry", "pull": {"can": true|false|null, "because": [...]}}}.
 
     \b
     Exit status: 0 ready (notes allowed), 1 not ready (a FAIL finding), 130 interrupted.
@@ -110,9 +128,10 @@ def doctor(as_json):
     Example: workshop doctor --json
     """
     from workshop import doctor as doctoring
-    from workshop import report
+    from workshop import report, roomurls
 
-    findings, facts = doctoring.examine()
+    room = roomurls.current(mirror, index)  # a bad address: one sentence, exit 2
+    findings, facts = doctoring.examine(room)
     report.readiness(findings, facts)
     if as_json:
         click.echo(json.dumps(doctoring.to_json(findings, facts), indent=2))
