@@ -195,10 +195,12 @@ async def join(request: Request) -> Response:
         "version": room.catalog.version,
         "digest": room.catalog.digest,
     }
-    return ok(
-        {"token": token, "learner": learner, "name": name, "role": role, "kit": kit_answer},
-        status=201,
-    )
+    answer = {"token": token, "learner": learner, "name": name, "role": role, "kit": kit_answer}
+    # an offline room: where its learners fetch images and packages (nothing for an online room)
+    fetch = {key: room.settings.get(key) for key in ("mirror", "index") if room.settings.get(key)}
+    if fetch:
+        answer["room"] = fetch
+    return ok(answer, status=201)
 
 
 async def reports(request: Request) -> Response:

@@ -13,6 +13,8 @@ FIELDS = (
     "why_stuck",
     "ready",
     "not_ready_because",
+    "can_pull",
+    "cannot_pull_because",
     "mistake",
     "minutes_on_current",
     "left",
@@ -58,6 +60,7 @@ def as_json(view: dict) -> dict:
             for s in view["steps"]
         ],
         "pace": view["pace"],
+        "cannot_pull": view["readiness"]["cannot_pull"],
     }
 
 

@@ -220,6 +220,7 @@ class Room:
                 else:
                     cells[s.id] = TODO
             ready, reasons = readiness(lr)
+            can_pull, pull_because = pulls(lr)
             rows.append(
                 {
                     "id": lr.id,
@@ -234,6 +235,8 @@ class Room:
                     "mistake": lr.mistake,
                     "ready": ready,
                     "not_ready_because": reasons,
+                    "can_pull": can_pull,
+                    "cannot_pull_because": pull_because,
                     "left": lr.left,
                     "kit": dict(lr.kit or NO_KIT),
                     "cells": cells,
@@ -249,6 +252,18 @@ class Room:
                     {"name": r["name"], "because": r["not_ready_because"]}
                     for r in rows
                     if not r["ready"]
+                ],
+                # from each learner's latest readiness: who cannot fetch the course's images
+                # and packages (the offline room's mirror and index, or Docker Hub and PyPI)
+                "cannot_pull": [
+                    {"name": r["name"], "because": r["cannot_pull_because"]}
+                    for r in rows
+                    if r["can_pull"] is False and not r["left"]
+                ],
+                "pull_unchecked": [
+                    {"name": r["name"], "because": r["cannot_pull_because"]}
+                    for r in rows
+                    if r["can_pull"] is None and not r["left"]
                 ],
             },
             "kit": {"version": self.catalog.version, "digest": self.catalog.digest},
@@ -296,6 +311,16 @@ class Room:
             "median_minutes_per_step": round(percentile(took, 50) / 60, 1) if took else None,
             "most_are_on": where.most_common(1)[0][0] if where else None,
         }
+
+
+def pulls(learner: Learner) -> tuple[bool | None, list[str]]:
+    """Can the learner fetch what the course needs, by their latest readiness report: True,
+    False (and why), or None (no report yet, or it could not be checked, and why)."""
+    report = learner.readiness
+    if report is None:
+        return None, ["no readiness report yet (`workshop doctor` sends one)"]
+    pull = report.get("pull") or {"can": None, "because": []}
+    return pull["can"], list(pull.get("because") or [])
 
 
 def readiness(learner: Learner) -> tuple[bool, list[str]]:

@@ -41,6 +41,8 @@ class Options:
     rules: Rules = field(default_factory=Rules)
     join_rate: float = 5.0
     learner_rate: float = 5.0
+    mirror: str = ""  # an offline room's registry mirror, handed to each learner at join
+    index: str = ""  # an offline room's Python package index, likewise
 
 
 def check_options(options: Options) -> None:
@@ -63,6 +65,12 @@ def check_options(options: Options) -> None:
         )
     if options.url:
         options.url = _learners_url(options.url)
+    from workshop.roomurls import check_url
+
+    if options.mirror:
+        options.mirror = check_url(options.mirror, "--mirror")
+    if options.index:
+        options.index = check_url(options.index, "--index")
     if options.tls_cert:
         _check_tls(options.tls_cert, options.tls_key)
     _check_port(options.host, options.port)
@@ -184,6 +192,8 @@ class Opened:
     pin: str = ""  # "sha256:..." of the served certificate, when HTTPS is served
     note: str = ""  # why learners may not reach the printed addresses
     made_certificate: str = ""  # the path of a self-signed certificate made just now
+    mirror: str = ""  # the room's registry mirror (an offline room), or ""
+    index: str = ""  # the room's package index, or ""
 
     def join_lines(self) -> list[str]:
         """The learners' lines: the projector's, with the code (never the secret)."""
@@ -236,6 +246,8 @@ def prepare(options: Options) -> Opened:
         pin=pin if any(b.startswith("https:") for b in learners) else "",
         note=note,
         made_certificate=made,
+        mirror=options.mirror,
+        index=options.index,
     )
 
 
@@ -262,6 +274,15 @@ def lines(opened: Opened) -> list[str]:
     ]
     if opened.note:
         out.append(f"Note: {opened.note}")
+    if opened.mirror or opened.index:
+        out.append("An offline room: learners are given these at join (`workshop doctor` checks):")
+        if opened.mirror:
+            out.append(
+                f"Registry mirror: {opened.mirror} (learners' engines pull through it: "
+                "daemon.json registry-mirrors, or Docker Desktop's Docker Engine settings)"
+            )
+        if opened.index:
+            out.append(f"Package index: {opened.index} (the builds' pip installs from it)")
     out += [
         "",
         "== For you only: NOT for the projector (the secret runs the room) ==",
@@ -305,6 +326,8 @@ def run(options: Options, opened: Opened | None = None) -> None:
         "learner_rate": options.learner_rate,
         "learner_burst": max(20, options.learner_rate * 4),
         "pool": 8 if options.workers > 1 else 4,
+        "mirror": options.mirror,
+        "index": options.index,
     }
     os.environ[SETTINGS] = json.dumps(settings)
     # uvicorn finishes the requests in flight, then raises the signal again with the handlers

@@ -234,6 +234,7 @@ def _readiness(report: dict) -> dict:
     registry = report.get("registry")
     if registry is not None and not isinstance(registry, bool):
         raise Invalid("`registry` must be true, false or null.")
+    pull = _pull(report.get("pull", {"can": None, "because": []}))
     return {
         "ready": ready,
         "findings": clean,
@@ -243,7 +244,26 @@ def _readiness(report: dict) -> dict:
         "disk_free_gb": disk,
         "lab_images": images,
         "registry": registry,
+        "pull": pull,
     }
+
+
+def _pull(pull) -> dict:
+    """Can the learner fetch what the course needs: {"can": true|false|null, "because": [...]}."""
+    if not isinstance(pull, dict):
+        raise Invalid("`pull` must be an object.")
+    _only(pull, {"can", "because"}, "`pull`")
+    can = pull.get("can")
+    if can is not None and not isinstance(can, bool):
+        raise Invalid("`pull.can` must be true, false or null.")
+    because = pull.get("because", [])
+    if (
+        not isinstance(because, list)
+        or len(because) > MAX_FINDINGS
+        or not all(isinstance(b, str) and len(b) <= MAX_DETAIL for b in because)
+    ):
+        raise Invalid(f"`pull.because` must be a list of sentences of {MAX_DETAIL} characters.")
+    return {"can": can, "because": [b.replace("\x00", "") for b in because]}
 
 
 def _demo(report: dict) -> dict:

@@ -171,6 +171,20 @@ def classroom():
     type=click.FloatRange(0.1),
     help="Report requests per second allowed per learner (a burst of 20 first).",
 )
+@click.option(
+    "--mirror",
+    metavar="URL",
+    default="",
+    help="An offline room: the registry mirror learners' engines pull through "
+    "(http://HOST:PORT), handed to each learner at join.",
+)
+@click.option(
+    "--index",
+    metavar="URL",
+    default="",
+    help="An offline room: the Python package index the builds install from "
+    "(http://HOST:PORT/simple/), handed to each learner at join.",
+)
 @boundary
 def serve(
     db,
@@ -186,6 +200,8 @@ def serve(
     stuck_minutes,
     join_rate,
     report_rate,
+    mirror,
+    index,
 ):
     """Start the classroom server; print the lines learners paste and your dashboard link.
 
@@ -197,6 +213,10 @@ def serve(
     The store is an SQLite file in the state folder unless --db names another file or a
     PostgreSQL database (needed for --workers above 1). Restarting on the same store keeps the
     join code, the secret and every report. Ctrl-C or SIGTERM stops it cleanly.
+
+    --mirror and --index make it an offline room: each learner is given them at join, and
+    their `workshop doctor` checks that their engine pulls through the mirror and that every
+    image and package the labs need is there; the dashboard shows who cannot pull.
 
     The server is an extra of the kit: `pip install 'docker-workshop-kit[classroom]'` (in the
     kit's clone: `make classroom`); PostgreSQL also needs the 'postgres' extra.
@@ -225,6 +245,8 @@ def serve(
         ),
         join_rate=join_rate,
         learner_rate=report_rate,
+        mirror=mirror,
+        index=index,
     )
     opened = prepare(options)
     for line in lines(opened):

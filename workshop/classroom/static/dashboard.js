@@ -272,6 +272,18 @@ function aside() {
     room.readiness.ready + " of " + room.learners.length + " ready");
   document.getElementById("not-ready").replaceChildren(...room.readiness.not_ready.map((r) =>
     element("li", "✗ " + r.name + ": " + r.because.join("; "))));
+
+  // who cannot fetch the course's images and packages (from each learner's doctor)
+  const cannot = room.readiness.cannot_pull || [];
+  const unchecked = room.readiness.pull_unchecked || [];
+  const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
+  setText(document.getElementById("pull-count"), cannot.length
+    ? plural(cannot.length, "learner cannot pull", "learners cannot pull")
+    : "Nobody reports that they cannot pull" +
+      (unchecked.length ? " (" + plural(unchecked.length, "learner", "learners") + " not checked)" : ""));
+  document.getElementById("pull-count").className = cannot.length ? "cannot-pull" : "";
+  document.getElementById("cannot-pull").replaceChildren(...cannot.map((r) =>
+    element("li", "✗ " + r.name + ": " + (r.because.join("; ") || "cannot pull"))));
 }
 
 function update() {
