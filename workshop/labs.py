@@ -91,7 +91,7 @@ class KitPaths:
         return shlex.quote(self.path(relative).as_posix())
 
     def render(self, text: str) -> str:
-        return _PLACEHOLDER.sub(lambda match: self.shown(match.group(1)), text)
+        return room_text(_PLACEHOLDER.sub(lambda match: self.shown(match.group(1)), text))
 
     def ensure(self) -> None:
         """Make the learner's working folder (solutions run there) and the working copies that
@@ -126,6 +126,17 @@ def working_path(root: Path, relative: str) -> Path:
     """For a lab's checks: the file the learner's work is judged on, `relative` to the kit's
     folder `root` (the checks module's own kit): the working copy when the kit is installed."""
     return KitPaths.of(root, (relative,)).path(relative)
+
+
+def room_text(text: str) -> str:
+    """`text` with its `{room:...}` placeholders filled from the learner's room (see
+    `workshop.roomurls`): `{room:pip-build-args}` is empty in an online room, and in an offline
+    one the `--build-arg` options that send a Dockerfile's pip to the room's index."""
+    if "{room:" not in text:
+        return text
+    from workshop.roomurls import quietly
+
+    return quietly().render(text)
 
 
 def shown_path(root: Path, relative: str) -> str:
@@ -976,6 +987,14 @@ def lint(labs: list[Lab]) -> list[str]:
                 problems.append(f"{where}: instructions file {step.instructions_path} is missing")
                 continue
             text = step.instructions_path.read_text(encoding="utf-8")
+            from workshop.roomurls import KEYS as ROOM_KEYS
+            from workshop.roomurls import PLACEHOLDER as ROOM_PLACEHOLDER
+
+            for key in sorted(set(ROOM_PLACEHOLDER.findall(text)) - set(ROOM_KEYS)):
+                problems.append(
+                    f"{where}: `{{room:{key}}}` in {step.instructions_path.name} is no room "
+                    f"placeholder: write one of {', '.join(f'{{room:{k}}}' for k in ROOM_KEYS)}"
+                )
             for relative in sorted(set(_PLACEHOLDER.findall(text))):
                 if not (lab.paths.root / relative).exists():
                     problems.append(

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from workshop.engine import parse_time
-from workshop.labs import restore_command, shown_path, working_path
+from workshop.labs import restore_command, room_text, shown_path, working_path
 from workshop.probes import (
     Container,
     Image,
@@ -53,7 +53,11 @@ APP_FILES = ("app.py", "requirements.txt", "gunicorn.conf.py")
 AGENT = "docker-workshop-kit-check"  # the kit's own requests say so, and are not the learner's
 STARTING = 15  # seconds after a container starts during which the checks wait for its server
 
-BUILD = f"docker image build -t mythicalmysfits/service {shown_path(KIT, 'images/mysfits')}"
+# an offline room's learners add the `--build-arg`s that reach its package index (online: none)
+BUILD = room_text(
+    "docker image build{room:pip-build-args} -t mythicalmysfits/service "
+    + shown_path(KIT, "images/mysfits")
+)
 RUN = "docker container run -d --name mysfits -p 8080:8080 mythicalmysfits/service"
 # what gives the learner the kit's own files back: git in a clone, a copy when installed
 RESTORE_DOCKERFILE = restore_command(KIT, "images/mysfits/Dockerfile")

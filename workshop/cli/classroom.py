@@ -56,6 +56,13 @@ def join(url, code, name, instructor, pin, ca_file):
     passed(f"Joined the classroom at {member.server} as {member.name}{role}.")
     if joined.differs:
         render.say(joined.differs, looks=("yellow",))
+    if member.mirror or member.index:
+        served = [f"its registry mirror {member.mirror}"] if member.mirror else []
+        served += [f"its package index {member.index}"] if member.index else []
+        render.say(
+            f"This room serves what the labs fetch: {' and '.join(served)}. "
+            "`workshop doctor` checks that you can use them (and says how to set your engine)."
+        )
     if joined.not_ready:
         render.say(
             f"Your machine is not ready yet ({joined.not_ready}); "
