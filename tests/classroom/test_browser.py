@@ -390,3 +390,24 @@ def test_an_empty_room_says_so_then_fills_in(room, page):
     page.wait_for_selector("#grid tbody th.name", timeout=10_000)
     assert names(page) == ["Ada"] and page.locator("#grid tbody td.empty").count() == 0
     assert "Ada joined." in page.inner_text("#news")
+
+
+def test_the_learners_who_cannot_pull_are_counted_and_named(room, page):
+    """Each learner's doctor reports whether they can pull what the course needs (an offline
+    room's mirror, or Docker Hub): the dashboard counts who cannot, with names and why, live."""
+    from tests.classroom.test_offline_room import readiness
+
+    ada, bob, cy = room.join("Ada"), room.join("Bob"), room.join("Cy")
+    dashboard(room, page)
+    assert "Nobody reports that they cannot pull" in page.inner_text("#pull-count")
+    mirror = "engine does not use the room's mirror http://10.0.0.5:5000"
+    missing = "python:3.12-slim: not on the room's mirror http://10.0.0.5:5000"
+    assert ada.post(readiness(1, False, [mirror])).status == 200
+    assert bob.post(readiness(1, False, [missing])).status == 200
+    assert cy.post(readiness(1, True)).status == 200
+    page.wait_for_selector("#pull-count.cannot-pull", timeout=10_000)
+    page.wait_for_selector("#cannot-pull li:nth-child(2)", timeout=10_000)
+    assert page.inner_text("#pull-count") == "2 learners cannot pull"
+    named = page.inner_text("#cannot-pull")
+    assert f"Ada: {mirror}" in named and f"Bob: {missing}" in named and "Cy" not in named
+    assert page.locator("#pull-count").is_visible()
