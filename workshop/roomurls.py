@@ -31,7 +31,8 @@ def check_url(text: str, option: str) -> str:
     """`text` as a room's address for `option` (--mirror, --index): http(s)://HOST[:PORT][/PATH],
     nothing more; raises UsageError with one sentence when it is not."""
     raw = (text or "").strip()
-    example = "http://10.0.0.5:5000" if option == "--mirror" else "http://10.0.0.5:3141/simple/"
+    mirror = option in ("--mirror", MIRROR_ENV)
+    example = "http://10.0.0.5:5000" if mirror else "http://10.0.0.5:3141/simple/"
     parts = urlsplit(raw)
     try:
         port = parts.port
@@ -47,7 +48,7 @@ def check_url(text: str, option: str) -> str:
         raise UsageError(f"{option} {text!r} carries more than an address: drop the ?, # or user.")
     if port == 0:
         raise UsageError(f"{option} {text!r} has port 0: write the port it listens on.")
-    if option == "--mirror":
+    if mirror:
         if parts.path.strip("/"):
             raise UsageError(
                 f"{option} {text!r} has a path: a registry mirror is HOST:PORT only "
@@ -121,7 +122,7 @@ def current(mirror: str = "", index: str = "") -> Room:
         if chosen.lower() == "off":
             return ""
         if chosen:
-            return check_url(chosen, option)
+            return check_url(chosen, option if given else env)
         return joined
 
     return Room(

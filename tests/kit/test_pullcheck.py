@@ -1,0 +1,451 @@
+"""Doctor's readiness for fetching: against a real registry mirror (Debian's `docker-registry`,
+the CNCF distribution registry, on a free loopback port with its storage in tmp, holding a copy
+of the local stand-in mirror's alpine), and a real PEP 503 index (`python -m http.server` on a
+folder of project pages). Up and down, present, pullable and missing, and an engine that does
+not pull through the room's mirror (the shared engine's is 127.0.0.1:5000, not ours)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from workshop import pullcheck
+from workshop.doctor import FAIL, OK, WARN
+from workshop.needs import course_needs
+from workshop.roomurls import Room
+
+STANDIN = "http://127.0.0.1:5000"  # the local stand-in mirror scripts/engine serves
+PINS = {"flask": "3.1.3", "flask-cors": "6.0.5", "gunicorn": "27.0.1"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _get(url: str, accept: str = "") -> tuple[bytes, str]:
+    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return answer.read(), answer.headers.get("Content-Type", "")
+
+
+def _put_blob(base: str, repository: str, digest: str, data: bytes) -> None:
+    started = urllib.request.Request(
+        f"{base}/v2/{repository}/blobs/uploads/", method="POST", data=b""
+    )
+    with urllib.request.urlopen(started, timeout=30) as answer:
+        location = answer.headers["Location"]
+    if location.startswith("/"):
+        location = base + location
+    joiner = "&" if "?" in location else "?"
+    put = urllib.request.Request(
+        f"{location}{joiner}digest={digest}",
+        method="PUT",
+        data=data,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    urllib.request.urlopen(put, timeout=60).close()
+
+
+def copy_image(source: str, target: str, repository: str, reference: str) -> None:
+    """Copy a manifest (an index with its platforms' manifests) and its blobs between two
+    registries over the distribution API."""
+    body, kind = _get(f"{source}/v2/{repository}/manifests/{reference}", pullcheck.MANIFESTS)
+    manifest = json.loads(body)
+    for child in manifest.get("manifests", []):
+        copy_image(source, target, repository, child["digest"])
+    for blob in [manifest.get("config"), *manifest.get("layers", [])]:
+        if blob:
+            data, _ = _get(f"{source}/v2/{repository}/blobs/{blob['digest']}")
+            _put_blob(target, repository, blob["digest"], data)
+    put = urllib.request.Request(
+        f"{target}/v2/{repository}/manifests/{reference}",
+        method="PUT",
+        data=body,
+        headers={"Content-Type": kind.split(";")[0]},
+    )
+    urllib.request.urlopen(put, timeout=30).close()
+
+
+class Registry:
+    """Debian's docker-registry with a config of our own: loopback, storage in tmp, no auth."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Registry:
+        config = self.root / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: error\n"
+            "storage:\n"
+            f"  filesystem:\n    rootdirectory: {self.root / 'storage'}\n"
+            "http:\n"
+            f"  addr: 127.0.0.1:{self.port}\n"
+        )
+        self.process = subprocess.Popen(
+            ["docker-registry", "serve", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        wait_for(f"{self.url}/v2/")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory):
+    """A room's mirror holding alpine:latest (copied from the stand-in mirror), not python."""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("needs Debian's docker-registry (apt-get install docker-registry)")
+    try:
+        _get(f"{STANDIN}/v2/library/alpine/manifests/latest", pullcheck.MANIFESTS)
+    except OSError:
+        pytest.skip(f"the stand-in mirror {STANDIN} holds no alpine: run `make engine`")
+    registry = Registry(tmp_path_factory.mktemp("mirror")).start()
+    try:
+        copy_image(STANDIN, registry.url, "library/alpine", "latest")
+        yield registry
+    finally:
+        registry.stop()
+
+
+def write_index(root: Path, pins: dict[str, str]) -> Path:
+    """A static PEP 503 index: /simple/<project>/ lists each pinned file (a wheel)."""
+    simple = root / "simple"
+    for name, version in pins.items():
+        page = simple / pullcheck.canonical(name)
+        page.mkdir(parents=True)
+        wheel = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+        sha = hashlib.sha256(wheel.encode()).hexdigest()
+        page.joinpath("index.html").write_text(
+            f'<!DOCTYPE html><html><body><a href="../../files/{wheel}#sha256={sha}">{wheel}</a>'
+            "</body></html>"
+        )
+    return simple
+
+
+@pytest.fixture
+def index(tmp_path):
+    """`python -m http.server` on a folder: yields a function that serves `pins` as an index."""
+    started: list[subprocess.Popen] = []
+
+    def serve(pins: dict[str, str]) -> str:
+        root = tmp_path / f"index{len(started)}"
+        write_index(root, pins)
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(process)
+        url = f"http://127.0.0.1:{port}/simple/"
+        wait_for(url)
+        return url
+
+    yield serve
+    for process in started:
+        process.terminate()
+        process.wait(10)
+
+
+def closed_port_url(path: str = "") -> str:
+    return f"http://127.0.0.1:{free_port()}{path}"
+
+
+def using(mirror_url: str) -> dict:
+    """`docker info` of an engine that pulls through `mirror_url` (loopback: insecure allowed)."""
+    return {
+        "RegistryConfig": {
+            "Mirrors": [mirror_url + "/"],
+            "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+            "IndexConfigs": {},
+        }
+    }
+
+
+def by_topic(found) -> dict:
+    out: dict = {}
+    for finding in found:
+        out.setdefault(finding.topic, []).append(finding)
+    return out
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """Docker Hub and PyPI as this test says (never the internet's)."""
+    monkeypatch.delenv("WORKSHOP_REGISTRY", raising=False)
+
+    def point(hub: str, pypi: str) -> None:
+        monkeypatch.setattr(pullcheck, "HUB", hub)
+        monkeypatch.setattr(pullcheck, "PYPI", pypi)
+
+    return point
+
+
+# --- against a real mirror and index ----------------------------------------------------------
+
+
+def test_an_image_on_the_mirror_is_pullable_one_not_there_is_missing(mirror, index):
+    needs = course_needs()
+    room = Room(mirror.url, index(PINS))
+    absent = {need.ref: False for need in needs.images}
+    found, pull = pullcheck.examine(room, using(mirror.url), absent, needs)
+    topics = by_topic(found)
+    assert topics["room mirror"][0].status == OK
+    alpine = topics["image alpine:latest"][0]
+    assert (alpine.status, alpine.detail) == (
+        OK,
+        f"not here yet; pullable from the room's mirror {mirror.url}",
+    )
+    python = topics["image python:3.12-slim"][0]
+    assert python.status == FAIL
+    assert f"the room's mirror {mirror.url} does not have it" in python.detail
+    assert "workshop room check" in python.detail
+    assert pull.can is False
+    assert pull.because == [f"python:3.12-slim: not on the room's mirror {mirror.url}"]
+    assert topics["package index"][0].status == OK
+
+
+def test_images_here_already_need_no_mirror_answer(mirror, index):
+    needs = course_needs()
+    present = {need.ref: True for need in needs.images}
+    found, pull = pullcheck.examine(
+        Room(mirror.url, index(PINS)), using(mirror.url), present, needs
+    )
+    assert [f.detail for f in found if f.topic.startswith("image ")] == ["here already"] * len(
+        needs.images
+    )
+    assert pull.can is True and pull.because == []
+
+
+def test_a_mirror_that_is_down_says_it_does_not_answer_never_missing(index):
+    needs = course_needs()
+    down = closed_port_url()
+    absent = {need.ref: False for need in needs.images}
+    found, pull = pullcheck.examine(Room(down, index(PINS)), using(down), absent, needs)
+    said = [f for f in found if f.topic == "room mirror" and f.status == FAIL]
+    assert len(said) == 1
+    assert f"the room's mirror {down} does not answer from this machine" in said[0].detail
+    assert "join the room's network" in said[0].detail
+    assert not any("does not have" in f.detail or "missing" in f.detail for f in found)
+    assert pull.can is False and "does not answer" in pull.because[0]
+
+
+@pytest.mark.engine
+def test_the_engine_not_using_the_mirror_names_the_fix(mirror, engine):
+    """The shared engine pulls through the stand-in mirror 127.0.0.1:5000, not ours."""
+    info = engine.info()
+    needs = course_needs()
+    present = {need.ref: True for need in needs.images}
+    found, pull = pullcheck.examine(Room(mirror.url, ""), info, present, needs, "Docker Engine")
+    said = next(f for f in found if f.topic == "room mirror")
+    host = mirror.url.removeprefix("http://")
+    assert said.status == FAIL
+    assert f"your engine does not pull through the room's mirror {mirror.url}" in said.detail
+    assert f'"registry-mirrors": ["{mirror.url}"]' in said.detail
+    assert f'"insecure-registries": ["{host}"]' in said.detail
+    assert "/etc/docker/daemon.json" in said.detail and "restart docker" in said.detail
+    assert "Settings → Docker Engine" in said.detail
+    assert pull.can is False
+
+
+def test_docker_desktop_is_told_its_settings_page():
+    detail = pullcheck.mirror_fix("http://10.0.0.5:5000", "Docker Desktop")
+    assert detail.startswith("in Docker Desktop, open Settings → Docker Engine, add ")
+    assert '"insecure-registries": ["10.0.0.5:5000"]' in detail and "daemon.json" not in detail
+    # an https mirror needs no insecure line
+    assert "insecure" not in pullcheck.mirror_fix("https://mirror.example:5000", "Docker Engine")
+
+
+def test_the_engines_mirror_is_compared_normalised():
+    info = {"RegistryConfig": {"Mirrors": ["HTTP://127.0.0.1:5000/"]}}
+    assert pullcheck.uses_mirror(info, "http://127.0.0.1:5000")
+    assert not pullcheck.uses_mirror(info, "http://127.0.0.1:5001")
+    assert pullcheck.uses_mirror(
+        {"RegistryConfig": {"Mirrors": ["https://m.example/"]}}, "https://m.example:443"
+    )
+
+
+def test_an_http_mirror_the_engine_may_not_use_insecurely_is_said():
+    info = {
+        "RegistryConfig": {
+            "Mirrors": ["http://10.0.0.5:5000/"],
+            "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+            "IndexConfigs": {},
+        }
+    }
+    assert not pullcheck.insecure_ok(info, "http://10.0.0.5:5000")
+    info["RegistryConfig"]["IndexConfigs"]["10.0.0.5:5000"] = {"Secure": False}
+    assert pullcheck.insecure_ok(info, "http://10.0.0.5:5000")
+
+
+def test_an_index_missing_a_package_or_a_version_names_it(mirror, index):
+    needs = course_needs()
+    present = {need.ref: True for need in needs.images}
+    partial = index({"flask": PINS["flask"], "flask-cors": "6.0.4"})  # no gunicorn; another cors
+    found, pull = pullcheck.examine(Room(mirror.url, partial), using(mirror.url), present, needs)
+    said = next(f for f in found if f.topic == "package index")
+    assert said.status == FAIL
+    assert f"the room's package index {partial} has no flask-cors==6.0.5, gunicorn==27.0.1" in (
+        said.detail
+    )
+    assert pull.can is False
+
+
+def test_an_index_that_is_down_is_said_with_its_fix(mirror):
+    needs = course_needs()
+    present = {need.ref: True for need in needs.images}
+    down = closed_port_url("/simple/")
+    found, pull = pullcheck.examine(Room(mirror.url, down), using(mirror.url), present, needs)
+    said = next(f for f in found if f.topic == "package index")
+    assert said.status == FAIL
+    assert said.detail.startswith(f"the room's package index {down} does not answer")
+    assert "Connection refused" in said.detail
+    assert pull.can is False
+
+
+# --- online: Docker Hub and PyPI, and no network ------------------------------------------------
+
+
+def test_no_network_says_cannot_check_never_missing(online, index):
+    online(closed_port_url(), closed_port_url("/simple/"))
+    needs = course_needs()
+    absent = {need.ref: False for need in needs.images}
+    found, pull = pullcheck.examine(Room(), {"RegistryConfig": {}}, absent, needs)
+    topics = by_topic(found)
+    cannot = topics["images"][0]
+    assert cannot.status == WARN
+    assert cannot.detail.startswith("cannot check whether alpine:latest, python:3.12-slim can be")
+    assert topics["Docker Hub pulls"][0].detail.startswith("cannot check the anonymous pulls")
+    assert topics["package index"][0].status == WARN
+    assert not any(f.status == FAIL for f in found)
+    assert not any("missing" in f.detail or "does not have" in f.detail for f in found)
+    assert pull.can is None
+
+
+def test_online_the_hub_is_asked_with_a_head_and_an_anonymous_token(online, index, tmp_path):
+    """A registry that wants a bearer token, as Docker Hub does (a stand-in on loopback): the
+    manifest is asked with HEAD (no pull spent), the rate-limit headers are read."""
+    from tests.kit.hub import hub
+
+    with hub() as (url, seen):
+        online(url, index(PINS))
+        needs = course_needs()
+        absent = {need.ref: False for need in needs.images}
+        found, pull = pullcheck.examine(Room(), {"RegistryConfig": {}}, absent, needs)
+    topics = by_topic(found)
+    assert topics["image alpine:latest"][0].detail == "not here yet; pullable from Docker Hub"
+    assert topics["image python:3.12-slim"][0].status == FAIL
+    rate = topics["Docker Hub pulls"][0]
+    assert rate.status == OK
+    assert rate.detail == "76 of 100 anonymous pulls left for this address in 6 h; the labs need 2"
+    assert {method for method, path in seen if "/manifests/" in path} == {"HEAD"}
+    assert ("GET", "/token") in {(m, p.split("?")[0]) for m, p in seen}
+    assert pull.can is False
+
+
+# --- pure logic --------------------------------------------------------------------------------
+
+
+def test_the_rate_limit_headers_are_read():
+    headers = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "3;w=21600"}
+    assert pullcheck.parse_ratelimit(headers) == (3, 100)
+    assert pullcheck.window_hours(headers) == 6
+    assert pullcheck.parse_ratelimit({}) is None
+    assert pullcheck.parse_ratelimit({"ratelimit-limit": "100;w=21600"}) is None
+
+
+def test_few_pulls_left_warns_none_left_fails():
+    assert pullcheck.rate_finding((50, 100), 2, 6).status == OK
+    low = pullcheck.rate_finding((1, 100), 2, 6)
+    assert low.status == WARN
+    assert low.detail.startswith(
+        "1 of 100 anonymous pulls left for this address in 6 h, and the labs need 2"
+    )
+    assert pullcheck.rate_finding((0, 100), 2).status == FAIL
+    assert pullcheck.rate_finding(None, 2).detail == (
+        "no anonymous pull limit reported for this address"
+    )
+
+
+def test_pins_and_index_files_are_matched_as_pep_503_names():
+    assert pullcheck.pins(
+        ["Flask==3.1.3", "flask-cors [x] == 6.0.5 ; python_version>'3'", "x>=1"]
+    ) == [
+        ("Flask", "3.1.3"),
+        ("flask-cors", "6.0.5"),
+    ]
+    files = pullcheck.file_names(
+        '<a href="/f/flask_cors-6.0.5-py3-none-any.whl#sha256=00">x</a>'
+        '<a href="Flask-Cors-6.0.4.tar.gz">y</a>'
+    )
+    assert files == ["flask_cors-6.0.5-py3-none-any.whl", "Flask-Cors-6.0.4.tar.gz"]
+    assert pullcheck.holds(files, "Flask-CORS", "6.0.5")
+    assert pullcheck.holds(files, "flask.cors", "6.0.4")
+    assert not pullcheck.holds(files, "flask-cors", "6.0.3")
+
+
+# --- `workshop doctor` itself, on the shared engine --------------------------------------------
+
+
+@pytest.mark.engine
+def test_doctor_json_carries_the_findings_and_the_pull_fact(mirror, index, workshop):
+    shown = workshop("doctor", "--json", "--mirror", mirror.url, "--index", index(PINS))
+    assert shown.code == 1, shown  # the engine does not pull through our mirror
+    data = json.loads(shown.out)
+    said = next(f for f in data["findings"] if f["topic"] == "room mirror")
+    assert said["status"] == "fail" and f'"registry-mirrors": ["{mirror.url}"]' in said["detail"]
+    assert data["facts"]["pull"] == {
+        "can": False,
+        "because": [f"engine does not use the room's mirror {mirror.url}"],
+    }
+
+
+@pytest.mark.engine
+def test_doctor_with_the_engines_own_mirror_as_the_rooms_is_ready_to_pull(index, workshop):
+    """The shared engine pulls through the stand-in mirror: as the room's, it is used."""
+    shown = workshop("doctor", "--mirror", STANDIN, "--index", index(PINS))
+    assert f"ok   room mirror: your engine pulls through the room's mirror {STANDIN}" in shown.out
+    assert "ok   package index: the room's package index" in shown.out
+
+
+@pytest.mark.engine
+def test_doctor_takes_the_room_from_the_environment_and_refuses_a_bad_one(workshop):
+    shown = workshop("doctor", env={"WORKSHOP_MIRROR": "ftp://10.0.0.5"})
+    assert shown.code == 2
+    assert "WORKSHOP_MIRROR 'ftp://10.0.0.5' is not an address learners can reach" in shown.out
