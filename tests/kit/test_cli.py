@@ -524,7 +524,7 @@ def test_doctor_json_says_not_ready_with_exit_1_and_the_documented_keys(workshop
     assert set(shown) == {"ready", "kit", "findings", "facts"}
     assert shown["ready"] is False
     assert set(shown["facts"]) == {
-        "engine", "builder", "context", "disk_free_gb", "lab_images", "registry"
+        "engine", "builder", "context", "disk_free_gb", "lab_images", "registry", "pull"
     }  # fmt: skip
     assert all(set(f) == {"status", "topic", "detail"} for f in shown["findings"])
     failed = [f for f in shown["findings"] if f["status"] == "fail"]

@@ -425,3 +425,88 @@ def test_the_robot_edits_its_clone_not_this_working_tree(robot):
     robot.add_mysfit()
     mine = KIT / "images" / "mysfits" / "mysfits.json"
     assert robot.data.read_bytes() != mine.read_bytes()
+
+
+# --- an offline room: the build reaches the room's package index --------------------------------
+
+
+@pytest.fixture
+def room_index(engine, tmp_path):
+    """The room's package index as an offline room serves it: a static PEP 503 folder of the
+    wheels images/mysfits/requirements.txt needs (downloaded here once), served by
+    `python -m http.server` on the engine's bridge gateway, which the build's RUN steps reach.
+    Yields (its URL, the file its requests are logged to)."""
+    import sys
+
+    gateway = engine.networks.get("bridge").attrs["IPAM"]["Config"][0].get("Gateway")
+    if not gateway:
+        pytest.skip("the engine's bridge network has no gateway address to serve the index on")
+    files = tmp_path / "files"
+    downloaded = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "-d", str(files), "-r",
+         str(KIT / "images" / "mysfits" / "requirements.txt")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if downloaded.returncode != 0:
+        pytest.skip(f"cannot download the wheels to serve (no PyPI here?): {downloaded.stderr}")
+    simple = tmp_path / "simple"
+    by_project: dict[str, list[str]] = {}
+    for wheel in sorted(p.name for p in files.iterdir()):
+        name = re.sub(r"[-_.]+", "-", wheel.split("-")[0]).lower()
+        by_project.setdefault(name, []).append(wheel)
+    for name, wheels in by_project.items():
+        (simple / name).mkdir(parents=True)
+        links = "".join(f'<a href="../../files/{w}">{w}</a>\n' for w in wheels)
+        (simple / name / "index.html").write_text(
+            f"<!DOCTYPE html><html><body>{links}</body></html>"
+        )
+    with socket.socket() as probe:
+        probe.bind((gateway, 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "index.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", gateway],
+            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as knock:
+                if knock.connect_ex((gateway, port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "the index did not start"
+            time.sleep(0.1)
+        yield f"http://{gateway}:{port}/simple/", log
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_an_offline_rooms_build_through_its_index_is_a_correct_build(robot, room_index):
+    """In an offline room, the build step shows `--build-arg PIP_INDEX_URL=...` (and the http
+    index's trusted host); that build installs from the room's index and every check of the lab
+    accepts it as the build, and the rebuild that reuses its pip layer as the rebuild."""
+    url, log = room_index
+    host = url.split("//")[1].split(":")[0]
+    offline = {"WORKSHOP_INDEX": url}
+    build = (
+        f"docker image build --build-arg PIP_INDEX_URL={url} --build-arg PIP_TRUSTED_HOST={host} "
+        f"-t {IMAGE} images/mysfits"
+    )
+    assert f"$ {build}\n" in robot.workshop("show", "build", env=offline).out
+    assert f"$ {BUILD}\n" in robot.workshop("show", "build").out  # online: as it always was
+    robot.workshop("next")
+    said = not_done(robot.workshop("check", "build", env=offline), "build")
+    assert f"run `{build}`" in said
+    robot.type_(build)
+    assert "GET /simple/flask/" in log.read_text(), "pip did not ask the room's index"
+    done(robot.workshop("check", "build", env=offline), "build")
+    for step in ("run", "call"):
+        robot.type_solution(step)
+        done(robot.workshop("check", step, env=offline), step)
+    robot.add_mysfit()
+    robot.type_(build)  # the rebuild, with the same arguments: pip's layer from the cache
+    robot.type_("docker container rm -f mysfits")
+    robot.type_(RUN)
+    done(robot.workshop("check", "rebuild", env=offline), "rebuild")
