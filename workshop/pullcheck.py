@@ -14,10 +14,12 @@ import ipaddress
 import json
 import os
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -25,6 +27,7 @@ from workshop.doctor import FAIL, OK, WARN, Finding
 from workshop.roomurls import Room, normalise
 
 TIMEOUT = 2.5  # seconds for each request
+DEADLINE = 4.0  # seconds for all of them, side by side
 HUB = "https://registry-1.docker.io"
 PYPI = "https://pypi.org/simple/"
 MANIFESTS = ", ".join(
@@ -294,7 +297,8 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
     # what to ask, side by side
     jobs: dict = {}
     absent = [need for need in needs.images if not present.get(need.ref)]
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    pool = ThreadPoolExecutor(max_workers=8)
+    try:
         for need in absent:
             _, base = _registry_of(need, room)
             if base is None:
@@ -311,15 +315,27 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
             for name, version in requirements:
                 jobs[("pin", name, version)] = pool.submit(project_files, index, name)
         results = {}
+        deadline = time.monotonic() + DEADLINE
         for key, future in jobs.items():
             try:
-                results[key] = ("ok", future.result())
+                results[key] = ("ok", future.result(max(0.0, deadline - time.monotonic())))
             except Unreachable as exc:
                 results[key] = ("down", str(exc))
+            except FutureTimeout:
+                results[key] = ("down", f"no answer within {DEADLINE:g} s")
+            except Exception as exc:  # a probe never stops doctor: it is said, as not answering
+                results[key] = ("down", f"{type(exc).__name__}: {exc}")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
     mirror_down = ""
+    if ("mirror",) in results and results[("mirror",)][0] == "ok":
+        status = results[("mirror",)][1][0]
+        if status not in (200, 401):
+            mirror_down = f"HTTP {status} at /v2/: is it the registry's address?"
     if ("mirror",) in results and results[("mirror",)][0] == "down":
         mirror_down = results[("mirror",)][1]
+    if mirror_down:
         here = [need.ref for need in needs.images if present.get(need.ref)]
         found.append(
             Finding(

@@ -449,3 +449,32 @@ def test_doctor_takes_the_room_from_the_environment_and_refuses_a_bad_one(worksh
     shown = workshop("doctor", env={"WORKSHOP_MIRROR": "ftp://10.0.0.5"})
     assert shown.code == 2
     assert "WORKSHOP_MIRROR 'ftp://10.0.0.5' is not an address learners can reach" in shown.out
+
+
+def test_a_mirror_that_hangs_is_bounded_in_time(monkeypatch, index):
+    """A server that takes the connection and never answers: doctor waits its deadline, no more."""
+    monkeypatch.setattr(pullcheck, "TIMEOUT", 0.5)
+    monkeypatch.setattr(pullcheck, "DEADLINE", 1.0)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # never accepted: connections wait in the backlog, no byte comes back
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        needs = course_needs()
+        absent = {need.ref: False for need in needs.images}
+        began = time.monotonic()
+        found, pull = pullcheck.examine(Room(url, index(PINS)), using(url), absent, needs)
+        took = time.monotonic() - began
+    assert took < 2.0, took
+    said = next(f for f in found if f.topic == "room mirror" and f.status == FAIL)
+    assert f"the room's mirror {url} does not answer from this machine (" in said.detail
+    assert pull.can is False
+
+
+def test_an_index_given_as_the_mirror_is_said(index):
+    wrong = index(PINS).removesuffix("/simple/")  # http.server: 404 at /v2/
+    needs = course_needs()
+    present = {need.ref: True for need in needs.images}
+    found, pull = pullcheck.examine(Room(wrong, ""), using(wrong), present, needs)
+    said = next(f for f in found if f.topic == "room mirror" and f.status == FAIL)
+    assert "HTTP 404 at /v2/: is it the registry's address?" in said.detail
+    assert pull.can is False
