@@ -164,19 +164,15 @@ def needs_lab(*lab_ids: str):
 
 def containerd_store() -> bool:
     """The engine keeps images in containerd's store (Docker 26 here, new Docker Desktops)."""
-    # the docker CLI, not docker-py: a client made at import leaves a socket to the collector,
-    # whose ResourceWarning then errors a random test of this suite
     try:
-        shown = subprocess.run(
-            ["docker", "info", "--format", "{{json .DriverStatus}}"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        import docker
+
+        info = docker.from_env().info()
+    except Exception:
         return False
-    return "containerd.snapshotter" in shown.stdout
+    return any(
+        "containerd.snapshotter" in str(value) for _, value in info.get("DriverStatus") or []
+    )
 
 
 # Known and open: on containerd's image store, prove's cleanup of a pushed tag and of a lab's
