@@ -137,3 +137,26 @@ def test_a_bad_pull_fact_is_refused(make_server):
     report["pull"] = {"can": "maybe", "because": []}
     answer = ada.post(report)
     assert answer.status == 422 and "pull.can" in answer.body["error"]
+
+
+def test_workshop_join_tells_the_learner_the_room_is_offline(make_server, tmp_path):
+    server = make_server(None, "--mirror", MIRROR, "--index", INDEX)
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop", "join", server.url, server.code, "--name", "Ada"],
+        capture_output=True,
+        text=True,
+        cwd=KIT,
+        env={
+            **server.env(),
+            "WORKSHOP_HOME": str(tmp_path / "ada"),
+            "WORKSHOP_REGISTRY": "off",  # asks nothing on the internet
+            "DOCKER_HOST": "unix:///nonexistent/docker.sock",  # readiness without an engine
+        },
+        timeout=60,
+    )
+    said = " ".join(done.stdout.split())
+    assert (
+        f"This room serves what the labs fetch: its registry mirror {MIRROR} and its package "
+        f"index {INDEX}." in said
+    ), done
+    assert "`workshop doctor` checks that you can use them" in said
