@@ -411,3 +411,6 @@ def test_the_learners_who_cannot_pull_are_counted_and_named(room, page):
     named = page.inner_text("#cannot-pull")
     assert f"Ada: {mirror}" in named and f"Bob: {missing}" in named and "Cy" not in named
     assert page.locator("#pull-count").is_visible()
+    mark = page.locator("#grid tbody tr", has_text="Ada").locator(".pull-mark")
+    assert mark.inner_text() == "✗ cannot pull" and mark.get_attribute("title") == mirror
+    assert page.locator("#grid tbody tr", has_text="Cy").locator(".pull-mark").count() == 0

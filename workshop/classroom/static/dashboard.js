@@ -127,6 +127,9 @@ function markList(learner, asked) {
   const quiet = silentFor(learner, asked);
   if (quiet) marks.push(["silent-mark", "… silent " + minutes(quiet), "nothing heard for " + minutes(quiet)]);
   if (!learner.ready) marks.push(["not-ready", "✗ not ready", learner.not_ready_because.join("; ")]);
+  if (learner.can_pull === false) {
+    marks.push(["not-ready pull-mark", "✗ cannot pull", learner.cannot_pull_because.join("; ")]);
+  }
   const kit = learner.kit;
   if (kit && kit.differs) marks.push(["kit-mark", "≠ kit", kit.what || "this learner's kit differs"]);
   return marks;
