@@ -208,8 +208,9 @@ def _host_port(url: str) -> str:
     return parts.netloc
 
 
-def mirror_fix(mirror: str, kind: str) -> str:
-    """How to point this engine at the room's mirror, in one sentence."""
+def mirror_fix(mirror: str, kind: str, rootless: bool = False) -> str:
+    """How to point this engine at the room's mirror, in one sentence: Docker Desktop's settings
+    page, Podman's registries.conf, or daemon.json (a rootless engine's own) and a restart."""
     lines = {"registry-mirrors": [mirror]}
     if mirror.startswith("http://"):
         lines["insecure-registries"] = [_host_port(mirror)]
@@ -219,16 +220,35 @@ def mirror_fix(mirror: str, kind: str) -> str:
             f"in Docker Desktop, open Settings → Docker Engine, add {settings} to its JSON, "
             "then Apply & restart"
         )
+    if kind == "Podman":
+        insecure = "insecure = true " if mirror.startswith("http://") else ""
+        return (
+            "add to /etc/containers/registries.conf (on a Mac or Windows, inside `podman "
+            'machine ssh`): [[registry]] location = "docker.io" [[registry.mirror]] '
+            f'location = "{_host_port(mirror)}" {insecure}then restart Podman'
+        )
+    where, restart = "/etc/docker/daemon.json", "sudo systemctl restart docker"
+    if rootless:
+        where, restart = "~/.config/docker/daemon.json", "systemctl --user restart docker"
     return (
-        f"add {settings} to /etc/docker/daemon.json (make it if there is none: "
-        "{" + settings + "}), then `sudo systemctl restart docker` (Docker Desktop: Settings → "
-        "Docker Engine, the same lines, Apply & restart)"
+        f"add {settings} to {where} (make it if there is none: {{{settings}}}), then "
+        f"`{restart}` (Docker Desktop: Settings → Docker Engine, the same lines, Apply & restart)"
     )
 
 
 def uses_mirror(info: dict, mirror: str) -> bool:
-    mirrors = (info.get("RegistryConfig") or {}).get("Mirrors") or []
+    """The engine pulls Docker Hub's images through `mirror` (compared as addresses)."""
+    config = info.get("RegistryConfig") or {}
+    mirrors = list(config.get("Mirrors") or [])
+    hub = (config.get("IndexConfigs") or {}).get("docker.io")
+    if isinstance(hub, dict):
+        mirrors += hub.get("Mirrors") or []
     return normalise(mirror) in {normalise(m) for m in mirrors}
+
+
+def rootless(info: dict) -> bool:
+    """A rootless Docker engine: its daemon.json is the user's own."""
+    return any("rootless" in str(option) for option in info.get("SecurityOptions") or [])
 
 
 def insecure_ok(info: dict, mirror: str) -> bool:
@@ -270,10 +290,11 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
     off = internet_off()
 
     if room.mirror:
+        fix = mirror_fix(room.mirror, kind, rootless(info))
         if not uses_mirror(info, room.mirror):
             sentence = (
                 f"your engine does not pull through the room's mirror {room.mirror}, so pulls "
-                f"go to Docker Hub, which this room may not reach: {mirror_fix(room.mirror, kind)}"
+                f"go to Docker Hub, which this room may not reach: {fix}"
             )
             found.append(Finding(FAIL, "room mirror", sentence))
             failed.append(f"engine does not use the room's mirror {room.mirror}")
@@ -283,7 +304,7 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
                     FAIL,
                     "room mirror",
                     f"your engine lists the room's mirror {room.mirror} but may not use it over "
-                    f"plain http: {mirror_fix(room.mirror, kind)}",
+                    f"plain http: {fix}",
                 )
             )
             failed.append(f"engine may not use the http mirror {room.mirror}")

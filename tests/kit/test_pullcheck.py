@@ -478,3 +478,17 @@ def test_an_index_given_as_the_mirror_is_said(index):
     said = next(f for f in found if f.topic == "room mirror" and f.status == FAIL)
     assert "HTTP 404 at /v2/: is it the registry's address?" in said.detail
     assert pull.can is False
+
+
+def test_engines_configured_other_ways_are_told_their_own_fix():
+    rootless = pullcheck.mirror_fix("http://10.0.0.5:5000", "Docker Engine", rootless=True)
+    assert "~/.config/docker/daemon.json" in rootless and "systemctl --user restart docker" in (
+        rootless
+    )
+    podman = pullcheck.mirror_fix("http://10.0.0.5:5000", "Podman")
+    assert "/etc/containers/registries.conf" in podman
+    assert 'location = "10.0.0.5:5000" insecure = true' in podman
+    assert pullcheck.rootless({"SecurityOptions": ["name=seccomp", "name=rootless"]})
+    # an engine that lists its Docker Hub mirrors only under IndexConfigs (Podman's API does)
+    info = {"RegistryConfig": {"IndexConfigs": {"docker.io": {"Mirrors": ["10.0.0.5:5000"]}}}}
+    assert pullcheck.uses_mirror(info, "https://10.0.0.5:5000")
