@@ -344,7 +344,9 @@ NEEDS = {
 }
 # what a lab fetches from the internet, by name (`workshop.needs`: the room's offline mirror)
 NEEDS_LISTS = {
-    "images": "images its steps pull or build FROM, as a learner names them (alpine, python:3.12-slim)",
+    "images": (
+        "images its steps pull or build FROM, as a learner names them (alpine, python:3.12-slim)"
+    ),
     "requirements": "pip requirements files (kit paths) its builds install",
 }
 
@@ -361,10 +363,9 @@ def _needs(data: dict, path: Path) -> tuple[dict[str, float], dict[str, tuple[st
     for key, amount in value.items():
         if key in NEEDS_LISTS:
             if not isinstance(amount, list) or not all(
-                isinstance(item, str) and item and item.strip() == item
-                for item in amount
+                isinstance(item, str) and item and item.strip() == item for item in amount
             ):
-                raise LabFileError(path, f"`needs.{key}` is a list of names such as [\"alpine\"]")
+                raise LabFileError(path, f'`needs.{key}` is a list of names such as ["alpine"]')
             lists[key] = tuple(amount)
         elif key not in NEEDS or isinstance(amount, bool) or not isinstance(amount, int | float):
             raise LabFileError(path, f"`needs` takes numbers or lists for {known}; not {key!r}")

@@ -2,8 +2,9 @@
 
 Only this package imports click. The root group is here; the commands live by concern in
 `learner` (next, watch, check, show, status, hint, labs), `instructor` (solve, goto, reset,
-doctor, lint, prove) and `classroom` (join, leave, and the classroom group: serve, export), and
-what they share (the error boundary, the classroom reports' delivery) in `_shared`. Heavy modules
+doctor, lint, prove), `classroom` (join, leave, and the classroom group: serve, export) and
+`room` (the offline room: room prepare, serve-images, check; bundle save, load), and what they
+share (the error boundary, the classroom reports' delivery) in `_shared`. Heavy modules
 (docker, pytest, the Markdown parser) are imported inside the commands that need them, so
 `workshop --help` stays instant. What is printed goes through `workshop.render`: wrapped on word
 boundaries, commands never broken, colour only on a terminal without NO_COLOR.
@@ -16,6 +17,7 @@ import click
 from workshop.cli import classroom as _classroom
 from workshop.cli import instructor as _instructor
 from workshop.cli import learner as _learner
+from workshop.cli import room as _room
 from workshop.cli._shared import boundary as _boundary  # noqa: F401  (the kit's tests wrap
 from workshop.cli._shared import open_course as _course  # noqa: F401  a command in these)
 
@@ -54,7 +56,7 @@ def cli():
     """
 
 
-for _module in (_learner, _instructor, _classroom):
+for _module in (_learner, _instructor, _classroom, _room):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -85,7 +85,12 @@ def prepare(
     ]
     if requirement_files:
         done.wheels_fetched = wheels.fetch(
-            store, data, requirement_files, wheels.pythons(needs.refs()), list(platforms), say,
+            store,
+            data,
+            requirement_files,
+            wheels.pythons(needs.refs()),
+            list(platforms),
+            say,
             index=index,
         )
     data["prepared"] = now()
@@ -109,8 +114,12 @@ def _image(store, client, need, platforms, say, done: Prepared) -> dict:
     if top is None:
         raise RoomError(f"{need.ref}: the upstream {client.base} does not serve it.")
     entry: dict = {
-        "repository": repository, "tag": need.tag, "digest": top.digest,
-        "media_type": top.media_type, "platforms": {}, "missing": [],
+        "repository": repository,
+        "tag": need.tag,
+        "digest": top.digest,
+        "media_type": top.media_type,
+        "platforms": {},
+        "missing": [],
     }
     say(f"{need.ref}: {top.digest}")
     offered: dict[str, v2.Manifest] = {}
@@ -130,25 +139,38 @@ def _image(store, client, need, platforms, say, done: Prepared) -> dict:
         available = [n for n in names if not n.startswith("unknown/")]
     else:
         config = top.json["config"]
-        raw = store.read_blob(config["digest"]) if store.has_blob(
-            repository, config["digest"], config.get("size")) else None
+        raw = (
+            store.read_blob(config["digest"])
+            if store.has_blob(repository, config["digest"], config.get("size"))
+            else None
+        )
         if raw is None:  # the image's platform is in its config: fetch it first
             raw = client.blob(repository, config["digest"])
             done.blobs_fetched += 1
             done.bytes_fetched += len(raw)
             _wait_stored(store, repository, config["digest"], config.get("size"), need.ref)
-            say(f"  {need.ref}: config {config['digest'].split(':', 1)[1][:12]} "
-                f"{human(len(raw))} fetched")
+            say(
+                f"  {need.ref}: config {config['digest'].split(':', 1)[1][:12]} "
+                f"{human(len(raw))} fetched"
+            )
         info = json.loads(raw)
         own = v2.platform_name(
-            {"os": info.get("os", "linux"), "architecture": info.get("architecture"),
-             "variant": info.get("variant")}
+            {
+                "os": info.get("os", "linux"),
+                "architecture": info.get("architecture"),
+                "variant": info.get("variant"),
+            }
         )
         available = [own]
         for wanted in platforms:
-            if v2.platform_matches(wanted, {"os": info.get("os", "linux"),
-                                            "architecture": info.get("architecture"),
-                                            "variant": info.get("variant")}):
+            if v2.platform_matches(
+                wanted,
+                {
+                    "os": info.get("os", "linux"),
+                    "architecture": info.get("architecture"),
+                    "variant": info.get("variant"),
+                },
+            ):
                 offered[wanted] = top
     for wanted in platforms:
         if wanted not in offered:
@@ -166,8 +188,10 @@ def _image(store, client, need, platforms, say, done: Prepared) -> dict:
             size += blob.get("size", 0)
             _blob(store, client, repository, blob, f"{need.ref} {wanted}", say, done)
         entry["platforms"][wanted] = {
-            "manifest": manifest.digest, "config": body["config"]["digest"],
-            "layers": [b["digest"] for b in body.get("layers", [])], "size": size,
+            "manifest": manifest.digest,
+            "config": body["config"]["digest"],
+            "layers": [b["digest"] for b in body.get("layers", [])],
+            "size": size,
         }
         say(f"{need.ref} {wanted}: {manifest.digest} ({len(blobs) - 1} layers, {human(size)})")
     return entry

@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 from workshop.room.store import RoomError, Store
 
@@ -80,8 +79,12 @@ class Registry:
     @property
     def url(self) -> str:
         """The address to reach it from this machine."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else (
-            self.host
+        host = (
+            "127.0.0.1"
+            if self.host in ("0.0.0.0", "")
+            else "::1"
+            if self.host == "::"
+            else (self.host)
         )
         return f"http://{url_host(host)}:{self.port}"
 
@@ -158,5 +161,3 @@ class Registry:
 
     def __exit__(self, *_exc) -> None:
         self.stop()
-
-

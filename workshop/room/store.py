@@ -1,10 +1,10 @@
 """The room store: one folder holding what the room serves.
 
-    STORE/registry/   a CNCF distribution registry's filesystem storage root
-    STORE/wheels/     wheel files, and simple/ (a static PEP 503 index generated from them)
-    STORE/room.json   what it holds: each image (digest, platforms), each wheel (sha256), the
-                      upstream, when
-    STORE/logs/       the registry's log (not bundled)
+STORE/registry/   a CNCF distribution registry's filesystem storage root
+STORE/wheels/     wheel files, and simple/ (a static PEP 503 index generated from them)
+STORE/room.json   what it holds: each image (digest, platforms), each wheel (sha256), the
+                  upstream, when
+STORE/logs/       the registry's log (not bundled)
 """
 
 from __future__ import annotations
@@ -124,10 +124,13 @@ class Store:
             return False
         algorithm, hexa = digest.split(":", 1)
         repo = self.v2 / "repositories" / repository
-        return any(
-            (repo / kind / algorithm / hexa / "link").exists()
-            for kind in ("_layers", "_manifests/revisions")
-        ) and path.exists()
+        return (
+            any(
+                (repo / kind / algorithm / hexa / "link").exists()
+                for kind in ("_layers", "_manifests/revisions")
+            )
+            and path.exists()
+        )
 
     def read_blob(self, digest: str) -> bytes | None:
         with contextlib.suppress(FileNotFoundError):

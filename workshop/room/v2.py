@@ -110,7 +110,9 @@ class Client:
     def manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest (or index) REFERENCE (a tag or digest) names; None when not served."""
         response = self._request(
-            "GET", f"/v2/{repository}/manifests/{reference}", repository,
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            repository,
             headers={"Accept": ACCEPT},
         )
         if response.status_code == 404:
@@ -131,7 +133,9 @@ class Client:
 
     def has_manifest(self, repository: str, reference: str) -> bool:
         response = self._request(
-            "HEAD", f"/v2/{repository}/manifests/{reference}", repository,
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            repository,
             headers={"Accept": ACCEPT},
         )
         return response.status_code == 200
@@ -149,13 +153,10 @@ class Client:
         self, repository: str, digest: str, progress: Callable[[int], None] | None = None
     ) -> Iterator[bytes]:
         """The blob's bytes, checked against its digest at the end."""
-        response = self._request(
-            "GET", f"/v2/{repository}/blobs/{digest}", repository, stream=True
-        )
+        response = self._request("GET", f"/v2/{repository}/blobs/{digest}", repository, stream=True)
         if response.status_code != 200:
             raise RoomError(
-                f"{self.base}: blob {digest} of {repository} answered HTTP "
-                f"{response.status_code}."
+                f"{self.base}: blob {digest} of {repository} answered HTTP {response.status_code}."
             )
         hasher = hashlib.sha256()
         with response:

@@ -19,8 +19,14 @@ from pathlib import Path
 
 from workshop.room.store import RoomError, Store, sha256_file
 
-ARCH = {"amd64": "x86_64", "arm64": "aarch64", "arm": "armv7l", "386": "i686", "s390x": "s390x",
-        "ppc64le": "ppc64le"}
+ARCH = {
+    "amd64": "x86_64",
+    "arm64": "aarch64",
+    "arm": "armv7l",
+    "386": "i686",
+    "s390x": "s390x",
+    "ppc64le": "ppc64le",
+}
 GLIBC = 36  # Debian 12 (bookworm), the base of python:3.x-slim
 
 
@@ -50,16 +56,37 @@ def set_key(lines: list[str], python: str, platform: str) -> str:
 
 
 def pip_download(
-    requirements: Path, dest: Path, python: str, platform: str, index: str | None = None,
+    requirements: Path,
+    dest: Path,
+    python: str,
+    platform: str,
+    index: str | None = None,
     isolated: bool = False,
 ) -> tuple[list[str], str]:
     """Run pip download; return (the wheel files it names, its output)."""
     version = python.replace(".", "")
     command = [
-        sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
-        "--only-binary", ":all:", "--python-version", python, "--implementation", "cp",
-        "--abi", f"cp{version}", "--abi", "abi3", "--abi", "none",
-        "--dest", str(dest), "-r", str(requirements),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "--only-binary",
+        ":all:",
+        "--python-version",
+        python,
+        "--implementation",
+        "cp",
+        "--abi",
+        f"cp{version}",
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        "--dest",
+        str(dest),
+        "-r",
+        str(requirements),
     ]
     for tag in platform_tags(platform):
         command += ["--platform", tag]
@@ -113,14 +140,19 @@ def write_index(folder: Path) -> int:
 def _page(path: Path, title: str, rows: list[str]) -> None:
     body = "\n".join(rows)
     path.write_text(
-        f"<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\">"
+        f'<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.0">'
         f"<title>{title}</title></head><body>\n{body}\n</body></html>\n"
     )
 
 
 def fetch(
-    store: Store, data: dict, requirement_files: list[tuple[str, Path]], python_versions: list[str],
-    platforms: list[str], say, index: str | None = None,
+    store: Store,
+    data: dict,
+    requirement_files: list[tuple[str, Path]],
+    python_versions: list[str],
+    platforms: list[str],
+    say,
+    index: str | None = None,
 ) -> int:
     """Download the wheels each requirements file needs, for each Python and platform, unless
     room.json already records that set with every file present. Return the files downloaded."""
@@ -139,8 +171,10 @@ def fetch(
                     == (store.wheels / name).stat().st_size
                     for name in known["files"]
                 ):
-                    say(f"wheels {label} Python {python} {platform}: in the store "
-                        f"({len(known['files'])} files)")
+                    say(
+                        f"wheels {label} Python {python} {platform}: in the store "
+                        f"({len(known['files'])} files)"
+                    )
                     continue
                 before = {p.name for p in store.wheels.glob("*.whl")}
                 names, _ = pip_download(path, store.wheels, python, platform, index)
@@ -148,11 +182,19 @@ def fetch(
                 fetched += len(new)
                 for name in names:
                     file = store.wheels / name
-                    wheels["files"][name] = {"sha256": sha256_file(file),
-                                             "size": file.stat().st_size}
-                wheels["sets"][key] = {"requirements": label, "python": python,
-                                       "platform": platform, "files": sorted(names)}
-                say(f"wheels {label} Python {python} {platform}: {len(names)} files, "
-                    f"{len(new)} downloaded")
+                    wheels["files"][name] = {
+                        "sha256": sha256_file(file),
+                        "size": file.stat().st_size,
+                    }
+                wheels["sets"][key] = {
+                    "requirements": label,
+                    "python": python,
+                    "platform": platform,
+                    "files": sorted(names),
+                }
+                say(
+                    f"wheels {label} Python {python} {platform}: {len(names)} files, "
+                    f"{len(new)} downloaded"
+                )
     write_index(store.wheels)
     return fetched
