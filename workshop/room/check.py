@@ -39,15 +39,15 @@ def check(
     needs = needs or course_needs()
     health = Health()
     data = store.read()
-    client = v2.Client(mirror, timeout=30)
-    if not client.ping():
-        health.missing.append(
-            f"the mirror {mirror} does not answer (`workshop room serve-images` serves it)"
-        )
-    else:
-        health.ok.append(f"the mirror {mirror} answers")
-        for need in needs.images:
-            _image(client, need, data, platforms, health)
+    with v2.Client(mirror, timeout=30) as client:
+        if not client.ping():
+            health.missing.append(
+                f"the mirror {mirror} does not answer (`workshop room serve-images` serves it)"
+            )
+        else:
+            health.ok.append(f"the mirror {mirror} answers")
+            for need in needs.images:
+                _image(client, need, data, platforms, health)
     if not index.endswith("/"):
         index += "/"
     _index(index, needs, data, platforms, health)

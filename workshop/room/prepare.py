@@ -66,17 +66,15 @@ def prepare(
     data = store.read()
     data.update(upstream=upstream, platforms=list(platforms))
     done = Prepared()
-    with Registry(store, upstream=upstream) as registry:
-        client = v2.Client(registry.url, timeout=600)
+    with Registry(store, upstream=upstream) as registry, v2.Client(registry.url, 600) as client:
         for need in needs.images:
             if not need.full.startswith("docker.io/"):
                 done.notes.append(
-                    f"{need.ref}: not a Docker Hub image; a registry mirror serves Docker Hub's "
-                    "images only, so the room cannot serve it."
+                    f"{need.ref}: not a Docker Hub image; a registry mirror serves Docker "
+                    "Hub's images only, so the room cannot serve it."
                 )
                 continue
-            entry = _image(store, client, need, platforms, say, done)
-            data["images"][need.ref] = entry
+            data["images"][need.ref] = _image(store, client, need, platforms, say, done)
             store.write(data)  # what is fetched so far is kept if a later image fails
             done.images += 1
     store.forget_schedule()

@@ -99,6 +99,15 @@ class Client:
         data = response.json()
         return data.get("token") or data.get("access_token")
 
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
     def ping(self) -> bool:
         import requests
 
