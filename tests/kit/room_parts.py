@@ -1,0 +1,162 @@
+"""Real parts for the offline room's tests: the stand-in registry as upstream, a room store
+prepared from it, and a learner's engine (a second dockerd, Debian's 20.10, with its own data
+root, exec root, socket and registry mirror; no bridge, since the shared engine owns docker0)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+UPSTREAM = "http://127.0.0.1:5000"  # scripts/engine's stand-in registry
+DOCKERD = "/usr/sbin/dockerd"
+
+
+def upstream_serves() -> bool:
+    import requests
+
+    try:
+        answer = requests.get(f"{UPSTREAM}/v2/library/alpine/tags/list", timeout=3)
+        return answer.status_code == 200
+    except requests.RequestException:
+        return False
+
+
+needs_upstream = pytest.mark.skipif(
+    not upstream_serves(),
+    reason="the stand-in registry on 127.0.0.1:5000 (scripts/engine up) does not serve alpine",
+)
+needs_registry = pytest.mark.skipif(
+    not (shutil.which("docker-registry") or shutil.which("registry")),
+    reason="the distribution registry is not installed (apt-get install docker-registry)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_workshop(*args: str, env: dict | None = None, timeout: float = 600):
+    """`workshop ARGS` in a separate process; (exit code, stdout + stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop", *args],
+        env={**clean_env(), "COLUMNS": "200", **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def clean_env() -> dict:
+    """This environment without pip's local wheel folder: wheels come from the index."""
+    return {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_NO_INDEX")}
+
+
+@contextlib.contextmanager
+def serving(store: Path, *extra: str, env: dict | None = None):
+    """`workshop room serve-images` on free loopback ports; yields (process, mirror, index)."""
+    registry_port, index_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workshop", "room", "serve-images", "--store", str(store),
+         "--host", "127.0.0.1", "--registry-port", str(registry_port),
+         "--index-port", str(index_port), *extra],
+        env={**clean_env(), "COLUMNS": "200", **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    mirror = f"http://127.0.0.1:{registry_port}"
+    index = f"http://127.0.0.1:{index_port}/simple/"
+    import requests
+
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(requests.RequestException):
+                if (requests.get(mirror + "/v2/", timeout=1).ok
+                        and requests.get(index, timeout=1).ok):
+                    break
+            time.sleep(0.2)
+        else:
+            out, err = process.communicate(timeout=10)
+            raise AssertionError(f"serve-images did not come up: {out}{err}")
+        yield process, mirror, index
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.communicate(timeout=20)
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+class LearnerEngine:
+    """A second dockerd: the learner's engine, configured with the room's mirror only."""
+
+    def __init__(self, mirror: str):
+        self.mirror = mirror
+        self.root = Path(tempfile.mkdtemp(prefix="wsl-", dir="/tmp"))
+        self.host = f"unix://{self.root}/docker.sock"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> LearnerEngine:
+        import docker
+
+        (self.root / "daemon.json").write_text("{}\n")
+        self.log = open(self.root / "dockerd.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [DOCKERD, "--config-file", f"{self.root}/daemon.json",
+             "--data-root", f"{self.root}/data", "--exec-root", f"{self.root}/exec",
+             "--pidfile", f"{self.root}/docker.pid", "--host", self.host,
+             "--registry-mirror", self.mirror,
+             "--bridge", "none", "--iptables=false", "--ip-masq=false", "--ip-forward=false"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with contextlib.suppress(Exception):
+                self.client = docker.DockerClient(base_url=self.host, timeout=120)
+                self.client.ping()
+                return self
+            time.sleep(0.3)
+        tail = (self.root / "dockerd.log").read_text(errors="replace")[-2000:]
+        self.stop()
+        raise AssertionError(f"the learner's dockerd did not answer: {tail}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        with contextlib.suppress(Exception):
+            self.client.close()
+        with contextlib.suppress(Exception):
+            self.log.close()
+        subprocess.run(["umount", "-R", "-l", str(self.root / "data")], capture_output=True)
+        subprocess.run(["umount", "-R", "-l", str(self.root / "exec")], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+needs_dockerd = pytest.mark.skipif(
+    not (os.access(DOCKERD, os.X_OK) and os.geteuid() == 0),
+    reason=f"a learner's engine needs {DOCKERD} (Debian's docker.io) and root",
+)
