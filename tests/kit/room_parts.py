@@ -69,9 +69,22 @@ def serving(store: Path, *extra: str, env: dict | None = None):
     """`workshop room serve-images` on free loopback ports; yields (process, mirror, index)."""
     registry_port, index_port = free_port(), free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "workshop", "room", "serve-images", "--store", str(store),
-         "--host", "127.0.0.1", "--registry-port", str(registry_port),
-         "--index-port", str(index_port), *extra],
+        [
+            sys.executable,
+            "-m",
+            "workshop",
+            "room",
+            "serve-images",
+            "--store",
+            str(store),
+            "--host",
+            "127.0.0.1",
+            "--registry-port",
+            str(registry_port),
+            "--index-port",
+            str(index_port),
+            *extra,
+        ],
         env={**clean_env(), "COLUMNS": "200", **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -86,8 +99,10 @@ def serving(store: Path, *extra: str, env: dict | None = None):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and process.poll() is None:
             with contextlib.suppress(requests.RequestException):
-                if (requests.get(mirror + "/v2/", timeout=1).ok
-                        and requests.get(index, timeout=1).ok):
+                if (
+                    requests.get(mirror + "/v2/", timeout=1).ok
+                    and requests.get(index, timeout=1).ok
+                ):
                     break
             time.sleep(0.2)
         else:
@@ -119,12 +134,30 @@ class LearnerEngine:
         (self.root / "daemon.json").write_text("{}\n")
         self.log = open(self.root / "dockerd.log", "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            [DOCKERD, "--config-file", f"{self.root}/daemon.json",
-             "--data-root", f"{self.root}/data", "--exec-root", f"{self.root}/exec",
-             "--pidfile", f"{self.root}/docker.pid", "--host", self.host,
-             "--registry-mirror", self.mirror,
-             "--bridge", "none", "--iptables=false", "--ip-masq=false", "--ip-forward=false"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True,
+            [
+                DOCKERD,
+                "--config-file",
+                f"{self.root}/daemon.json",
+                "--data-root",
+                f"{self.root}/data",
+                "--exec-root",
+                f"{self.root}/exec",
+                "--pidfile",
+                f"{self.root}/docker.pid",
+                "--host",
+                self.host,
+                "--registry-mirror",
+                self.mirror,
+                "--bridge",
+                "none",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--ip-forward=false",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -120,7 +120,12 @@ def test_a_wrong_platform_is_one_sentence(tmp_path):
 
 def test_a_missing_registry_binary_says_how_to_install_it(tmp_path):
     code, out = run_workshop(
-        "room", "prepare", "--upstream", UPSTREAM, "--store", str(tmp_path),
+        "room",
+        "prepare",
+        "--upstream",
+        UPSTREAM,
+        "--store",
+        str(tmp_path),
         env={"WORKSHOP_REGISTRY_BIN": "no-such-registry-binary"},
     )
     assert code == 1

@@ -189,8 +189,8 @@ def _read(tar, name: str, staging: Path) -> Loaded:
         expected = members[index]
         if member.name != expected["name"]:
             raise BundleRefused(
-                f"{name} is not as its manifest lists it (file {index + 2} is {member.name!r}, "
-                f"expected {expected['name']!r}): refused."
+                f"{name} is not as its manifest lists it (file {index + 2} should be "
+                f"{expected['name']}): refused."
             )
         if not member.isfile():
             raise BundleRefused(f"{name}: {member.name!r} is not a plain file: refused.")
