@@ -163,10 +163,15 @@ class LearnerEngine:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
-            with contextlib.suppress(Exception):
-                self.client = docker.DockerClient(base_url=self.host, timeout=120)
-                self.client.ping()
-                return self
+            if (self.root / "docker.sock").exists():
+                client = docker.DockerClient(base_url=self.host, timeout=120, version="1.41")
+                try:
+                    client.ping()
+                except Exception:
+                    client.close()
+                else:
+                    self.client = client
+                    return self
             time.sleep(0.3)
         tail = (self.root / "dockerd.log").read_text(errors="replace")[-2000:]
         self.stop()
