@@ -7,6 +7,7 @@ server stops cleanly on SIGTERM and Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -63,10 +64,8 @@ def config_of(store, ref, platform="linux/amd64"):
 
 def drop(client, *refs):
     for ref in refs:
-        try:
+        with contextlib.suppress(Exception):  # not there
             client.images.remove(ref, force=True)
-        except Exception:  # not there
-            pass
 
 
 def test_the_learner_engine_pulls_alpine_from_the_room(room, learner, store):
