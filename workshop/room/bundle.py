@@ -303,10 +303,13 @@ def into_engine(store: Store, say=print, client=None) -> dict[str, str]:
                 pass
             pulled = f"{source}@{entry['digest']}"
             image = client.images.get(pulled)
-            repository, _, tag = (
-                ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
-            )
-            image.tag(repository, tag or "latest")
+            if "@" in ref:  # pinned by digest: a name with a digest cannot be a tag
+                ids[ref] = image.id
+                say(f"{ref}: loaded into the engine as {pulled} ({image.id[:19]})")
+                continue
+            last = ref.rsplit("/", 1)[-1]
+            repository, tag = ref.rsplit(":", 1) if ":" in last else (ref, "latest")
+            image.tag(repository, tag)
             with contextlib.suppress(Exception):
                 client.images.remove(pulled)
             ids[ref] = client.images.get(ref).id

@@ -71,7 +71,7 @@ def _wanted(need, data, platforms) -> list[str]:
 
 def _image(client, need, data, platforms, health: Health) -> None:
     try:
-        top = client.manifest(need.repository, need.tag)
+        top = client.manifest(need.repository, v2.reference(need))
     except RoomError as exc:
         health.missing.append(f"{need.ref}: {exc}")
         return

@@ -108,12 +108,12 @@ def _label(path: Path) -> str:
 
 def _image(store, client, need, platforms, say, done: Prepared) -> dict:
     repository = need.repository
-    top = client.manifest(repository, need.tag)
+    top = client.manifest(repository, v2.reference(need))
     if top is None:
         raise RoomError(f"{need.ref}: the upstream {client.base} does not serve it.")
     entry: dict = {
         "repository": repository,
-        "tag": need.tag,
+        "tag": v2.reference(need),
         "digest": top.digest,
         "media_type": top.media_type,
         "platforms": {},

@@ -38,6 +38,14 @@ class Manifest:
         return self.media_type in INDEX_TYPES or "manifests" in self.json
 
 
+def reference(need) -> str:
+    """What to ask a registry for an image the labs name: its digest when pinned, else its tag."""
+    full = need.full
+    if "@" in full:
+        return full.split("@", 1)[1]
+    return full.rsplit(":", 1)[1]
+
+
 def platform_name(platform: dict) -> str:
     name = f"{platform.get('os', 'linux')}/{platform.get('architecture', '?')}"
     return name + (f"/{platform['variant']}" if platform.get("variant") else "")
