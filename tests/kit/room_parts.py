@@ -198,3 +198,6 @@ needs_dockerd = pytest.mark.skipif(
     not (os.access(DOCKERD, os.X_OK) and os.geteuid() == 0),
     reason=f"a learner's engine needs {DOCKERD} (Debian's docker.io) and root",
 )
+
+
+KIT_LABS = Path(__file__).resolve().parents[2] / "labs"
