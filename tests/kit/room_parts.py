@@ -119,23 +119,50 @@ def serving(store: Path, *extra: str, env: dict | None = None):
             process.communicate()
 
 
+ENGINE26 = Path("/var/lib/workshop-engine/engine26/root")  # scripts/engine's extracted Docker 26
+
+
+def generations() -> list:
+    """The learner engines this machine can start: Debian's 20.10 and, when scripts/engine has
+    unpacked it, Docker 26 with the containerd image store (image IDs are then digests)."""
+    found = [pytest.param(20, id="engine20")]
+    if (ENGINE26 / "usr/sbin/dockerd").exists():
+        found.append(pytest.param(26, id="engine26"))
+    return found
+
+
 class LearnerEngine:
     """A second dockerd: the learner's engine, configured with the room's mirror only."""
 
-    def __init__(self, mirror: str):
+    def __init__(self, mirror: str, generation: int = 20):
+        self.generation = generation
         self.mirror = mirror
         self.root = Path(tempfile.mkdtemp(prefix="wsl-", dir="/tmp"))
         self.host = f"unix://{self.root}/docker.sock"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> LearnerEngine:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # never leave a dockerd behind
+            raise
+
+    def _start(self) -> LearnerEngine:
         import docker
 
-        (self.root / "daemon.json").write_text("{}\n")
+        env = dict(os.environ)
+        dockerd = DOCKERD
+        config = "{}\n"
+        if self.generation == 26:
+            dockerd = str(ENGINE26 / "usr/sbin/dockerd")
+            env["PATH"] = f"{ENGINE26}/usr/sbin:{ENGINE26}/usr/bin:{env.get('PATH', '')}"
+            config = '{"features": {"containerd-snapshotter": true}}\n'
+        (self.root / "daemon.json").write_text(config)
         self.log = open(self.root / "dockerd.log", "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [
-                DOCKERD,
+                dockerd,
                 "--config-file",
                 f"{self.root}/daemon.json",
                 "--data-root",
@@ -158,6 +185,7 @@ class LearnerEngine:
             stdout=self.log,
             stderr=self.log,
             start_new_session=True,
+            env=env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
