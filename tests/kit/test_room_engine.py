@@ -23,6 +23,7 @@ from tests.kit.room_parts import (
     LearnerEngine,
     clean_env,
     free_port,
+    generations,
     needs_dockerd,
     needs_registry,
     needs_upstream,
@@ -48,18 +49,12 @@ def room(store):
         yield process, mirror, index
 
 
-@pytest.fixture(scope="module")
-def learner(room):
+@pytest.fixture(scope="module", params=generations())
+def learner(room, request):
     _, mirror, _ = room
-    engine = LearnerEngine(mirror).start()
+    engine = LearnerEngine(mirror, request.param).start()
     yield engine
     engine.stop()
-
-
-def config_of(store, ref, platform="linux/amd64"):
-    return json.loads((store / "room.json").read_text())["images"][ref]["platforms"][platform][
-        "config"
-    ]
 
 
 def drop(client, *refs):
@@ -75,7 +70,11 @@ def test_the_learner_engine_pulls_alpine_from_the_room(room, learner, store):
     assert "127.0.0.1:5000" not in json.dumps(info["RegistryConfig"])
     drop(learner.client, "alpine:latest")
     image = learner.client.images.pull("alpine", tag="latest")
-    assert image.id == config_of(store, "alpine:latest")  # 20.10: the ID is the config digest
+    entry = json.loads((store / "room.json").read_text())["images"]["alpine:latest"]
+    if learner.generation == 20:  # the ID is the config's digest
+        assert image.id == entry["platforms"]["linux/amd64"]["config"]
+    else:  # the containerd image store: the digest it was pulled by
+        assert image.id == entry["digest"]
     drop(learner.client, "alpine:latest")
 
 
@@ -225,6 +224,11 @@ def test_serve_images_stops_cleanly(store, how):
     assert process.returncode == 0, out + err
     assert "Traceback" not in err + out
     assert "Stopped the room's mirror and index." in out
+    # what a learner sets, exactly
+    hostport = mirror.split("://")[1]
+    assert f'{{"registry-mirrors": ["{mirror}"], "insecure-registries": ["{hostport}"]}}' in out
+    assert "Docker Desktop: Settings → Docker Engine" in out
+    assert f"--mirror {mirror} --index http://127.0.0.1:" in out
     time.sleep(0.2)
     assert not any(c.exists() and f"registry-{port}.json" in _cmdline(c) for c in children)
 
@@ -266,3 +270,21 @@ def test_serve_images_without_the_registry_binary_says_how_to_install_it(store):
     assert code == 1
     assert "`apt-get install docker-registry`" in out
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("generation", generations()[:1])
+def test_online_the_room_pulls_through_and_keeps_what_it_fetched(tmp_path, generation):
+    store = tmp_path / "online"
+    with serving(store, "--online", "--upstream", UPSTREAM) as (process, mirror, _):
+        engine = LearnerEngine(mirror, generation).start()
+        try:
+            image = engine.client.images.pull("alpine", tag="latest")
+        finally:
+            engine.stop()
+        os.kill(process.pid, signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, out + err
+    assert "online: pulling through from http://127.0.0.1:5000" in out
+    hexa = image.id.split(":")[1]  # 20.10: the config blob
+    assert (store / "registry/docker/registry/v2/blobs/sha256" / hexa[:2] / hexa / "data").is_file()
+    assert not (store / "registry/scheduler-state.json").exists()

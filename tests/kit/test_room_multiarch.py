@@ -16,6 +16,7 @@ import requests
 from tests.kit.room_parts import (
     UPSTREAM,
     LearnerEngine,
+    generations,
     needs_dockerd,
     needs_registry,
     needs_upstream,
@@ -203,11 +204,14 @@ def test_the_room_serves_both_platforms_and_a_bundle_carries_them(prepared, need
 
 @needs_dockerd
 @pytest.mark.engine
-def test_the_learner_engine_loads_its_platform_with_the_source_id(prepared, upstream, tmp_path):
+@pytest.mark.parametrize("generation", generations())
+def test_the_learner_engine_loads_its_platform_with_the_source_id(
+    prepared, upstream, tmp_path, generation
+):
     store, _ = prepared
     bundle = tmp_path / "room.tar"
     assert run_workshop("bundle", "save", str(bundle), "--store", str(store))[0] == 0
-    engine = LearnerEngine("http://127.0.0.1:9").start()
+    engine = LearnerEngine("http://127.0.0.1:9", generation).start()
     try:
         where = upstream["url"].split("://", 1)[1]
         source = engine.client.images.pull(f"{where}/library/alpine", tag="latest").id
@@ -222,6 +226,9 @@ def test_the_learner_engine_loads_its_platform_with_the_source_id(prepared, upst
         )
         assert code == 0, out
         assert engine.client.images.get("alpine:latest").id == source
-        assert source == upstream["manifests"]["amd64"]["config"]
+        if generation == 20:  # the ID is the amd64 config's digest
+            assert source == upstream["manifests"]["amd64"]["config"]
+        else:  # the containerd image store: the index digest
+            assert source == upstream["index"]
     finally:
         engine.stop()
