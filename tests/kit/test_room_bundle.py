@@ -214,3 +214,16 @@ def test_saving_an_empty_store_is_one_sentence(tmp_path):
     )
     assert code == 1
     assert "holds nothing: run `workshop room prepare` first." in out
+
+
+def test_a_bundle_missing_a_layer_its_room_json_lists_loads_nothing(small, tmp_path):
+    _, bundle = small
+    entries = members(bundle)
+    manifest = json.loads(entries[0][1])
+    at = max(range(1, len(entries)), key=lambda i: len(entries[i][1]))  # the layer
+    gone = entries[at][0].name
+    manifest["members"] = [m for m in manifest["members"] if m["name"] != gone]
+    entries[0] = (entries[0][0], json.dumps(manifest).encode())
+    del entries[at]
+    write(tmp_path / "lacking.tar", entries)
+    refused(tmp_path / "lacking.tar", tmp_path, "does not hold what its room.json lists")

@@ -234,6 +234,22 @@ def _read(tar, name: str, staging: Path) -> Loaded:
     return done
 
 
+def _lacking(staged: Store, store: Store, images: dict) -> str:
+    """The first blob an image in room.json needs that neither the bundle nor the store has."""
+    for ref, entry in images.items():
+        if not isinstance(entry, dict):
+            return f"{ref} is not described"
+        wanted = [entry.get("digest")]
+        for platform, held in (entry.get("platforms") or {}).items():
+            wanted += [held.get("manifest"), held.get("config"), *held.get("layers", [])]
+            for digest in wanted:
+                if not (isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest)):
+                    return f"{ref} {platform}: {digest!r} is not a digest"
+                if not (staged.blob_path(digest).is_file() or store.blob_path(digest).is_file()):
+                    return f"{ref} {platform}: blob {digest[:19]}"
+    return ""
+
+
 def load(store: Store, source: Path, say=print) -> Loaded:
     """Verify the whole bundle, then (only then) move it into the store."""
     made = not store.root.exists()
@@ -241,6 +257,12 @@ def load(store: Store, source: Path, say=print) -> Loaded:
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=store.root))
     try:
         loaded = verify_into(Path(source), staging)
+        lacking = _lacking(Store(staging), store, loaded.images)
+        if lacking:
+            raise BundleRefused(
+                f"{Path(source).name} does not hold what its room.json lists ({lacking}): "
+                "refused; make the bundle again with `workshop bundle save`."
+            )
         old = store.read()
         for path in sorted(staging.rglob("*")):
             if path.is_file() and path.name != "room.json":
