@@ -288,3 +288,29 @@ def test_online_the_room_pulls_through_and_keeps_what_it_fetched(tmp_path, gener
     hexa = image.id.split(":")[1]  # 20.10: the config blob
     assert (store / "registry/docker/registry/v2/blobs/sha256" / hexa[:2] / hexa / "data").is_file()
     assert not (store / "registry/scheduler-state.json").exists()
+
+
+@pytest.mark.parametrize("which", ["--registry-port", "--index-port"])
+def test_a_taken_port_is_one_sentence(store, which):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        ports = {"--registry-port": str(free_port()), "--index-port": str(free_port())}
+        ports[which] = port
+        code, out = run_workshop(
+            "room",
+            "serve-images",
+            "--store",
+            str(store),
+            "--host",
+            "127.0.0.1",
+            *[x for pair in ports.items() for x in pair],
+            timeout=60,
+        )
+    assert code == 1, out
+    assert "Traceback" not in out
+    assert out.count("Error:") == 1
+    assert port in out
