@@ -31,6 +31,7 @@ class Prepared:
     wheels_fetched: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    fetched: set[str] = field(default_factory=set)  # digests this run fetched
 
 
 def human(size: float) -> str:
@@ -146,6 +147,7 @@ def _image(store, client, need, platforms, say, done: Prepared) -> dict:
             raw = client.blob(repository, config["digest"])
             done.blobs_fetched += 1
             done.bytes_fetched += len(raw)
+            done.fetched.add(config["digest"])
             _wait_stored(store, repository, config["digest"], config.get("size"), need.ref)
             say(
                 f"  {need.ref}: config {config['digest'].split(':', 1)[1][:12]} "
@@ -198,16 +200,23 @@ def _image(store, client, need, platforms, say, done: Prepared) -> dict:
 def _blob(store, client, repository, blob, label, say, done: Prepared) -> None:
     digest, size = blob["digest"], blob.get("size")
     short = digest.split(":", 1)[1][:12]
+    if digest in done.fetched:
+        return
     if store.has_blob(repository, digest, size):
         say(f"  {label}: {short} {human(size or 0)} already in the store")
         return
     started = time.monotonic()
     say(f"  {label}: {short} {human(size or 0)} fetching")
     got = 0
+    marks = [size * n // 4 for n in (1, 2, 3)] if size and size > 20 * 10**6 else []
     for chunk in client.stream_blob(repository, digest):
         got += len(chunk)
+        while marks and got >= marks[0]:  # a large layer: a line at each quarter
+            marks.pop(0)
+            say(f"  {label}: {short} {human(got)} of {human(size)}")
     done.blobs_fetched += 1
     done.bytes_fetched += got
+    done.fetched.add(digest)
     _wait_stored(store, repository, digest, size, label)
     say(f"  {label}: {short} {human(got)} fetched in {time.monotonic() - started:.1f} s")
 
