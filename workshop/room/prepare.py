@@ -31,7 +31,7 @@ class Prepared:
     wheels_fetched: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    fetched: set[str] = field(default_factory=set)  # digests this run fetched
+    fetched: set[tuple[str, str]] = field(default_factory=set)  # (repository, digest) fetched
 
 
 def human(size: float) -> str:
@@ -147,7 +147,7 @@ def _image(store, client, need, platforms, say, done: Prepared) -> dict:
             raw = client.blob(repository, config["digest"])
             done.blobs_fetched += 1
             done.bytes_fetched += len(raw)
-            done.fetched.add(config["digest"])
+            done.fetched.add((repository, config["digest"]))
             _wait_stored(store, repository, config["digest"], config.get("size"), need.ref)
             say(
                 f"  {need.ref}: config {config['digest'].split(':', 1)[1][:12]} "
@@ -200,7 +200,7 @@ def _image(store, client, need, platforms, say, done: Prepared) -> dict:
 def _blob(store, client, repository, blob, label, say, done: Prepared) -> None:
     digest, size = blob["digest"], blob.get("size")
     short = digest.split(":", 1)[1][:12]
-    if digest in done.fetched:
+    if (repository, digest) in done.fetched:
         return
     if store.has_blob(repository, digest, size):
         say(f"  {label}: {short} {human(size or 0)} already in the store")
@@ -216,7 +216,7 @@ def _blob(store, client, repository, blob, label, say, done: Prepared) -> None:
             say(f"  {label}: {short} {human(got)} of {human(size)}")
     done.blobs_fetched += 1
     done.bytes_fetched += got
-    done.fetched.add(digest)
+    done.fetched.add((repository, digest))
     _wait_stored(store, repository, digest, size, label)
     say(f"  {label}: {short} {human(got)} fetched in {time.monotonic() - started:.1f} s")
 
