@@ -38,8 +38,12 @@ KIT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("room") / "store"
-    code, out = run_workshop("room", "prepare", "--upstream", UPSTREAM, "--store", str(root))
+    # the python stand-in's Python is Debian's 3.11 whatever its tag says: wheels for it too
+    code, out = run_workshop(
+        "room", "prepare", "--upstream", UPSTREAM, "--store", str(root), "--python", "3.11"
+    )
     assert code == 0, out
+    assert "Python 3.11 linux/amd64" in out
     return root
 
 
@@ -314,3 +318,41 @@ def test_a_taken_port_is_one_sentence(store, which):
     assert "Traceback" not in out
     assert out.count("Error:") == 1
     assert port in out
+
+
+def test_a_build_installs_the_requirements_from_the_rooms_index(room, learner, tmp_path):
+    """FROM python:3.12-slim through the room's mirror, and `pip install -r requirements.txt`
+    from the room's index only (the build shares the host's network: the learner's engine
+    here has no bridge)."""
+    if learner.generation != 20:
+        pytest.skip("one engine is enough to prove the index serves a build")
+    _, _, index = room
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "requirements.txt").write_text((KIT / "images/mysfits/requirements.txt").read_text())
+    (context / "Dockerfile").write_text(
+        "FROM python:3.12-slim\n"
+        "ARG PIP_INDEX_URL\nARG PIP_TRUSTED_HOST\n"
+        "COPY requirements.txt /tmp/\n"
+        "RUN pip install --no-cache-dir -r /tmp/requirements.txt && pip download --no-deps "
+        "--dest /tmp/w flask==3.1.3 && ls /tmp/w\n"
+    )
+    tag = f"workshop-room-selftest:{os.getpid()}"
+    try:
+        output = []
+        for chunk in learner.client.api.build(
+            path=str(context),
+            tag=tag,
+            network_mode="host",
+            rm=True,
+            forcerm=True,
+            buildargs={"PIP_INDEX_URL": index, "PIP_TRUSTED_HOST": "127.0.0.1"},
+            decode=True,
+        ):
+            output.append(chunk.get("stream", "") + chunk.get("error", ""))
+        text = "".join(output)
+        assert "Successfully built" in text, text
+        assert f"Looking in indexes: {index}" in text, text
+        assert "flask-3.1.3-py3-none-any.whl" in text
+    finally:
+        drop(learner.client, tag, "python:3.12-slim")

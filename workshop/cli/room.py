@@ -21,6 +21,14 @@ def _store(path):
     return Store(path)
 
 
+def _python(version: str) -> str:
+    import re
+
+    if not re.fullmatch(r"3\.\d+", version):
+        raise click.BadParameter(f"{version!r} is not a Python version: write it as 3.12.")
+    return version
+
+
 def _say(line: str) -> None:
     click.echo(line)
 
@@ -54,12 +62,20 @@ def room():
 )
 @click.option("--store", "store_dir", metavar="DIR", envvar="WORKSHOP_ROOM_STORE", help=STORE_HELP)
 @click.option(
+    "--python",
+    "pythons",
+    multiple=True,
+    metavar="X.Y",
+    help="Also download wheels for this Python (repeat it; default: the Python of the "
+    "course's python images, from their tag and PYTHON_VERSION).",
+)
+@click.option(
     "--pypi",
     metavar="URL",
     help="The package index wheels come from (default: pip's own configuration, PyPI).",
 )
 @boundary
-def prepare(upstream, platforms, store_dir, pypi):
+def prepare(upstream, platforms, store_dir, pythons, pypi):
     """Fetch every image the labs need, by digest, for the room's platforms, and the Python
     wheels their builds install, into the room store. Run it online, before class; a second
     run fetches only what changed upstream.
@@ -75,7 +91,12 @@ def prepare(upstream, platforms, store_dir, pypi):
 
     store = _store(store_dir)
     done = run(
-        store, upstream=upstream, platforms=platforms or DEFAULT_PLATFORMS, say=_say, index=pypi
+        store,
+        upstream=upstream,
+        platforms=platforms or DEFAULT_PLATFORMS,
+        say=_say,
+        index=pypi,
+        pythons=tuple(_python(p) for p in pythons),
     )
     for note in done.notes:
         render.say(note, looks=("yellow",))

@@ -136,7 +136,7 @@ def _index(index, needs, data, platforms, health: Health) -> None:
         )
         return
     health.ok.append(f"the package index {index} answers")
-    pythons = wheels.pythons(needs.refs())
+    pythons = data.get("pythons") or wheels.pythons(needs.refs())
     targets = list(platforms) or list(data.get("platforms") or ["linux/amd64"])
     for package in needs.packages:
         for python in pythons:

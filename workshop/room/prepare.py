@@ -56,6 +56,7 @@ def prepare(
     say: Callable[[str], None] = print,
     needs=None,
     index: str | None = None,
+    pythons: tuple[str, ...] = (),
 ) -> Prepared:
     """Fetch the course's images (by digest, for PLATFORMS) and wheels into STORE."""
     from workshop.needs import course_needs
@@ -87,15 +88,33 @@ def prepare(
             store,
             data,
             requirement_files,
-            wheels.pythons(needs.refs()),
+            _pythons(store, data, needs, pythons),
             list(platforms),
             say,
             index=index,
         )
+    data["pythons"] = _pythons(store, data, needs, pythons)
     data["prepared"] = now()
     store.write(data)
     done.seconds = time.monotonic() - started
     return done
+
+
+def _pythons(store: Store, data: dict, needs, extra: tuple[str, ...]) -> list[str]:
+    """The Pythons the course's builds run: each python image's tag (python:3.12-slim), the
+    PYTHON_VERSION its configuration declares (as Docker's official images do), and any the
+    instructor names (--python)."""
+    found = set(wheels.pythons(needs.refs())) | set(extra)
+    for ref, entry in data["images"].items():
+        if ref.split("@", 1)[0].split(":", 1)[0].rsplit("/", 1)[-1] != "python":
+            continue
+        for held in entry.get("platforms", {}).values():
+            raw = store.read_blob(held["config"])
+            env = (json.loads(raw).get("config") or {}).get("Env") or [] if raw else []
+            for item in env:
+                if item.startswith("PYTHON_VERSION="):
+                    found.add(".".join(item.split("=", 1)[1].split(".")[:2]))
+    return sorted(found)
 
 
 def _label(path: Path) -> str:
