@@ -1,6 +1,7 @@
 """Real parts for the offline room's tests: the stand-in registry as upstream, a room store
-prepared from it, and a learner's engine (a second dockerd, Debian's 20.10, with its own data
-root, exec root, socket and registry mirror; no bridge, since the shared engine owns docker0)."""
+prepared from it, and a learner's engine (a second dockerd, with its own data root, exec root,
+socket, registry mirror and bridge, and no iptables rules: the shared engine's docker0 and
+chains are left alone)."""
 
 from __future__ import annotations
 
@@ -140,6 +141,7 @@ class LearnerEngine:
         self.root = Path(tempfile.mkdtemp(prefix="wsl-", dir="/tmp"))
         self.host = f"unix://{self.root}/docker.sock"
         self.process: subprocess.Popen | None = None
+        self.bridge = ""
 
     def start(self) -> LearnerEngine:
         try:
@@ -148,8 +150,41 @@ class LearnerEngine:
             self.stop()  # never leave a dockerd behind
             raise
 
+    def _make_bridge(self) -> None:
+        """A bridge of the learner engine's own. Never `--bridge none`: a daemon started so
+        deletes the default docker0 link, which the shared engine's containers need."""
+        import ipaddress
+        import json as json_mod
+        import random
+        import secrets
+
+        taken = json_mod.loads(
+            subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True).stdout or "[]"
+        )
+        nets = [
+            ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}").network
+            for link in taken
+            for a in link.get("addr_info", [])
+            if a.get("family") == "inet"
+        ]
+        for third in random.sample(range(1, 255), 254):
+            net = ipaddress.ip_network(f"10.231.{third}.0/24")
+            if not any(net.overlaps(other) for other in nets):
+                break
+        else:
+            raise AssertionError("no free 10.231.N.0/24 for the learner engine's bridge")
+        self.bridge = "kitb" + secrets.token_hex(3)
+        for command in (
+            ["ip", "link", "add", self.bridge, "type", "bridge"],
+            ["ip", "addr", "add", f"10.231.{third}.1/24", "dev", self.bridge],
+            ["ip", "link", "set", self.bridge, "up"],
+        ):
+            subprocess.run(command, check=True, capture_output=True)
+
     def _start(self) -> LearnerEngine:
         import docker
+
+        self._make_bridge()
 
         env = dict(os.environ)
         dockerd = DOCKERD
@@ -176,7 +211,7 @@ class LearnerEngine:
                 "--registry-mirror",
                 self.mirror,
                 "--bridge",
-                "none",
+                self.bridge,
                 "--iptables=false",
                 "--ip-masq=false",
                 "--ip-forward=false",
@@ -205,7 +240,22 @@ class LearnerEngine:
         self.stop()
         raise AssertionError(f"the learner's dockerd did not answer: {tail}")
 
+    def _children(self) -> list[int]:
+        """The processes the daemon started (its containerd), by PID."""
+        found = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if self.process is not None and int(fields[1]) == self.process.pid:
+                found.append(int(proc.name))
+        return found
+
     def stop(self) -> None:
+        children = self._children() if self.process is not None else []
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -213,12 +263,24 @@ class LearnerEngine:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        for pid in children:  # its containerd ends with it; if not, end it by PID
+            with contextlib.suppress(OSError):
+                if str(self.root) in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+                    os.kill(pid, 15)
         with contextlib.suppress(Exception):
             self.client.close()
         with contextlib.suppress(Exception):
             self.log.close()
-        subprocess.run(["umount", "-R", "-l", str(self.root / "data")], capture_output=True)
-        subprocess.run(["umount", "-R", "-l", str(self.root / "exec")], capture_output=True)
+        if self.bridge:
+            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+            self.bridge = ""
+        mounts = [
+            line.split()[1]
+            for line in Path("/proc/mounts").read_text().splitlines()
+            if line.split()[1].startswith(f"{self.root}/")
+        ]
+        for mount in sorted(mounts, reverse=True):  # deepest first (exec/netns/default ...)
+            subprocess.run(["umount", "-l", mount], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
