@@ -20,6 +20,7 @@ meanwhile stay. BENCH_SKIP_LABS, _WATCH, _CLASSROOM or _INSTALL=1 leaves a part 
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
 import io
 import os
@@ -127,6 +128,10 @@ def load_lab_bench(lab):
 
 def main() -> int:
     sys.path.insert(0, str(KIT))
+    # the steady state a learner's machine reaches after its first command: the kit's modules
+    # compiled (bytecode is current even where PYTHONDONTWRITEBYTECODE stops Python writing it)
+    for folder in ("workshop", "labs"):
+        compileall.compile_dir(KIT / folder, quiet=1)
     from tests.kit.trace import Trace
     from workshop.engine import client
     from workshop.errors import LabFileError

@@ -490,7 +490,15 @@ def _find_image(look: Look, claim: Claim) -> list[Evidence]:
     pulled = look.learner.pulled(tag)
     before = look.learner.at_start(tag)
     new = before is not None and before != image.id
-    built = image.built_since(look.learner.since) or bool(look.learner.tagged_since(tag))
+    # the time of the last tag counts only for a tag that moved: on containerd's image store
+    # (where BuildKit logs no tag event) an image's last tag time is shared by every name of the
+    # same id, so pulling alpine would otherwise "build" a tag that still names alpine
+    retagged = image.last_tagged is not None and image.last_tagged >= look.learner.since
+    built = (
+        image.created >= look.learner.since
+        or bool(look.learner.tagged_since(tag))
+        or (retagged and before != image.id)
+    )
     ok = {
         "pulled": pulled or (new and not built),
         "built": built,

@@ -344,9 +344,7 @@ NEEDS = {
 }
 # what a lab fetches from the internet, by name (`workshop.needs`: the room's offline mirror)
 NEEDS_LISTS = {
-    "images": (
-        "images its steps pull or build FROM, as a learner names them (alpine, python:3.12-slim)"
-    ),
+    "images": "images its steps pull or build FROM, as a learner names them (alpine)",
     "requirements": "pip requirements files (kit paths) its builds install",
 }
 

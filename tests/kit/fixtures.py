@@ -160,25 +160,3 @@ def needs_lab(*lab_ids: str):
     return pytest.mark.skipif(
         bool(absent), reason=f"runs on the kit's {', '.join(absent)} lab, which is not in labs/"
     )
-
-
-def containerd_store() -> bool:
-    """The engine keeps images in containerd's store (Docker 26 here, new Docker Desktops)."""
-    try:
-        import docker
-
-        info = docker.from_env().info()
-    except Exception:
-        return False
-    return any(
-        "containerd.snapshotter" in str(value) for _, value in info.get("DriverStatus") or []
-    )
-
-
-# Known and open: on containerd's image store, prove's cleanup of a pushed tag and of a lab's
-# builds between mistakes is not yet right (seen 2026-12-03); said, not hidden.
-ON_CONTAINERD_STORE = pytest.mark.xfail(
-    containerd_store(),
-    reason="prove's cleanup on the containerd image store is known to be incomplete",
-    strict=False,
-)

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.kit.conftest import LABELS
-from tests.kit.fixtures import ON_CONTAINERD_STORE
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "labs"
 
@@ -281,7 +280,6 @@ pushed = {{ tag = "{registry}:v1" }}
 """
 
 
-@ON_CONTAINERD_STORE
 def test_every_other_noun_proves_itself(workshop, tmp_path, engine, leave_no_trace):
     """image (pulled, built), network, running, exec, an interactive shell (typed into through
     a pseudo-terminal) and pushed (to the local registry)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kit.fixtures import ON_CONTAINERD_STORE
 from workshop.errors import WorkshopError
 from workshop.labs import load_labs
 
@@ -21,7 +20,6 @@ def _lab_ids() -> list[str]:
 @pytest.mark.engine
 @pytest.mark.destructive
 @pytest.mark.parametrize("lab_id", _lab_ids())
-@ON_CONTAINERD_STORE
 def test_every_lab_proves_itself(workshop, lab_id, leave_no_trace):
     """No step passes untouched; each fails before its solution, names each declared mistake
     after its reproducer, and passes after its solution."""
