@@ -132,3 +132,60 @@ def test_a_missing_registry_binary_says_how_to_install_it(tmp_path):
     assert "`apt-get install docker-registry`" in out
     assert "registry:2" in out
     assert "Traceback" not in out
+
+
+def test_an_image_the_upstream_lacks_is_listed_and_the_rest_fetched(tmp_path):
+    labs = tmp_path / "labs"
+    import shutil
+
+    from tests.kit.room_parts import KIT_LABS
+
+    shutil.copytree(KIT_LABS / "beginners", labs / "beginners")
+    manifest = labs / "beginners" / "lab.toml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            'images = ["alpine:latest"]', 'images = ["alpine:latest", "kit-no-such-image:1"]'
+        )
+    )
+    store = tmp_path / "store"
+    code, out = run_workshop(
+        "room",
+        "prepare",
+        "--upstream",
+        "127.0.0.1:5000",
+        "--store",
+        str(store),
+        env={"WORKSHOP_LABS": str(labs)},
+    )
+    assert code == 1, out
+    assert "1 image(s) could not be fetched" in out
+    assert "kit-no-such-image:1: the upstream does not serve it." in out
+    room = json.loads((store / "room.json").read_text())
+    assert list(room["images"]) == ["alpine:latest"]
+    assert room["upstream"] == "http://127.0.0.1:5000"  # a loopback address is plain http
+
+
+def test_upstream_addresses_are_normalised():
+    from workshop.room.prepare import normalise_upstream
+
+    assert normalise_upstream("127.0.0.1:5000/") == "http://127.0.0.1:5000"
+    assert normalise_upstream("localhost:5000") == "http://localhost:5000"
+    assert normalise_upstream("registry.example:443") == "https://registry.example:443"
+    assert normalise_upstream("https://registry-1.docker.io") == "https://registry-1.docker.io"
+
+
+def test_an_upstream_account_comes_from_the_environment_only(tmp_path, monkeypatch):
+    from workshop.room.registry import Registry
+    from workshop.room.store import Store
+
+    monkeypatch.setenv("WORKSHOP_UPSTREAM_USER", "ada")
+    monkeypatch.setenv("WORKSHOP_UPSTREAM_PASSWORD", "s3cret")
+    proxy = Registry(Store(tmp_path), upstream="https://registry-1.docker.io").configuration()
+    assert proxy["proxy"] == {
+        "remoteurl": "https://registry-1.docker.io",
+        "username": "ada",
+        "password": "s3cret",
+    }
+    plain = Registry(Store(tmp_path), readonly=True).configuration()
+    assert "proxy" not in plain
+    assert plain["storage"]["maintenance"]["readonly"] == {"enabled": True}

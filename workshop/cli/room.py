@@ -100,6 +100,13 @@ def prepare(upstream, platforms, store_dir, pythons, pypi):
     )
     for note in done.notes:
         render.say(note, looks=("yellow",))
+    if done.failed:
+        render.failed(
+            f"{len(done.failed)} image(s) could not be fetched (the rest is in {store.root}):"
+        )
+        for line in done.failed:
+            click.echo(f"  - {line}")
+        raise SystemExit(Exit.ERROR)
     passed(
         f"The room store {store.root} holds {done.images} images; this run fetched "
         f"{done.blobs_fetched} blobs ({human(done.bytes_fetched)}) and {done.wheels_fetched} "

@@ -31,6 +31,7 @@ class Prepared:
     wheels_fetched: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    failed: list[str] = field(default_factory=list)  # images that could not be fetched
     fetched: set[tuple[str, str]] = field(default_factory=set)  # (repository, digest) fetched
 
 
@@ -40,6 +41,18 @@ def human(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"
+
+
+def normalise_upstream(url: str) -> str:
+    """127.0.0.1:5000 -> http://127.0.0.1:5000 (loopback), registry.example -> https://..."""
+    url = url.strip().rstrip("/")
+    if "://" not in url:
+        host = url.split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+        loopback = host in ("localhost", "::1") or host.startswith("127.")
+        url = ("http://" if loopback else "https://") + url
+    if not url.startswith(("http://", "https://")):
+        raise RoomError(f"{url} is not a registry address: write it as https://HOST[:PORT].")
+    return url
 
 
 def check_platform(name: str) -> str:
@@ -62,12 +75,19 @@ def prepare(
     from workshop.needs import course_needs
 
     started = time.monotonic()
+    upstream = normalise_upstream(upstream)
     platforms = tuple(check_platform(p) for p in platforms)
     needs = needs or course_needs()
     store.make()
     data = store.read()
     data.update(upstream=upstream, platforms=list(platforms))
     done = Prepared()
+    with v2.Client(upstream, timeout=30) as direct:
+        if not direct.ping():
+            raise RoomError(
+                f"The upstream registry {upstream} does not answer: check the address "
+                "(--upstream URL) and this machine's network."
+            )
     with Registry(store, upstream=upstream) as registry, v2.Client(registry.url, 600) as client:
         for need in needs.images:
             if not need.full.startswith("docker.io/"):
@@ -76,7 +96,11 @@ def prepare(
                     "Hub's images only, so the room cannot serve it."
                 )
                 continue
-            data["images"][need.ref] = _image(store, client, need, platforms, say, done)
+            try:
+                data["images"][need.ref] = _image(store, client, need, platforms, say, done)
+            except RoomError as exc:  # the others are still worth fetching
+                done.failed.append(str(exc))
+                continue
             store.write(data)  # what is fetched so far is kept if a later image fails
             done.images += 1
     store.forget_schedule()
@@ -130,7 +154,7 @@ def _image(store, client, need, platforms, say, done: Prepared) -> dict:
     repository = need.repository
     top = client.manifest(repository, v2.reference(need))
     if top is None:
-        raise RoomError(f"{need.ref}: the upstream {client.base} does not serve it.")
+        raise RoomError(f"{need.ref}: the upstream does not serve it.")
     entry: dict = {
         "repository": repository,
         "tag": v2.reference(need),

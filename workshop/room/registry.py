@@ -19,6 +19,8 @@ from workshop.room.store import RoomError, Store
 
 BINARIES = ("docker-registry", "registry")  # Debian's name, upstream's name
 BIN_ENV = "WORKSHOP_REGISTRY_BIN"
+# the upstream account, if any (environment only: never on a command line others can read)
+USER_ENV, PASSWORD_ENV = "WORKSHOP_UPSTREAM_USER", "WORKSHOP_UPSTREAM_PASSWORD"
 
 
 class RegistryMissing(RoomError):
@@ -103,11 +105,16 @@ class Registry:
         }
         if self.upstream:
             config["proxy"] = {"remoteurl": self.upstream}
+            user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
+            if user and password:  # an account's pulls: Docker Hub's limit is then per account
+                config["proxy"].update(username=user, password=password)
         return config
 
     def start(self, timeout: float = 20) -> Registry:
         program = binary()
         self.store.make()
+        self.config.touch(mode=0o600)  # it may hold the upstream account's password
+        self.config.chmod(0o600)
         self.config.write_text(json.dumps(self.configuration(), indent=2) + "\n")
         # REGISTRY_* variables override the configuration file: the kit's file is the whole truth.
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}

@@ -109,6 +109,10 @@ def serve(
     ready: Callable[[Registry, _Server], None] | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM; then stop both servers and return (exit 0)."""
+    if online:
+        from workshop.room.prepare import normalise_upstream
+
+        upstream = normalise_upstream(upstream or "https://registry-1.docker.io")
     data = store.read()
     if not online and not data["images"]:
         raise RoomError(
