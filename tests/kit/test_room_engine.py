@@ -356,3 +356,55 @@ def test_a_build_installs_the_requirements_from_the_rooms_index(room, learner, t
         assert "flask-3.1.3-py3-none-any.whl" in text
     finally:
         drop(learner.client, tag, "python:3.12-slim")
+
+
+def test_served_to_the_room_it_names_the_rooms_addresses(store):
+    from workshop.classroom.addresses import machine_addresses
+
+    found = machine_addresses()
+    if not found:
+        pytest.skip("this machine has no address a room could reach")
+    registry_port, index_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workshop",
+            "room",
+            "serve-images",
+            "--store",
+            str(store),
+            "--host",
+            "0.0.0.0",
+            "--registry-port",
+            str(registry_port),
+            "--index-port",
+            str(index_port),
+        ],
+        env={**clean_env(), "COLUMNS": "200"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Ctrl-C stops both."):
+                break
+        out = "".join(lines)
+        mirror = f"http://{found[0]}:{registry_port}"
+        assert f"Room mirror (offline: the 2 images in the store): {mirror}" in out, out
+        assert f'"insecure-registries": ["{found[0]}:{registry_port}"]' in out
+        assert f"PIP_INDEX_URL=http://{found[0]}:{index_port}/simple/" in out
+        assert "127.0.0.1" not in out
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=30)
+    assert process.returncode == 0, rest + err
+    assert "Traceback" not in err
