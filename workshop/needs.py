@@ -95,3 +95,28 @@ def course_needs(labs: list[labs_mod.Lab] | None = None) -> CourseNeeds:
         packages=tuple(PackageNeed(path, tuple(ids)) for path, ids in by_file.items()),
         disk_gb=sum(lab.needs.get("disk_gb", 0.0) for lab in labs),
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m workshop.needs [--images | --requirements]`: what the course fetches, one a
+    line (images as the labs name them; requirements files as paths). scripts/engine reads the
+    images from here to know which stand-ins to build; it needs only the standard library."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m workshop.needs", description=main.__doc__)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--images", action="store_true", help="the images only")
+    which.add_argument("--requirements", action="store_true", help="the requirements files only")
+    args = parser.parse_args(argv)
+    needs = course_needs()
+    if not args.requirements:
+        for image in needs.images:
+            print(image.ref)
+    if not args.images:
+        for package in needs.packages:
+            print(package.requirements)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

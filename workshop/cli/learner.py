@@ -9,6 +9,7 @@ import click
 
 from workshop import render
 from workshop.cli._shared import all_done, boundary, failed, open_course, passed, reporting
+from workshop.cli.checking import check_step
 from workshop.errors import Exit
 
 
@@ -75,8 +76,6 @@ def watch(plain, log):
 
 @click.command(short_help="Check a step against the engine; records nothing.")
 @click.argument("step", required=False)
-@boundary
-@reporting
 def check(step):
     """Check one step against the engine (the current step by default); records nothing.
 
@@ -89,25 +88,7 @@ def check(step):
 
     Example: workshop check run-ls
     """
-    course = open_course("check")
-    if all_done(
-        course, step, "Every step of every lab is done: there is no current step to check."
-    ):
-        return
-    lab, chosen = course.find(step)
-    verdict = course.check(lab, [chosen], record=False)[0]  # `next` records and moves on
-    if verdict.earlier:
-        passed(
-            f"Step {chosen.id} was done earlier (seen done at {verdict.earlier}). The engine "
-            "no longer shows all of it (a later step, or you, removed what it made), and that "
-            "is fine: it stays done."
-        )
-        return
-    if verdict.passed:
-        passed(f"Step {chosen.id} is done.")
-        return
-    failed(f"Step {chosen.id} is not done yet: {verdict.message}")
-    sys.exit(Exit.NOT_DONE)
+    check_step(step)
 
 
 @click.command(short_help="Show a step's instructions again; checks nothing.")

@@ -1,0 +1,191 @@
+"""`workshop room prepare` from the stand-in registry as upstream (the same code as from Docker
+Hub): images by digest into the store, the platform the upstream lacks said in one sentence,
+wheels with a PEP 503 index; a second run fetches nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.kit.room_parts import (
+    UPSTREAM,
+    free_port,
+    needs_registry,
+    needs_upstream,
+    run_workshop,
+)
+
+pytestmark = [needs_registry, needs_upstream]
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    store = tmp_path_factory.mktemp("room") / "store"
+    code, out = run_workshop("room", "prepare", "--upstream", UPSTREAM, "--store", str(store))
+    assert code == 0, out
+    return store, out
+
+
+def blob_times(store):
+    return {p: p.stat().st_mtime_ns for p in (store / "registry").rglob("data")}
+
+
+def test_prepare_records_each_image_by_the_upstreams_digest(prepared):
+    from workshop.room import v2
+
+    store, out = prepared
+    room = json.loads((store / "room.json").read_text())
+    assert room["upstream"] == UPSTREAM
+    assert set(room["images"]) == {"alpine:latest", "python:3.12-slim"}
+    with v2.Client(UPSTREAM) as upstream:
+        for ref, entry in room["images"].items():
+            name, tag = ref.split(":")
+            served = upstream.manifest(f"library/{name}", tag)
+            assert entry["digest"] == served.digest
+            amd64 = entry["platforms"]["linux/amd64"]
+            assert amd64["manifest"] == served.digest  # the stand-ins are single-platform
+            assert amd64["config"] == served.json["config"]["digest"]
+            for digest in [amd64["config"], *amd64["layers"]]:
+                hexa = digest.split(":")[1]
+                data = store / "registry/docker/registry/v2/blobs/sha256" / hexa[:2] / hexa
+                assert (data / "data").is_file()
+            assert entry["missing"] == ["linux/arm64"]
+    # progress per image and layer, and the platform the upstream lacks in one sentence
+    assert "alpine:latest: sha256:" in out
+    assert "fetched in" in out
+    line = (
+        "alpine:latest: the upstream has no linux/arm64 image (it serves linux/amd64), so "
+        "learners on linux/arm64 cannot pull it from the room."
+    )
+    assert line in out
+    assert "Traceback" not in out
+
+
+def test_prepare_downloads_wheels_for_the_images_python_and_indexes_them(prepared):
+    from workshop.room.store import sha256_file
+
+    store, _ = prepared
+    room = json.loads((store / "room.json").read_text())
+    files = room["wheels"]["files"]
+    assert any(name.startswith("flask-3.1.3-") for name in files)
+    assert any(name.startswith("gunicorn-27.0.1-") for name in files)
+    for name, entry in files.items():
+        assert sha256_file(store / "wheels" / name) == entry["sha256"]
+    sets = room["wheels"]["sets"].values()
+    assert {(s["python"], s["platform"]) for s in sets} == {
+        ("3.12", "linux/amd64"),
+        ("3.12", "linux/arm64"),
+    }
+    page = (store / "wheels/simple/flask/index.html").read_text()
+    assert 'href="../../flask-3.1.3-py3-none-any.whl#sha256=' in page
+    assert '<a href="flask/">' in (store / "wheels/simple/index.html").read_text()
+
+
+def test_a_second_prepare_downloads_nothing(prepared):
+    store, _ = prepared
+    before = blob_times(store)
+    wheels_before = {p.name: p.stat().st_mtime_ns for p in (store / "wheels").glob("*.whl")}
+    started = time.monotonic()
+    code, out = run_workshop("room", "prepare", "--upstream", UPSTREAM, "--store", str(store))
+    took = time.monotonic() - started
+    assert code == 0, out
+    assert "this run fetched 0 blobs (0 B) and 0 wheels" in out
+    assert "fetching" not in out
+    assert blob_times(store) == before
+    assert {p.name: p.stat().st_mtime_ns for p in (store / "wheels").glob("*.whl")} == (
+        wheels_before
+    )
+    assert took < 15, f"a second prepare took {took:.1f} s"
+
+
+def test_an_upstream_that_does_not_answer_is_one_sentence(tmp_path):
+    port = free_port()
+    code, out = run_workshop(
+        "room", "prepare", "--upstream", f"http://127.0.0.1:{port}", "--store", str(tmp_path)
+    )
+    assert code == 1, out
+    assert "Traceback" not in out
+    assert out.count("Error:") == 1
+
+
+def test_a_wrong_platform_is_one_sentence(tmp_path):
+    code, out = run_workshop(
+        "room", "prepare", "--upstream", UPSTREAM, "--platform", "amd64", "--store", str(tmp_path)
+    )
+    assert code == 1
+    assert "'amd64' is not a platform: write it as OS/ARCH, e.g. linux/arm64." in out
+
+
+def test_a_missing_registry_binary_says_how_to_install_it(tmp_path):
+    code, out = run_workshop(
+        "room",
+        "prepare",
+        "--upstream",
+        UPSTREAM,
+        "--store",
+        str(tmp_path),
+        env={"WORKSHOP_REGISTRY_BIN": "no-such-registry-binary"},
+    )
+    assert code == 1
+    assert "`apt-get install docker-registry`" in out
+    assert "registry:2" in out
+    assert "Traceback" not in out
+
+
+def test_an_image_the_upstream_lacks_is_listed_and_the_rest_fetched(tmp_path):
+    labs = tmp_path / "labs"
+    import shutil
+
+    from tests.kit.room_parts import KIT_LABS
+
+    shutil.copytree(KIT_LABS / "beginners", labs / "beginners")
+    manifest = labs / "beginners" / "lab.toml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            'images = ["alpine:latest"]', 'images = ["alpine:latest", "kit-no-such-image:1"]'
+        )
+    )
+    store = tmp_path / "store"
+    code, out = run_workshop(
+        "room",
+        "prepare",
+        "--upstream",
+        "127.0.0.1:5000",
+        "--store",
+        str(store),
+        env={"WORKSHOP_LABS": str(labs)},
+    )
+    assert code == 1, out
+    assert "1 image(s) could not be fetched" in out
+    assert "kit-no-such-image:1: the upstream does not serve it." in out
+    room = json.loads((store / "room.json").read_text())
+    assert list(room["images"]) == ["alpine:latest"]
+    assert room["upstream"] == "http://127.0.0.1:5000"  # a loopback address is plain http
+
+
+def test_upstream_addresses_are_normalised():
+    from workshop.room.prepare import normalise_upstream
+
+    assert normalise_upstream("127.0.0.1:5000/") == "http://127.0.0.1:5000"
+    assert normalise_upstream("localhost:5000") == "http://localhost:5000"
+    assert normalise_upstream("registry.example:443") == "https://registry.example:443"
+    assert normalise_upstream("https://registry-1.docker.io") == "https://registry-1.docker.io"
+
+
+def test_an_upstream_account_comes_from_the_environment_only(tmp_path, monkeypatch):
+    from workshop.room.registry import Registry
+    from workshop.room.store import Store
+
+    monkeypatch.setenv("WORKSHOP_UPSTREAM_USER", "ada")
+    monkeypatch.setenv("WORKSHOP_UPSTREAM_PASSWORD", "s3cret")
+    proxy = Registry(Store(tmp_path), upstream="https://registry-1.docker.io").configuration()
+    assert proxy["proxy"] == {
+        "remoteurl": "https://registry-1.docker.io",
+        "username": "ada",
+        "password": "s3cret",
+    }
+    plain = Registry(Store(tmp_path), readonly=True).configuration()
+    assert "proxy" not in plain
+    assert plain["storage"]["maintenance"]["readonly"] == {"enabled": True}

@@ -1,0 +1,108 @@
+"""The registry API client: Docker Hub's anonymous token dance (a 401 names the token service;
+the token is asked for once per repository and sent after), digests checked."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"digest": "sha256:" + "0" * 64, "size": 2},
+        "layers": [],
+    }
+).encode()
+
+
+@pytest.fixture
+def hub():
+    """A registry that, like Docker Hub, wants a bearer token from its token service."""
+    seen: dict = {"token_requests": [], "authorized": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *_):
+            pass
+
+        def do_GET(self):
+            url = urlparse(self.path)
+            if url.path == "/token":
+                seen["token_requests"].append(parse_qs(url.query))
+                body = json.dumps({"token": "t0ken"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+            elif self.headers.get("Authorization") != "Bearer t0ken":
+                port = self.server.server_address[1]
+                body = b'{"errors":[{"code":"UNAUTHORIZED"}]}'
+                self.send_response(401)
+                self.send_header(
+                    "WWW-Authenticate",
+                    f'Bearer realm="http://127.0.0.1:{port}/token",service="registry.test",'
+                    'scope="repository:library/alpine:pull"',
+                )
+            elif url.path == "/v2/library/alpine/manifests/latest":
+                seen["authorized"] += 1
+                body = MANIFEST
+                self.send_response(200)
+                self.send_header(
+                    "Content-Type", "application/vnd.docker.distribution.manifest.v2+json"
+                )
+            else:
+                body = b"{}"
+                self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_token_dance_once_per_repository(hub):
+    from workshop.room import v2
+
+    base, seen = hub
+    with v2.Client(base) as client:
+        first = client.manifest("library/alpine", "latest")
+        again = client.manifest("library/alpine", "latest")
+    assert first.digest == "sha256:" + hashlib.sha256(MANIFEST).hexdigest() == again.digest
+    assert not first.is_index
+    assert seen["token_requests"] == [
+        {"scope": ["repository:library/alpine:pull"], "service": ["registry.test"]}
+    ]
+    assert seen["authorized"] == 2
+
+
+def test_a_registry_that_does_not_answer_is_one_sentence():
+    from tests.kit.room_parts import free_port
+    from workshop.room import v2
+    from workshop.room.store import RoomError
+
+    with (
+        v2.Client(f"http://127.0.0.1:{free_port()}", timeout=5) as client,
+        pytest.raises(RoomError, match="does not answer"),
+    ):
+        client.manifest("library/alpine", "latest")
+
+
+def test_platforms_match_with_and_without_variant():
+    from workshop.room.v2 import platform_matches, platform_name
+
+    arm = {"os": "linux", "architecture": "arm64", "variant": "v8"}
+    assert platform_matches("linux/arm64", arm)
+    assert platform_matches("linux/arm64/v8", arm)
+    assert not platform_matches(
+        "linux/arm/v7", {"os": "linux", "architecture": "arm", "variant": "v6"}
+    )
+    assert not platform_matches("linux/amd64", arm)
+    assert platform_name(arm) == "linux/arm64/v8"

@@ -1,0 +1,339 @@
+"""`workshop bundle save FILE` / `load FILE`: the whole store as one tar file.
+
+The first member, workshop-bundle.json, lists every other member in order with its size and
+sha256. `load` reads the file as a stream, writes each member into a staging folder beside the
+store while hashing it, and refuses the bundle (one sentence, nothing loaded) at the first member
+that is not the next one listed, has another size or hash, is not a plain file, or names a path
+outside the store; and when the file ends early or holds more. Only a bundle read whole and
+found as listed is moved into the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from workshop.room.store import RoomError, Store, now
+
+MANIFEST = "workshop-bundle.json"
+FORMAT = "workshop-bundle/1"
+TOP = ("room.json", "registry", "wheels")
+_BLOB = re.compile(r"^registry/docker/registry/v2/blobs/sha256/[0-9a-f]{2}/([0-9a-f]{64})/data$")
+
+
+class BundleRefused(RoomError):
+    pass
+
+
+def _members(store: Store) -> list[Path]:
+    """The store's files worth carrying: room.json, registry/ (not its upload scratch or the
+    pull-through schedule), wheels/."""
+    found = []
+    if store.manifest_path.exists():
+        found.append(store.manifest_path)
+    for folder in (store.registry, store.wheels):
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(store.root).as_posix()
+            if "/_uploads/" in relative or relative.endswith("scheduler-state.json"):
+                continue
+            if path.is_file() and not path.is_symlink():
+                found.append(path)
+    return found
+
+
+def _hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save(store: Store, target: Path, say=print) -> tuple[int, int]:
+    """Write the store as one tar file at TARGET; return (members, bytes)."""
+    data = store.read()
+    if not (data["images"] or data["wheels"]["files"]):
+        raise RoomError(
+            f"The room store {store.root} holds nothing: run `workshop room prepare` first."
+        )
+    paths = _members(store)
+    listing = []
+    for path in paths:
+        listing.append(
+            {
+                "name": path.relative_to(store.root).as_posix(),
+                "size": path.stat().st_size,
+                "sha256": _hash(path),
+            }
+        )
+    manifest = json.dumps(
+        {"format": FORMAT, "created": now(), "images": sorted(data["images"]), "members": listing},
+        indent=1,
+    ).encode()
+    target = Path(target)
+    partial = target.with_name(target.name + ".partial")
+    with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(MANIFEST)
+        info.size = len(manifest)
+        info.mtime = int(os.path.getmtime(store.manifest_path)) if paths else 0
+        tar.addfile(info, _Bytes(manifest))
+        for path, entry in zip(paths, listing, strict=True):
+            info = tarfile.TarInfo(entry["name"])
+            info.size = entry["size"]
+            info.mtime = int(path.stat().st_mtime)
+            info.mode = 0o644
+            with open(path, "rb") as handle:
+                tar.addfile(info, handle)
+    os.replace(partial, target)
+    say(
+        f"Saved {len(listing)} files ({len(data['images'])} images, "
+        f"{len(data['wheels']['files'])} wheels) to {target}."
+    )
+    return len(listing), target.stat().st_size
+
+
+class _Bytes:
+    def __init__(self, data: bytes):
+        self.data, self.at = data, 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.data) if size < 0 else self.at + size
+        chunk, self.at = self.data[self.at : end], min(end, len(self.data))
+        return chunk
+
+
+def _safe(name: str) -> bool:
+    path = PurePosixPath(name)
+    return (
+        bool(name)
+        and not path.is_absolute()
+        and "\\" not in name
+        and ".." not in path.parts
+        and path.parts[0] in TOP
+        and (name == "room.json" or len(path.parts) > 1)
+        and name != MANIFEST
+    )
+
+
+@dataclass
+class Loaded:
+    members: int = 0
+    bytes: int = 0
+    images: dict = field(default_factory=dict)
+
+
+def verify_into(source: Path, staging: Path) -> Loaded:
+    """Read the bundle SOURCE whole into STAGING, checking each member against the manifest;
+    raise BundleRefused with one sentence at the first difference."""
+    name = Path(source).name
+    try:
+        handle = open(source, "rb")  # noqa: SIM115  (closed below, whatever happens)
+    except OSError as exc:
+        raise RoomError(f"{source}: {exc.strerror}.") from None
+    with handle:
+        try:
+            tar = tarfile.open(fileobj=handle, mode="r|")  # noqa: SIM115  (a stream on handle)
+        except tarfile.TarError:
+            raise BundleRefused(f"{name} is not a workshop bundle (not a tar file).") from None
+        try:
+            return _read(tar, name, staging)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            if isinstance(exc, BundleRefused):
+                raise
+            raise BundleRefused(
+                f"{name} is truncated or damaged ({exc}): nothing was loaded; copy it again."
+            ) from None
+
+
+def _read(tar, name: str, staging: Path) -> Loaded:
+    first = tar.next()
+    if first is None or first.name != MANIFEST or not first.isfile() or first.size > 64 << 20:
+        raise BundleRefused(f"{name} is not a workshop bundle (it does not begin with {MANIFEST}).")
+    try:
+        manifest = json.loads(tar.extractfile(first).read())
+        members = manifest["members"]
+        assert manifest["format"] == FORMAT and isinstance(members, list)
+        for entry in members:
+            assert isinstance(entry["name"], str) and isinstance(entry["size"], int)
+            assert re.fullmatch(r"[0-9a-f]{64}", entry["sha256"])
+    except (ValueError, KeyError, TypeError, AssertionError):
+        raise BundleRefused(
+            f"{name} is not a workshop bundle this kit reads (its {MANIFEST} is not "
+            f"{FORMAT}): upgrade the kit, or make the bundle again."
+        ) from None
+    names = [entry["name"] for entry in members]
+    for entry in members:
+        if not _safe(entry["name"]):
+            raise BundleRefused(
+                f"{name} names a file outside the room store ({entry['name']!r}): refused."
+            )
+    if len(set(names)) != len(names):
+        raise BundleRefused(f"{name} lists a file twice: refused.")
+    done = Loaded()
+    index = -1
+    while (member := tar.next()) is not None:
+        index += 1
+        if index >= len(members):
+            raise BundleRefused(
+                f"{name} holds a file its manifest does not list ({member.name!r}): refused."
+            )
+        expected = members[index]
+        if member.name != expected["name"]:
+            raise BundleRefused(
+                f"{name} is not as its manifest lists it (file {index + 2} should be "
+                f"{expected['name']}): refused."
+            )
+        if not member.isfile():
+            raise BundleRefused(f"{name}: {member.name!r} is not a plain file: refused.")
+        if member.size != expected["size"]:
+            raise BundleRefused(
+                f"{name}: {member.name} is {member.size} bytes, its manifest says "
+                f"{expected['size']}: refused."
+            )
+        blob = _BLOB.match(member.name)
+        if blob and blob[1] != expected["sha256"]:
+            raise BundleRefused(f"{name}: {member.name} is not the blob its path names: refused.")
+        target = staging / member.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        got = 0
+        source = tar.extractfile(member)
+        with open(target, "wb") as out:
+            for chunk in iter(functools.partial(source.read, 1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+                got += len(chunk)
+        if got != expected["size"]:
+            raise BundleRefused(f"{name} is truncated (it ends inside {member.name}): refused.")
+        if digest.hexdigest() != expected["sha256"]:
+            raise BundleRefused(
+                f"{name}: {member.name} has been altered (its sha256 is not the manifest's): "
+                "refused."
+            )
+        done.members += 1
+        done.bytes += got
+    if done.members != len(members):
+        raise BundleRefused(
+            f"{name} is truncated ({done.members} of {len(members)} files): nothing was loaded; "
+            "copy it again."
+        )
+    if (staging / "room.json").exists():
+        try:
+            done.images = json.loads((staging / "room.json").read_text()).get("images", {})
+        except ValueError:
+            raise BundleRefused(f"{name}: its room.json is not JSON: refused.") from None
+    return done
+
+
+def _lacking(staged: Store, store: Store, images: dict) -> str:
+    """The first blob an image in room.json needs that neither the bundle nor the store has."""
+    for ref, entry in images.items():
+        if not isinstance(entry, dict):
+            return f"{ref} is not described"
+        wanted = [entry.get("digest")]
+        for platform, held in (entry.get("platforms") or {}).items():
+            wanted += [held.get("manifest"), held.get("config"), *held.get("layers", [])]
+            for digest in wanted:
+                if not (isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest)):
+                    return f"{ref} {platform}: {digest!r} is not a digest"
+                if not (staged.blob_path(digest).is_file() or store.blob_path(digest).is_file()):
+                    return f"{ref} {platform}: blob {digest[:19]}"
+    return ""
+
+
+def load(store: Store, source: Path, say=print) -> Loaded:
+    """Verify the whole bundle, then (only then) move it into the store."""
+    made = not store.root.exists()
+    store.root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=store.root))
+    try:
+        loaded = verify_into(Path(source), staging)
+        lacking = _lacking(Store(staging), store, loaded.images)
+        if lacking:
+            raise BundleRefused(
+                f"{Path(source).name} does not hold what its room.json lists ({lacking}): "
+                "refused; make the bundle again with `workshop bundle save`."
+            )
+        old = store.read()
+        for path in sorted(staging.rglob("*")):
+            if path.is_file() and path.name != "room.json":
+                target = store.root / path.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+        new = (
+            json.loads((staging / "room.json").read_text())
+            if (staging / "room.json").exists()
+            else {}
+        )
+        merged = {**old, **{k: v for k, v in new.items() if k not in ("images", "wheels")}}
+        merged["images"] = {**old["images"], **new.get("images", {})}
+        wheels = new.get("wheels", {})
+        merged["wheels"] = {
+            "files": {**old["wheels"]["files"], **wheels.get("files", {})},
+            "sets": {**old["wheels"]["sets"], **wheels.get("sets", {})},
+        }
+        merged["loaded"] = {"from": Path(source).name, "at": now()}
+        store.write(merged)
+        store.make()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)
+            if made:
+                store.root.rmdir()  # refused: leave no trace of a store that was not there
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)
+    say(
+        f"Verified and loaded {loaded.members} files ({len(loaded.images)} images) into "
+        f"{store.root}."
+    )
+    return loaded
+
+
+def into_engine(store: Store, say=print, client=None) -> dict[str, str]:
+    """Load the store's images into the local engine, for the engine's platform, as the names
+    learners type, by serving the store on a free loopback port and pulling each by digest.
+    Return {image: image id}."""
+    from workshop.room.registry import Registry
+
+    if client is None:
+        import docker
+
+        client = docker.from_env()
+    version = client.version()
+    platform = f"{version.get('Os', 'linux')}/{version.get('Arch', 'amd64')}"
+    data = store.read()
+    ids: dict[str, str] = {}
+    with Registry(store, readonly=True) as registry:
+        where = registry.url.split("://", 1)[1]
+        for ref, entry in data["images"].items():
+            if platform not in entry.get("platforms", {}):
+                say(f"{ref}: the bundle has no {platform} image for this engine: not loaded.")
+                continue
+            source = f"{where}/{entry['repository']}"
+            for _ in client.api.pull(source, tag=entry["digest"], stream=True, decode=True):
+                pass
+            pulled = f"{source}@{entry['digest']}"
+            image = client.images.get(pulled)
+            if "@" in ref:  # pinned by digest: a name with a digest cannot be a tag
+                ids[ref] = image.id
+                say(f"{ref}: loaded into the engine as {pulled} ({image.id[:19]})")
+                continue
+            last = ref.rsplit("/", 1)[-1]
+            repository, tag = ref.rsplit(":", 1) if ":" in last else (ref, "latest")
+            image.tag(repository, tag)
+            with contextlib.suppress(Exception):
+                client.images.remove(pulled)
+            ids[ref] = client.images.get(ref).id
+            say(f"{ref}: loaded into the engine ({ids[ref][:19]})")
+    return ids
