@@ -66,9 +66,16 @@ def clean_env() -> dict:
 
 
 @contextlib.contextmanager
-def serving(store: Path, *extra: str, env: dict | None = None):
-    """`workshop room serve-images` on free loopback ports; yields (process, mirror, index)."""
-    registry_port, index_port = free_port(), free_port()
+def serving(
+    store: Path,
+    *extra: str,
+    env: dict | None = None,
+    host: str = "127.0.0.1",
+    registry_port: int | None = None,
+):
+    """`workshop room serve-images` on free ports of HOST (loopback by default); yields
+    (process, mirror, index), both asked on loopback."""
+    registry_port, index_port = registry_port or free_port(), free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -79,7 +86,7 @@ def serving(store: Path, *extra: str, env: dict | None = None):
             "--store",
             str(store),
             "--host",
-            "127.0.0.1",
+            host,
             "--registry-port",
             str(registry_port),
             "--index-port",
@@ -174,6 +181,7 @@ class LearnerEngine:
         else:
             raise AssertionError("no free 10.231.N.0/24 for the learner engine's bridge")
         self.bridge = "kitb" + secrets.token_hex(3)
+        self.gateway = f"10.231.{third}.1"  # the host, as the engine's containers reach it
         for command in (
             ["ip", "link", "add", self.bridge, "type", "bridge"],
             ["ip", "addr", "add", f"10.231.{third}.1/24", "dev", self.bridge],
