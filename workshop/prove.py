@@ -407,6 +407,7 @@ class _Prover:
     def undo_volumes_networks(self) -> list[str]:
         import docker.errors
 
+        from workshop import reset
         from workshop.probes import network_named, volume_named
 
         problems = []
@@ -424,7 +425,7 @@ class _Prover:
                 network = network_named(self.engine, name)
                 if network is not None and self.mine(network.created):
                     try:
-                        self.engine.api.remove_network(network.id)
+                        reset.remove_network(self.engine, network.id)
                     except docker.errors.NotFound:
                         pass
                     except docker.errors.APIError as exc:

@@ -149,7 +149,7 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%H:%M:%S") if moment else "at an unknown time"
 
 
-# --- the services ----------------------------------------------------------------------------------
+# --- the services --------------------------------------------------------------------------------
 
 
 def _swarm_active(learner: Learner) -> None:
@@ -270,7 +270,7 @@ def _require_lb(learner: Learner, app: swarm.Service) -> swarm.Service:
     return lb
 
 
-# --- step 2: replicas behind the load balancer -----------------------------------------------------
+# --- step 2: replicas behind the load balancer ---------------------------------------------------
 
 
 def test_replicas(learner: Learner):
@@ -298,7 +298,7 @@ def test_replicas(learner: Learner):
         )
 
 
-# --- step 3: the rolling update to v2 --------------------------------------------------------------
+# --- step 3: the rolling update to v2 ------------------------------------------------------------
 
 
 def _stale(app: swarm.Service) -> None:
@@ -390,7 +390,7 @@ def test_rolling_update(learner: Learner):
         )
 
 
-# --- step 4: a broken v3, rolled back --------------------------------------------------------------
+# --- step 4: a broken v3, rolled back ------------------------------------------------------------
 
 
 def test_rollback(learner: Learner):
@@ -449,7 +449,7 @@ def test_rollback(learner: Learner):
         )
 
 
-# --- step 5: clean up what the lab made, and only that ---------------------------------------------
+# --- step 5: clean up what the lab made, and only that -------------------------------------------
 
 
 def _lab_service(name: str) -> bool:
@@ -490,7 +490,11 @@ def test_cleanup(learner: Learner):
             f"image rm` out.",
             "cleanup-removed-images",
         )
-    left = [f"service {s.name}" for s in made if not s.gone and (_lab_service(s.name) or s.project == STACK)]
+    left = [
+        f"service {s.name}"
+        for s in made
+        if not s.gone and (_lab_service(s.name) or s.project == STACK)
+    ]
     left += [
         f"container {c.name or c.short_id}"
         for c in learner.containers("registry:2")

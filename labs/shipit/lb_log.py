@@ -1,6 +1,9 @@
 """The load balancer's access log, as lb.conf writes it (one line per request):
 
-    2026-12-03T12:28:29+00:00 status=200 upstream=10.0.1.4:8080 upstream_status=200 served_by=8cf7f4c4471c "GET /mysfits HTTP/1.1"
+    2026-12-03T12:28:29+00:00 status=200 upstream=10.0.1.4:8080 upstream_status=200 \
+        served_by=8cf7f4c4471c "GET /mysfits HTTP/1.1"
+
+(one line in the log; cut in two here).
 
 `status` is what the client got; `upstream` the replica(s) nginx asked (a refused one, then the
 next: `10.0.1.4:8080, 10.0.1.6:8080`); `served_by` the X-Served-By header of the replica that
