@@ -18,7 +18,7 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 def normalise(ref: str) -> str:
     """An image reference as the engine names it: `alpine` is `docker.io/library/alpine:latest`."""
-    name, digest = (ref.split("@", 1) + [""])[:2]
+    name, _, digest = ref.partition("@")
     last = name.rsplit("/", 1)[-1]
     if ":" not in last and not digest:
         name += ":latest"
