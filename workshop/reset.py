@@ -321,8 +321,8 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
     problems = []
     for item in sorted(doomed, key=lambda d: ORDER[d.kind]):
         try:
-            if item.kind == "container":
-                engine.api.remove_container(item.id, force=True)
+            if item.kind == "container":  # with its anonymous volumes (a registry's storage)
+                engine.api.remove_container(item.id, force=True, v=True)
             elif item.kind == "service":
                 engine.api.remove_service(item.id)
             elif item.kind == "network":

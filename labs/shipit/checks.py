@@ -92,11 +92,24 @@ def _image_with_digest(learner: Learner, digest: str) -> Image | None:
 
 
 def _wrong_port_tags(learner: Learner) -> list[str]:
+    """Tags for the registry on port 5000 (AirPlay's on a Mac) put on an image since the
+    learner began."""
     return [
         t
         for host in ("localhost:5000", "127.0.0.1:5000")
         for t in learner.tags_of(f"{host}/{REPO}")
+        if _new_tag(learner, t)
     ]
+
+
+def _new_tag(learner: Learner, reference: str) -> bool:
+    image = learner.image(reference)
+    if image is None:
+        return False
+    start = learner.at_start(reference)
+    if start is None:  # no snapshot when the learner began: the engine's tag events say
+        return image.id in learner.tagged_since(reference)
+    return start != image.id
 
 
 # --- step 1: a registry, and version 1 in it -----------------------------------------------------
