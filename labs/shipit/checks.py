@@ -70,24 +70,64 @@ def _ours(reference: str) -> bool:
     return host in HOSTS and repo == REPO
 
 
-def _pushed_digests(image: Image) -> set[str]:
+def _pushed_digests(image_attrs: dict) -> set[str]:
     """The digests under which this engine pushed (or pulled) the image to the lab's registry."""
     found = set()
-    for entry in image.attrs.get("RepoDigests") or []:
+    for entry in image_attrs.get("RepoDigests") or []:
         name, _, digest = entry.partition("@")
         if _ours(f"{name}:x"):
             found.add(digest)
     return found
 
 
+def _names(digest: str) -> set[str]:
+    """Every id a local image holding the registry's `digest` may have: the manifest's digest
+    itself (the containerd image store names an image by it), and the digest of the image
+    configuration it lists (the classic store's image id)."""
+    import json
+    import urllib.request
+
+    found = {digest}
+    url = f"http://{HOSTS[0]}/v2/{REPO}/manifests/{digest}"
+    accept = (
+        "application/vnd.oci.image.index.v1+json, "
+        "application/vnd.docker.distribution.manifest.list.v2+json, "
+        "application/vnd.oci.image.manifest.v1+json, "
+        "application/vnd.docker.distribution.manifest.v2+json"
+    )
+    try:
+        request = urllib.request.Request(url, headers={"Accept": accept})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            manifest = json.loads(answer.read(1 << 20))
+        for entry in manifest.get("manifests") or []:  # an index: each image in it
+            found.add(entry.get("digest", ""))
+            if (entry.get("platform") or {}).get("os") == "unknown":
+                continue  # an attestation, not an image
+            sub = urllib.request.Request(
+                f"http://{HOSTS[0]}/v2/{REPO}/manifests/{entry['digest']}",
+                headers={"Accept": accept},
+            )
+            with urllib.request.urlopen(sub, timeout=5) as answer:
+                found.add((json.loads(answer.read(1 << 20)).get("config") or {}).get("digest"))
+        if manifest.get("config"):
+            found.add(manifest["config"].get("digest"))
+    except (OSError, ValueError, KeyError):
+        pass
+    return {name for name in found if name}
+
+
+def _holds(image: Image, digest: str) -> bool:
+    """Is `image` what the registry holds under `digest`?"""
+    return digest in _pushed_digests(image.attrs) or image.id in _names(digest)
+
+
 def _image_with_digest(learner: Learner, digest: str) -> Image | None:
     from workshop.probes import image_named
 
+    ids = _names(digest)
     for summary in learner.engine.api.images():
-        for entry in summary.get("RepoDigests") or []:
-            name, _, found = entry.partition("@")
-            if found == digest and _ours(f"{name}:x"):
-                return image_named(learner.engine, summary["Id"])
+        if digest in _pushed_digests(summary) or summary["Id"] in ids:
+            return image_named(learner.engine, summary["Id"])
     return None
 
 
@@ -140,7 +180,7 @@ def test_pushed_v1(learner: Learner):
             f"{_tag_and_push('v1')}.",
             "not-done",
         )
-    if digest in _pushed_digests(newest):
+    if _holds(newest, digest):
         return
     pushed = _image_with_digest(learner, digest)
     if pushed is not None and pushed.id != newest.id:
@@ -235,13 +275,17 @@ def _up(learner: Learner, svc: swarm.Service, digest: str) -> tuple[list, list]:
     return up, failed
 
 
-def _require_replicas(learner: Learner, app: swarm.Service, version: str, digest: str) -> list:
+def _require_replicas(
+    learner: Learner, app: swarm.Service, version: str, digest: str, one: str = "not-done"
+) -> list:
+    """Its replicas on `digest`, running and healthy: two or more, all it asks for (`one`: the
+    id step 2 names a single replica with)."""
     if app.replicas is not None and app.replicas < 2:
         missing(
             f"Your service {app.name} asks for {app.replicas} replica: one copy cannot share the "
             "load, and an update would have to stop it: set `replicas: 3` in the stack file and "
             f"deploy it again (`{DEPLOY}`), or `docker service scale {app.name}=3`.",
-            "one-replica",
+            one,
         )
     up, failed = _up(learner, app, digest)
     wanted = app.replicas or len(up)
@@ -265,7 +309,7 @@ def _lb_requests(learner: Learner, lb: swarm.Service):
     return sorted(found, key=lambda r: r.time)
 
 
-def _require_lb(learner: Learner, app: swarm.Service) -> swarm.Service:
+def _require_lb(learner: Learner, app: swarm.Service, apart: str = "not-done") -> swarm.Service:
     lb = _lb(learner)
     if lb is None:
         missing(
@@ -278,7 +322,7 @@ def _require_lb(learner: Learner, app: swarm.Service) -> swarm.Service:
             f"Your load balancer {lb.name} publishes port {LB_PORT}, but it is not on a network "
             f"of {app.name}, so it cannot reach a replica: put both on the same overlay network "
             f"(`networks: [front]` for each in the stack file) and run `{DEPLOY}` again.",
-            "lb-not-on-network",
+            apart,
         )
     return lb
 
@@ -298,8 +342,8 @@ def test_replicas(learner: Learner):
             f"({short(v1)}): put {tag('v1')} in {STACK_FILE} and run `{DEPLOY}`.",
             "not-done",
         )
-    up = _require_replicas(learner, app, "v1", v1)
-    lb = _require_lb(learner, app)
+    up = _require_replicas(learner, app, "v1", v1, one="one-replica")
+    lb = _require_lb(learner, app, apart="lb-not-on-network")
     names = {t.hostname for t in up}
     answered = {r.served_by for r in _lb_requests(learner, lb) if r.served_by in names}
     if len(answered) < 2:
