@@ -259,6 +259,9 @@ class _Prover:
                 if failed:
                     said = f"{earlier.id}/{step.id} (built on) could not be solved: {failed}"
                     return self.claim(False, said)
+                # its check, as a learner's `workshop next` would: it waits for a service that
+                # is still starting before the next step's commands call it
+                self.verdict(earlier, step)
         course.start(self.lab)
         for step in self.lab.steps[:upto]:
             failed = self.run(self.lab, step.solution, expect_success=True)
