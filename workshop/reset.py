@@ -208,6 +208,8 @@ def remove_network(engine, ident: str, patience: float = NETWORK_PATIENCE) -> No
         except docker.errors.NotFound:
             return
         except docker.errors.APIError as exc:
+            if "not a swarm manager" in str(exc):
+                return  # an overlay network, gone with the swarm the engine left
             if "active endpoints" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)

@@ -255,9 +255,9 @@ def _version(svc_image: str) -> str:
 
 
 def _problems(tasks: list[swarm.Task]) -> str:
-    """Why tasks failed, from their errors and health checks: one clause."""
+    """Why the newest failed task failed, from its error and health check: one clause."""
     said = []
-    for task in tasks[-3:]:
+    for task in tasks[-1:]:
         why = task.error or task.message or task.state
         if task.health_output:
             why += f"; its health check said: {task.health_output[:160]}"
@@ -473,17 +473,18 @@ def test_rollback(learner: Learner):
     why = f" ({_problems(failing)})" if failing else ""
     if app.update_state == "paused":
         on_v2 = [t for t in tasks if t.digest == v2 and t.up]
+        mixed = " with mixed versions" if on_v3 else ""
         missing(
-            f"The update of {app.name} to v3 paused with mixed versions: {len(on_v2)} "
-            f"replica(s) run v2 and v3 failed{why}: roll back with `{rollback}`, then put v2 "
+            f"The update of {app.name} to v3 paused{mixed}: {len(on_v2)} replica(s) run v2, "
+            f"{len(on_v3)} v3, and v3 failed{why}: roll back with `{rollback}`, then put v2 "
             f"back in the stack file (`{SET_VERSION} v2`).",
             "update-paused",
         )
     if app.digest == v3 or on_v3:
         missing(
-            f"Version 3 still runs: {app.name} wants v3 and {len(on_v3)} of its replicas run it"
-            f"{why}: roll back with `{rollback}`, then put v2 back in the stack file "
-            f"(`{SET_VERSION} v2`).",
+            f"Version 3 is still what {app.name} runs ({len(on_v3)} replica(s) on v3 now, "
+            f"failing their health check{why}): roll back with `{rollback}`, then put v2 back "
+            f"in the stack file (`{SET_VERSION} v2`).",
             "v3-still-running",
         )
     if app.digest != v2:
@@ -536,11 +537,12 @@ def test_cleanup(learner: Learner):
             f"{others[0]} again if someone needs it.",
             "cleanup-removed-other-service",
         )
-    kept = [t for version in ("v1", "v2", "v3") for t in learner.tags_of(f"{HOSTS[0]}/{REPO}")
-            if t.endswith(f":{version}")]  # fmt: skip
-    kept += [t for t in learner.tags_of(f"{HOSTS[1]}/{REPO}")]
-    if not kept or learner.image(BUILD) is None:
-        gone = BUILD if learner.image(BUILD) is None else f"{HOSTS[0]}/{REPO}:v1, v2 and v3"
+    tags = {t.rsplit(":", 1)[1] for host in HOSTS for t in learner.tags_of(f"{host}/{REPO}")}
+    lost = [f"{HOSTS[0]}/{REPO}:{version}" for version in ("v1", "v2") if version not in tags]
+    if learner.image(BUILD) is None:
+        lost.append(BUILD)
+    if lost:
+        gone = ", ".join(lost)
         missing(
             f"The images are gone ({gone}): cleaning up removes what runs, not what you built; "
             f"build and tag them again as in the earlier steps, and next time leave `docker "

@@ -161,7 +161,9 @@ def _health(engine, container_id: str) -> tuple[str, str]:
         return "", ""
     health = state.get("Health") or {}
     log = health.get("Log") or []
-    output = " ".join((log[-1].get("Output") or "").split()) if log else ""
+    # the last line says it best (a Python traceback ends with the error itself)
+    lines = [line.strip() for line in (log[-1].get("Output") or "").splitlines()] if log else []
+    output = next((line for line in reversed(lines) if line), "")
     return health.get("Status", ""), output
 
 
