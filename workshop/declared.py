@@ -766,7 +766,7 @@ def _forensics_running(look: Look, claim: Claim) -> tuple[list[Finding], str]:
     )
 
 
-def _registry_digest(tag: str) -> tuple[str | None, str]:
+def registry_digest(tag: str) -> tuple[str | None, str]:
     """(the digest the registry holds under `tag`, or None; an error sentence if it could not
     be asked)."""
     import json
@@ -827,7 +827,7 @@ def _pushed_state(look: Look, claim: Claim):
     if key not in look._cache:
         tag = claim.get("tag")
         image = look.learner.image(tag)
-        remote, error = _registry_digest(tag)
+        remote, error = registry_digest(tag)
         look._cache[key] = (image, remote, error)
     return look._cache[key]
 

@@ -182,6 +182,7 @@ def examine(room=None) -> tuple[list[Finding], Facts]:
         found.append(
             Finding(OK, "free disk", f"the engine keeps its data elsewhere ({root or 'VM'})")
         )
+    found += _lab_needs(engine, info)
     for image in engine.images.list(filters={"label": STANDIN_LABEL}):
         tags = ", ".join(image.tags) or image.short_id
         original = image.labels[STANDIN_LABEL]
@@ -351,3 +352,97 @@ def _registry(mirrors: list[str]) -> tuple[bool | None, str]:
     except (OSError, ValueError):
         return False, base
     return True, base
+
+
+def _lab_needs(engine, info: dict) -> list[Finding]:
+    """What the labs' manifests say they need of the engine beyond disk: a swarm (`needs.swarm`)
+    and free host ports (`needs.ports`); one finding each, naming the labs."""
+    from workshop.labs import load_labs
+
+    try:
+        labs = load_labs()
+    except WorkshopError:
+        return []
+    found = []
+    swarm_labs = [lab.id for lab in labs if lab.needs.get("swarm")]
+    if swarm_labs:
+        found.append(_swarm_finding(info.get("Swarm") or {}, ", ".join(swarm_labs)))
+    ports: dict[int, list] = {}
+    for lab in labs:
+        for port in lab.ports:
+            ports.setdefault(port, []).append(lab)
+    if ports:
+        found += _port_findings(engine, ports)
+    return found
+
+
+def _swarm_finding(swarm: dict, labs: str) -> Finding:
+    state = swarm.get("LocalNodeState") or "inactive"
+    if state == "active" and swarm.get("ControlAvailable"):
+        return Finding(OK, "swarm", f"active, and this engine manages it (lab {labs} needs one)")
+    if state == "active":
+        return Finding(
+            FAIL,
+            "swarm",
+            f"this engine is a worker of another swarm, and lab {labs} makes services, which "
+            "only a manager can: `docker swarm leave`, then the lab's `docker swarm init`",
+        )
+    if state == "inactive":
+        return Finding(
+            OK, "swarm", f"not active yet: lab {labs} makes one (`docker swarm init`, one command)"
+        )
+    return Finding(
+        FAIL,
+        "swarm",
+        f"in state {state} (lab {labs} needs a swarm): `docker swarm leave --force`, then the "
+        "lab's `docker swarm init`",
+    )
+
+
+def _port_findings(engine, ports: dict) -> list[Finding]:
+    """Is each host port a lab publishes free, or held by one of the lab's own containers?"""
+    import socket
+
+    from workshop.declared import host_ports
+    from workshop.meaning import same_repo
+
+    holders = {}
+    for container in engine.containers.list():
+        for port in host_ports(container):
+            holders.setdefault(port, container)
+    found = []
+    for port, labs in sorted(ports.items()):
+        ids = ", ".join(lab.id for lab in labs)
+        container = holders.get(port)
+        if container is not None:
+            image = (container.attrs.get("Config") or {}).get("Image", "")
+            mine = any(same_repo(image, name) for lab in labs for name in lab.images + lab.builds)
+            said = f"port {port}: held by container {container.name} ({image})"
+            if mine:
+                found.append(Finding(OK, "ports", f"{said}, one of lab {ids}'s own"))
+            else:
+                found.append(
+                    Finding(
+                        WARN,
+                        "ports",
+                        f"{said}, and lab {ids} publishes it: stop that container when you "
+                        "reach the lab",
+                    )
+                )
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            taken = probe.connect_ex(("127.0.0.1", port)) == 0
+        if taken:
+            found.append(
+                Finding(
+                    WARN,
+                    "ports",
+                    f"port {port} is taken by a program on this machine, and lab {ids} "
+                    f"publishes it: find it (`lsof -i :{port}` or `ss -ltnp`) and stop it (on a "
+                    "Mac, port 5000 is AirPlay's)",
+                )
+            )
+        else:
+            found.append(Finding(OK, "ports", f"port {port} is free (lab {ids} publishes it)"))
+    return found

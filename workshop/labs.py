@@ -245,6 +245,7 @@ class Lab:
     # what the lab fetches: images it pulls or builds FROM, requirements files its builds install
     pulls: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()  # host ports the lab publishes (`needs.ports`: doctor checks them)
     format_version: int = FORMAT_VERSION
     # what else the lab makes, by name (see `made`): watch follows them, reset removes them
     volumes: tuple[str, ...] = ()
@@ -353,6 +354,11 @@ NEEDS = {
     "disk_gb": "free disk for the engine's data, in GiB",
     "memory_gb": "the engine's memory, in GiB",
 }
+# what the engine must offer the lab, said by `workshop doctor`
+NEEDS_FLAGS = {
+    "swarm": "true: the lab runs swarm services (the engine is, or can become, a manager)"
+}
+NEEDS_PORTS = "ports"  # host ports the lab publishes: doctor says whether they are free
 # what a lab fetches from the internet, by name (`workshop.needs`: the room's offline mirror)
 NEEDS_LISTS = {
     "images": "images its steps pull or build FROM, as a learner names them (alpine)",
@@ -364,13 +370,32 @@ def _needs(data: dict, path: Path) -> tuple[dict[str, float], dict[str, tuple[st
     """`needs = { disk_gb = 1, images = ["alpine"] }`: what the engine must have for this lab
     (`workshop doctor`) and what it fetches (`workshop.needs`, the offline room)."""
     value = data.get("needs", {})
-    known = ", ".join(f"{key} ({what})" for key, what in {**NEEDS, **NEEDS_LISTS}.items())
+    known = ", ".join(
+        f"{key} ({what})"
+        for key, what in {
+            **NEEDS,
+            **NEEDS_LISTS,
+            **NEEDS_FLAGS,
+            NEEDS_PORTS: "host ports it publishes",
+        }.items()
+    )
     if not isinstance(value, dict):
         raise LabFileError(path, f"`needs` is a table such as {{ disk_gb = 1 }}; keys: {known}")
     amounts: dict[str, float] = {}
     lists: dict[str, tuple[str, ...]] = {}
     for key, amount in value.items():
-        if key in NEEDS_LISTS:
+        if key in NEEDS_FLAGS:
+            if not isinstance(amount, bool):
+                raise LabFileError(path, f"`needs.{key}` is true or false")
+            if amount:
+                amounts[key] = 1.0
+        elif key == NEEDS_PORTS:
+            if not isinstance(amount, list) or not all(
+                type(port) is int and 0 < port < 65536 for port in amount
+            ):
+                raise LabFileError(path, "`needs.ports` is a list of port numbers such as [8080]")
+            lists[key] = tuple(str(port) for port in amount)
+        elif key in NEEDS_LISTS:
             if not isinstance(amount, list) or not all(
                 isinstance(item, str) and item and item.strip() == item for item in amount
             ):
@@ -697,6 +722,7 @@ def load_lab(folder: Path) -> Lab:
         needs=amounts,
         pulls=fetched.get("images", ()),
         requirements=fetched.get("requirements", ()),
+        ports=tuple(int(port) for port in fetched.get(NEEDS_PORTS, ())),
         format_version=version,
         **made(data, path),
     )

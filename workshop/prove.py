@@ -259,6 +259,9 @@ class _Prover:
                 if failed:
                     said = f"{earlier.id}/{step.id} (built on) could not be solved: {failed}"
                     return self.claim(False, said)
+                # its check, as a learner's `workshop next` would: it waits for a service that
+                # is still starting before the next step's commands call it
+                self.verdict(earlier, step)
         course.start(self.lab)
         for step in self.lab.steps[:upto]:
             failed = self.run(self.lab, step.solution, expect_success=True)
@@ -407,6 +410,7 @@ class _Prover:
     def undo_volumes_networks(self) -> list[str]:
         import docker.errors
 
+        from workshop import reset
         from workshop.probes import network_named, volume_named
 
         problems = []
@@ -424,7 +428,7 @@ class _Prover:
                 network = network_named(self.engine, name)
                 if network is not None and self.mine(network.created):
                     try:
-                        self.engine.api.remove_network(network.id)
+                        reset.remove_network(self.engine, network.id)
                     except docker.errors.NotFound:
                         pass
                     except docker.errors.APIError as exc:

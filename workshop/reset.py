@@ -12,10 +12,12 @@ is removed at all without being listed first.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from workshop.engine import parse_time
@@ -25,15 +27,21 @@ from workshop.probes import Image, Learner, same_image
 from workshop.state import Progress, Store
 
 # services hold containers, containers hold images, networks and volumes: first
-ORDER = {"service": 0, "container": 1, "network": 2, "volume": 3, "tag": 4, "image": 5, "edit": 6}
+ORDER = {
+    "service": 0, "container": 1, "config": 2, "network": 3, "volume": 4, "swarm": 5, "tag": 6,
+    "image": 7, "edit": 8,
+}  # fmt: skip
+# a swarm service's tasks leave its overlay network a moment after the service is removed
+NETWORK_PATIENCE = 20.0
 PROJECT_LABELS = ("com.docker.compose.project", "com.docker.stack.namespace")
 
 
 @dataclass(frozen=True)
 class Doomed:
     kind: str  # "container", "tag" (a lab's tag: the image goes if no other tag holds it),
-    #            "image" (an untagged earlier build, by id), "service", "network", "volume"
-    #            (by id or name) or "edit" (a kit file to restore)
+    #            "image" (an untagged earlier build, by id), "service", "config" (a swarm
+    #            config of a stack), "network", "volume" (by id or name), "swarm" (the swarm
+    #            the lab made: the engine leaves it) or "edit" (a kit file to restore)
     id: str
     description: str
     source: str = ""  # an edit in an installed kit's working copy: the original to copy back
@@ -142,7 +150,88 @@ def _made(engine, lab: Lab, since, until) -> list[Doomed]:
             if made.name in names or _in_stacks(made.labels, made.name, lab):
                 ident = made.name if kind == "volume" else made.id
                 doomed.append(Doomed(kind, ident, f"{kind} {made.name}, made by lab {lab.id}"))
+    return doomed + _configs(engine, lab, since, until) + _swarm(engine, lab, since, until)
+
+
+def _stamp(value: str | None):
+    return parse_time(value) if value else None
+
+
+def _swarm_attrs(engine) -> dict | None:
+    """The swarm this engine manages (`docker swarm inspect`), or None."""
+    import docker.errors
+
+    try:
+        return engine.api.inspect_swarm()
+    except docker.errors.APIError:  # not in a swarm, or not a manager
+        return None
+
+
+def _configs(engine, lab: Lab, since, until) -> list[Doomed]:
+    """Swarm configs of the lab's stacks (`docker stack deploy` makes one per `configs:` entry),
+    made while the lab ran."""
+    if not lab.stacks or _swarm_attrs(engine) is None:
+        return []
+    doomed = []
+    for raw in engine.api.configs():
+        spec = raw.get("Spec") or {}
+        name = spec.get("Name", "")
+        if _in_stacks(spec.get("Labels") or {}, name, lab) and _while(
+            _stamp(raw.get("CreatedAt")), since, until
+        ):
+            doomed.append(Doomed("config", raw["ID"], f"config {name}, made by lab {lab.id}"))
     return doomed
+
+
+def _swarm(engine, lab: Lab, since, until) -> list[Doomed]:
+    """The swarm itself, when it was made while a lab with services or stacks ran (`docker swarm
+    init`): reset leaves it. A swarm that was there before the lab is the learner's, and stays."""
+    if not (lab.services or lab.stacks):
+        return []
+    attrs = _swarm_attrs(engine)
+    if attrs is None or not _while(_stamp(attrs.get("CreatedAt")), since, until):
+        return []
+    said = f"the swarm made by lab {lab.id} (the engine leaves it)"
+    return [Doomed("swarm", attrs.get("ID", "swarm"), said)]
+
+
+def remove_network(engine, ident: str, patience: float = NETWORK_PATIENCE) -> None:
+    """Remove a network, waiting a little while containers still leave it (a removed swarm
+    service's tasks do, a moment after)."""
+    import docker.errors
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            engine.api.remove_network(ident)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if "not a swarm manager" in str(exc):
+                return  # an overlay network, gone with the swarm the engine left
+            if "active endpoints" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def leave_swarm(engine) -> None:
+    """Leave the swarm, and remove the bridge the engine made for its containers
+    (docker_gwbridge, made with the swarm or after it) when no container uses it any more."""
+    import docker.errors
+
+    made = _stamp((_swarm_attrs(engine) or {}).get("CreatedAt"))
+    engine.swarm.leave(force=True)
+    try:
+        attrs = engine.api.inspect_network("docker_gwbridge")
+    except docker.errors.NotFound:
+        return
+    created = _stamp(attrs.get("Created"))
+    if made is None or created is None or created < made - timedelta(seconds=5):
+        return  # it was there before this swarm: not the lab's
+    if not attrs.get("Containers"):
+        with contextlib.suppress(docker.errors.APIError):
+            engine.api.remove_network(attrs["Id"])
 
 
 def _built_on(engine, image: Image, base: Image) -> bool:
@@ -234,12 +323,16 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
     problems = []
     for item in sorted(doomed, key=lambda d: ORDER[d.kind]):
         try:
-            if item.kind == "container":
-                engine.api.remove_container(item.id, force=True)
+            if item.kind == "container":  # with its anonymous volumes (a registry's storage)
+                engine.api.remove_container(item.id, force=True, v=True)
             elif item.kind == "service":
                 engine.api.remove_service(item.id)
             elif item.kind == "network":
-                engine.api.remove_network(item.id)
+                remove_network(engine, item.id)
+            elif item.kind == "config":
+                engine.api.remove_config(item.id)
+            elif item.kind == "swarm":
+                leave_swarm(engine)
             elif item.kind == "volume":
                 engine.api.remove_volume(item.id)
             elif item.kind in ("tag", "image"):

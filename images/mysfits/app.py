@@ -7,6 +7,8 @@ Run it with gunicorn's factory syntax (see gunicorn.conf.py and the Dockerfile):
 The catalogue is read once at start-up from the JSON file named by the
 MYSFITS_DATA environment variable, or from the mysfits.json next to this file.
 Likes and adoptions live in memory only: a restart brings back the file's values.
+Every answer names the container that gave it (`X-Served-By: <hostname>`), so a client behind a
+load balancer sees which replica answered.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -141,6 +144,13 @@ def create_app(data_path: str | os.PathLike[str] | None = None) -> Flask:
 
     app.register_error_handler(ApiError, lambda exc: _error(exc.status, exc.message))
     app.register_error_handler(HTTPException, _http_error_as_json)
+
+    served_by = socket.gethostname()
+
+    @app.after_request
+    def name_the_replica(response: Response) -> Response:
+        response.headers["X-Served-By"] = served_by
+        return response
 
     @app.get("/")
     def health() -> Response:

@@ -232,6 +232,31 @@ def test_what_a_lab_needs_of_the_engine_is_in_its_manifest(demo, monkeypatch):
     assert _needing("disk_gb") == ""
 
 
+def test_a_lab_needs_a_swarm_and_free_ports(demo):
+    labs, manifest = demo
+    edit(manifest, "images = []", "images = []\nneeds = { swarm = true, ports = [5001, 8090] }")
+    lab = load_labs(labs)[0]
+    assert lab.needs == {"swarm": 1.0} and lab.ports == (5001, 8090)
+    edit(manifest, "ports = [5001, 8090]", 'ports = ["5001"]')
+    with pytest.raises(LabFileError, match="list of port numbers"):
+        load_labs(labs)
+    edit(manifest, 'swarm = true, ports = ["5001"]', 'swarm = "yes"')
+    with pytest.raises(LabFileError, match="true or false"):
+        load_labs(labs)
+
+
+def test_doctor_says_what_a_swarm_lab_meets():
+    from workshop.doctor import FAIL, OK, _swarm_finding
+
+    manager = _swarm_finding({"LocalNodeState": "active", "ControlAvailable": True}, "shipit")
+    assert manager.status == OK and "manages it" in manager.detail
+    none = _swarm_finding({"LocalNodeState": "inactive"}, "shipit")
+    assert none.status == OK and "docker swarm init" in none.detail
+    worker = _swarm_finding({"LocalNodeState": "active", "ControlAvailable": False}, "shipit")
+    assert worker.status == FAIL and "worker" in worker.detail
+    assert _swarm_finding({"LocalNodeState": "error"}, "shipit").status == FAIL
+
+
 def test_a_lab_says_its_shells_prompt_and_a_command_may_say_its_own(demo):
     labs, manifest = demo
     edit(manifest, "images = []", 'images = []\nprompt = "/ # "')

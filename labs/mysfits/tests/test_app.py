@@ -450,3 +450,10 @@ def test_requirements_are_pinned_exactly():
     assert names == {"flask", "flask-cors", "gunicorn"}
     for line in lines:
         assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", line), line
+
+
+def test_every_answer_names_the_replica(client):
+    import socket
+
+    for response in (client.get("/"), client.get("/mysfits"), client.get("/nowhere")):
+        assert response.headers["X-Served-By"] == socket.gethostname()

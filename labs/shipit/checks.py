@@ -1,0 +1,573 @@
+"""Checks for the Ship it lab (labs/shipit): one function per step, read-only on the engine and
+the registry.
+
+They judge outcomes, not what was typed: what the learner's registry holds (its v2 API, by
+digest), what the engine's swarm runs (services, their tasks and the tasks' health), and what the
+load balancer logged (lb_log.py: which replica answered each request, and whether any failed).
+Which service is the lab's is read from what it runs, not from its name: the app is the service
+running `mysfits` from the registry on port 5001 (127.0.0.1 or localhost), the load balancer the
+service publishing port 8090.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from workshop.declared import registry_digest, split_reference
+from workshop.labs import shown_path
+from workshop.probes import Image, Learner, missing, short
+
+from . import swarm
+from .lb_log import requests
+
+KIT = Path(__file__).resolve().parents[2]
+REGISTRY_PORT = 5001
+HOSTS = (f"127.0.0.1:{REGISTRY_PORT}", f"localhost:{REGISTRY_PORT}")
+REPO = "mysfits"
+BUILD = "mythicalmysfits/service"
+LB_PORT = 8090
+STACK = "shipit"
+SETTLE = 90  # seconds a check waits for a deploy, update or rollback that is still moving
+
+STACK_FILE = shown_path(KIT, "labs/shipit/stack.yml")
+RUN_REGISTRY = f"docker container run -d -p {REGISTRY_PORT}:5000 --name registry registry:2"
+DEPLOY = f"docker stack deploy --detach=false -c {STACK_FILE} {STACK}"
+ASK = (
+    "sh -c 'for i in 1 2 3 4 5 6; do curl -s -o /dev/null -D - localhost:8090/mysfits "
+    "| grep -i x-served-by; sleep 1; done'"
+)
+SET_VERSION = f"python3 {shown_path(KIT, 'labs/shipit/set_version.py')}"
+
+
+def tag(version: str) -> str:
+    return f"{HOSTS[0]}/{REPO}:{version}"
+
+
+def _tag_and_push(version: str) -> str:
+    return f"`docker image tag {BUILD} {tag(version)}`, then `docker image push {tag(version)}`"
+
+
+# --- what the registry holds ---------------------------------------------------------------------
+
+
+def _digest(version: str, mistake: str = "not-done") -> str | None:
+    """The digest the registry holds under mysfits:VERSION; None if it has none. A registry that
+    does not answer ends the check (with `mistake`: step 1 names it)."""
+    digest, error = registry_digest(tag(version))
+    if error:
+        missing(
+            f"No registry answers on port {REGISTRY_PORT} ({error}): run `{RUN_REGISTRY}` (or "
+            "`docker container start registry` if you stopped it).",
+            mistake,
+        )
+    return digest
+
+
+def _ours(reference: str) -> bool:
+    """A reference to the lab's repository on the learner's registry (127.0.0.1 or localhost)."""
+    host, repo, _ = split_reference(reference)
+    return host in HOSTS and repo == REPO
+
+
+def _pushed_digests(image_attrs: dict) -> set[str]:
+    """The digests under which this engine pushed (or pulled) the image to the lab's registry."""
+    found = set()
+    for entry in image_attrs.get("RepoDigests") or []:
+        name, _, digest = entry.partition("@")
+        if _ours(f"{name}:x"):
+            found.add(digest)
+    return found
+
+
+def _names(digest: str) -> set[str]:
+    """Every id a local image holding the registry's `digest` may have: the manifest's digest
+    itself (the containerd image store names an image by it), and the digest of the image
+    configuration it lists (the classic store's image id)."""
+    import json
+    import urllib.request
+
+    found = {digest}
+    url = f"http://{HOSTS[0]}/v2/{REPO}/manifests/{digest}"
+    accept = (
+        "application/vnd.oci.image.index.v1+json, "
+        "application/vnd.docker.distribution.manifest.list.v2+json, "
+        "application/vnd.oci.image.manifest.v1+json, "
+        "application/vnd.docker.distribution.manifest.v2+json"
+    )
+    try:
+        request = urllib.request.Request(url, headers={"Accept": accept})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            manifest = json.loads(answer.read(1 << 20))
+        for entry in manifest.get("manifests") or []:  # an index: each image in it
+            found.add(entry.get("digest", ""))
+            if (entry.get("platform") or {}).get("os") == "unknown":
+                continue  # an attestation, not an image
+            sub = urllib.request.Request(
+                f"http://{HOSTS[0]}/v2/{REPO}/manifests/{entry['digest']}",
+                headers={"Accept": accept},
+            )
+            with urllib.request.urlopen(sub, timeout=5) as answer:
+                found.add((json.loads(answer.read(1 << 20)).get("config") or {}).get("digest"))
+        if manifest.get("config"):
+            found.add(manifest["config"].get("digest"))
+    except (OSError, ValueError, KeyError):
+        pass
+    return {name for name in found if name}
+
+
+def _holds(image: Image, digest: str) -> bool:
+    """Is `image` what the registry holds under `digest`?"""
+    return digest in _pushed_digests(image.attrs) or image.id in _names(digest)
+
+
+def _image_with_digest(learner: Learner, digest: str) -> Image | None:
+    from workshop.probes import image_named
+
+    ids = _names(digest)
+    for summary in learner.engine.api.images():
+        if digest in _pushed_digests(summary) or summary["Id"] in ids:
+            return image_named(learner.engine, summary["Id"])
+    return None
+
+
+def _wrong_port_tags(learner: Learner) -> list[str]:
+    """Tags for the registry on port 5000 (AirPlay's on a Mac) put on an image since the
+    learner began."""
+    return [
+        t
+        for host in ("localhost:5000", "127.0.0.1:5000")
+        for t in learner.tags_of(f"{host}/{REPO}")
+        if _new_tag(learner, t)
+    ]
+
+
+def _new_tag(learner: Learner, reference: str) -> bool:
+    image = learner.image(reference)
+    if image is None:
+        return False
+    start = learner.at_start(reference)
+    if start is None:  # no snapshot when the learner began: the engine's tag events say
+        return image.id in learner.tagged_since(reference)
+    return start != image.id
+
+
+# --- step 1: a registry, and version 1 in it -----------------------------------------------------
+
+
+def test_pushed_v1(learner: Learner):
+    wrong = _wrong_port_tags(learner)
+    digest, error = registry_digest(tag("v1"))
+    if (error or digest is None) and wrong:
+        missing(
+            f"Your image is tagged {wrong[0]}: that name sends the push to port 5000, and your "
+            f"registry listens on {REGISTRY_PORT} (on a Mac, port 5000 is AirPlay's): tag it "
+            f"{tag('v1')} and push that: {_tag_and_push('v1')}.",
+            "pushed-to-port-5000",
+        )
+    digest = _digest("v1", "registry-not-running")
+    if digest is None:
+        missing(
+            f"The registry on port {REGISTRY_PORT} has no {REPO}:v1 yet: tag your newest build "
+            f"and push it: {_tag_and_push('v1')}.",
+            "not-done",
+        )
+    newest = learner.image(BUILD)
+    if newest is None:
+        missing(
+            f"There is no image {BUILD} on this engine: build it as in the Mysfits lab (`docker "
+            f"image build -t {BUILD} {shown_path(KIT, 'images/mysfits')}`), then "
+            f"{_tag_and_push('v1')}.",
+            "not-done",
+        )
+    if _holds(newest, digest):
+        return
+    pushed = _image_with_digest(learner, digest)
+    if pushed is not None and pushed.id != newest.id:
+        missing(
+            f"The registry's {REPO}:v1 is your image {pushed.short_id} (made "
+            f"{_when(pushed.created)}), not your newest build of {BUILD} ({newest.short_id}, "
+            f"made {_when(newest.created)}): tag the newest and push it again: "
+            f"{_tag_and_push('v1')}.",
+            "pushed-old-build",
+        )
+    missing(
+        f"The registry's {REPO}:v1 ({short(digest)}) is not an image this engine pushed (an "
+        f"earlier registry's storage, or another machine's push): {_tag_and_push('v1')}.",
+        "push-outdated",
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%H:%M:%S") if moment else "at an unknown time"
+
+
+# --- the services --------------------------------------------------------------------------------
+
+
+def _swarm_active(learner: Learner) -> None:
+    state = swarm.node_state(learner.engine)
+    if state == "worker":
+        missing(
+            "This engine is a swarm worker, not a manager: services are made on a manager; "
+            "run the lab on the manager, or `docker swarm leave` and `docker swarm init "
+            "--advertise-addr 127.0.0.1` here.",
+            "not-done",
+        )
+    if state != "active":
+        missing(
+            f"This engine is not in a swarm (`docker info` says Swarm: {state}): run `docker "
+            f"swarm init --advertise-addr 127.0.0.1`, then `{DEPLOY}`.",
+            "not-done",
+        )
+
+
+def _made_services(learner: Learner) -> list[swarm.Service]:
+    found = []
+    for made in learner.services():
+        if made.gone:
+            continue
+        svc = swarm.service(learner.engine, made.id)
+        if svc is not None:
+            found.append(svc)
+    return found
+
+
+def _app(learner: Learner, wait: float = SETTLE) -> swarm.Service:
+    _swarm_active(learner)
+    apps = [s for s in _made_services(learner) if _ours(s.image)]
+    if not apps:
+        missing(
+            f"No service runs {REPO} from your registry yet: run `{DEPLOY}` (it runs "
+            f"{tag('v1')}, as {STACK_FILE} says).",
+            "not-done",
+        )
+    return swarm.settle(learner.engine, apps[-1], wait)
+
+
+def _lb(learner: Learner) -> swarm.Service | None:
+    found = [s for s in _made_services(learner) if any(p == LB_PORT for p, _ in s.ports)]
+    return found[-1] if found else None
+
+
+def _version(svc_image: str) -> str:
+    return split_reference(svc_image)[2]
+
+
+def _problems(tasks: list[swarm.Task]) -> str:
+    """Why the newest failed task failed, from its error and health check: one clause."""
+    said = []
+    for task in tasks[-1:]:
+        why = task.error or task.message or task.state
+        if task.health_output:
+            why += f"; its health check said: {task.health_output[:160]}"
+        elif task.health == "unhealthy":
+            why += "; its health check failed"
+        said.append(f"task {task.short_id} ({task.image}) {task.state}: {why}")
+    return "; ".join(said)
+
+
+def _up(learner: Learner, svc: swarm.Service, digest: str) -> tuple[list, list]:
+    """(its running healthy tasks on `digest`, its tasks that failed)."""
+    tasks = swarm.tasks(learner.engine, svc)
+    up = [t for t in tasks if t.up and t.digest == digest]
+    failed = [t for t in tasks if t.state in ("failed", "rejected") or t.health == "unhealthy"]
+    return up, failed
+
+
+def _require_replicas(
+    learner: Learner, app: swarm.Service, version: str, digest: str, one: str = "not-done"
+) -> list:
+    """Its replicas on `digest`, running and healthy: two or more, all it asks for (`one`: the
+    id step 2 names a single replica with)."""
+    if app.replicas is not None and app.replicas < 2:
+        missing(
+            f"Your service {app.name} asks for {app.replicas} replica: one copy cannot share the "
+            "load, and an update would have to stop it: set `replicas: 3` in the stack file and "
+            f"deploy it again (`{DEPLOY}`), or `docker service scale {app.name}=3`.",
+            one,
+        )
+    up, failed = _up(learner, app, digest)
+    wanted = app.replicas or len(up)
+    if len(up) < max(wanted, 2):
+        why = f": {_problems(failed)}" if failed else ""
+        missing(
+            f"{len(up)} of {wanted} replicas of {app.name} run {version} and are healthy{why}; "
+            f"`docker service ps --no-trunc {app.name}` shows each one: fix what it says, then "
+            f"`{DEPLOY}` again.",
+            "not-done",
+        )
+    return up
+
+
+def _lb_requests(learner: Learner, lb: swarm.Service):
+    """Every request the load balancer logged, from each of its containers the engine keeps."""
+    found = []
+    for task in swarm.tasks(learner.engine, lb):
+        if task.container_id:
+            found += requests(swarm.logs(learner.engine, task.container_id))
+    return sorted(found, key=lambda r: r.time)
+
+
+def _require_lb(learner: Learner, app: swarm.Service, apart: str = "not-done") -> swarm.Service:
+    lb = _lb(learner)
+    if lb is None:
+        missing(
+            f"No service publishes port {LB_PORT}, where the load balancer should answer: "
+            f"deploy the whole stack: `{DEPLOY}`.",
+            "not-done",
+        )
+    if not lb.networks & app.networks:
+        missing(
+            f"Your load balancer {lb.name} publishes port {LB_PORT}, but it is not on a network "
+            f"of {app.name}, so it cannot reach a replica: put both on the same overlay network "
+            f"(`networks: [front]` for each in the stack file) and run `{DEPLOY}` again.",
+            apart,
+        )
+    return lb
+
+
+# --- step 2: replicas behind the load balancer ---------------------------------------------------
+
+
+def test_replicas(learner: Learner):
+    app = _app(learner)
+    v1 = _digest("v1")
+    if v1 is None:
+        missing(f"The registry has no {REPO}:v1: push it first: {_tag_and_push('v1')}.", "not-done")
+    if app.digest != v1:
+        missing(
+            f"Your service {app.name} runs {app.image}"
+            f"{'@' + short(app.digest) if app.digest else ''}, not the v1 you pushed "
+            f"({short(v1)}): put {tag('v1')} in {STACK_FILE} and run `{DEPLOY}`.",
+            "not-done",
+        )
+    up = _require_replicas(learner, app, "v1", v1, one="one-replica")
+    lb = _require_lb(learner, app, apart="lb-not-on-network")
+    names = {t.hostname for t in up}
+    answered = {r.served_by for r in _lb_requests(learner, lb) if r.served_by in names}
+    if len(answered) < 2:
+        missing(
+            f"Requests through port {LB_PORT} were answered by {len(answered)} of your "
+            f"{len(up)} replicas so far: ask the load balancer a few times, a second apart "
+            f"(`{ASK}`), and look at X-Served-By.",
+            "not-done",
+        )
+
+
+# --- step 3: the rolling update to v2 ------------------------------------------------------------
+
+
+def _stale(app: swarm.Service) -> None:
+    """The service pins a digest its tag no longer names: the tag was pushed again after the
+    deploy, and a service never looks again by itself."""
+    if not app.digest or not _ours(app.image):
+        return
+    now, error = registry_digest(app.image)
+    if error or now is None or now == app.digest:
+        return
+    version = _version(app.image)
+    missing(
+        f"Your service {app.name} still runs {app.image} as it was when you deployed "
+        f"({short(app.digest)}); the registry's {version} now names a later push "
+        f"({short(now)}): a service keeps the digest it resolved. Give each version a tag of "
+        f"its own (v2), put it in the stack file and deploy it: `{SET_VERSION} v2`, then "
+        f"`{DEPLOY}`.",
+        "stale-tag",
+    )
+
+
+def _failed_between(learner, lb, start: datetime | None, end: datetime | None) -> list:
+    if start is None:
+        return []
+    # nginx logs whole seconds: widen the window to them
+    start = start.replace(microsecond=0)
+    end = (end or datetime.now().astimezone()) + timedelta(seconds=1)
+    return [r for r in _lb_requests(learner, lb) if r.failed and start <= r.time <= end]
+
+
+def _said(failed: list) -> str:
+    first = failed[0]
+    return (
+        f"{len(failed)} request(s) through the load balancer failed, the first at "
+        f"{_when(first.time)} (status {first.status}, `{first.request}`, replica "
+        f"{first.upstream or 'none'})"
+    )
+
+
+def test_rolling_update(learner: Learner):
+    app = _app(learner)
+    _stale(app)
+    v1, v2 = _digest("v1"), _digest("v2")
+    if v2 is None:
+        missing(
+            f"The registry has no {REPO}:v2 yet: change the data (`python3 "
+            f"{shown_path(KIT, 'labs/mysfits/add_mysfit.py')}`), rebuild {BUILD}, then "
+            f"{_tag_and_push('v2')}.",
+            "not-done",
+        )
+    if v2 == v1:
+        missing(
+            f"Your {REPO}:v2 is the same image as v1: change the data first (`python3 "
+            f"{shown_path(KIT, 'labs/mysfits/add_mysfit.py')}`), rebuild {BUILD}, then "
+            f"{_tag_and_push('v2')}.",
+            "not-done",
+        )
+    if app.digest != v2:
+        missing(
+            f"Your service {app.name} runs {app.image}, not v2 ({short(v2)}): put v2 in the "
+            f"stack file (`{SET_VERSION} v2`) and run `{DEPLOY}`.",
+            "not-done",
+        )
+    if app.update_state not in ("completed", ""):
+        missing(
+            f"The update of {app.name} to v2 is {app.update_state.replace('_', ' ')} "
+            f"({app.update_message}): `docker service ps --no-trunc {app.name}` shows why; fix "
+            f"it and run `{DEPLOY}` again.",
+            "not-done",
+        )
+    _require_replicas(learner, app, "v2", v2)
+    tasks = swarm.tasks(learner.engine, app)
+    replaced = [t for t in tasks if t.digest == v1 and t.desired == "shutdown"]
+    if app.update_state == "" or not replaced:
+        missing(
+            f"Your service {app.name} was made anew with v2, not updated: a rolling update "
+            f"replaces the replicas of a running service one by one. Deploy v1 again "
+            f"(`{SET_VERSION} v1`, `{DEPLOY}`), then v2 the same way.",
+            "not-done",
+        )
+    lb = _require_lb(learner, app)
+    failed = _failed_between(learner, lb, app.update_started, app.update_completed)
+    if failed:
+        missing(
+            f"{_said(failed)} while v2 rolled out: keep `order: start-first` and the health "
+            f"check in the stack file, so a replica stops only once its successor is healthy; "
+            f"roll out again from v1 (`{SET_VERSION} v1`, `{DEPLOY}`, then v2).",
+            "requests-failed",
+        )
+
+
+# --- step 4: a broken v3, rolled back ------------------------------------------------------------
+
+
+def test_rollback(learner: Learner):
+    app = _app(learner)
+    v2, v3 = _digest("v2"), _digest("v3")
+    rollback = f"docker service rollback {app.name}"
+    if v3 is None:
+        missing(
+            f"The registry has no {REPO}:v3 yet: `docker image build -t {tag('v3')} "
+            f"{shown_path(KIT, 'labs/shipit/v3')}`, then `docker image push {tag('v3')}`.",
+            "not-done",
+        )
+    tasks = swarm.tasks(learner.engine, app)
+    tried = [t for t in tasks if t.digest == v3]
+    if not tried and app.digest != v3:
+        missing(
+            f"Your service {app.name} has not tried v3 yet: `{SET_VERSION} v3`, then `docker "
+            f"stack deploy -c {STACK_FILE} {STACK}`.",
+            "not-done",
+        )
+    on_v3 = [t for t in tasks if t.digest == v3 and t.desired == "running"]
+    failing = [t for t in tried if t.state in ("failed", "rejected") or t.health == "unhealthy"]
+    why = f" ({_problems(failing)})" if failing else ""
+    if app.update_state == "paused":
+        on_v2 = [t for t in tasks if t.digest == v2 and t.up]
+        mixed = " with mixed versions" if on_v3 else ""
+        missing(
+            f"The update of {app.name} to v3 paused{mixed}: {len(on_v2)} replica(s) run v2, "
+            f"{len(on_v3)} v3, and v3 failed{why}: roll back with `{rollback}`, then put v2 "
+            f"back in the stack file (`{SET_VERSION} v2`).",
+            "update-paused",
+        )
+    if app.digest == v3 or on_v3:
+        missing(
+            f"Version 3 is still what {app.name} runs ({len(on_v3)} replica(s) on v3 now, "
+            f"failing their health check{why}): roll back with `{rollback}`, then put v2 back "
+            f"in the stack file (`{SET_VERSION} v2`).",
+            "v3-still-running",
+        )
+    if app.digest != v2:
+        missing(
+            f"Your service {app.name} runs {app.image}, not v2 ({short(v2 or '')}): put v2 in "
+            f"the stack file (`{SET_VERSION} v2`) and run `{DEPLOY}`.",
+            "not-done",
+        )
+    _require_replicas(learner, app, "v2", v2)
+    lb = _require_lb(learner, app)
+    began = min((t.created for t in tried if t.created), default=None)
+    failed = _failed_between(learner, lb, began, app.update_completed)
+    if failed:
+        missing(
+            f"{_said(failed)} while v3 was tried and taken back: keep `order: start-first` in "
+            f"update_config and rollback_config, so the v2 replicas keep serving until a v3 one "
+            f"is healthy; deploy v3 again (`{SET_VERSION} v3`, `docker stack deploy -c "
+            f"{STACK_FILE} {STACK}`).",
+            "rollback-requests-failed",
+        )
+
+
+# --- step 5: clean up what the lab made, and only that -------------------------------------------
+
+
+def _lab_service(name: str) -> bool:
+    return name.startswith(f"{STACK}_")
+
+
+def test_cleanup(learner: Learner):
+    made = learner.services()
+    mine = [m for m in made if _lab_service(m.name) or m.project == STACK]
+    if not mine:
+        missing(
+            f"The lab's stack has not run yet, so there is nothing to clean up: do the earlier "
+            f"steps first (`{DEPLOY}`).",
+            "not-done",
+        )
+    others = sorted(
+        {
+            e.attrs.get("name") or e.actor
+            for e in learner.events("service", "remove")
+            if not _lab_service(e.attrs.get("name") or "")
+        }
+    )
+    if others:
+        missing(
+            f"You removed service {', '.join(others)}, which is not part of the lab's stack "
+            f"({STACK}): cleaning up is `docker stack rm {STACK}`, nothing more; make "
+            f"{others[0]} again if someone needs it.",
+            "cleanup-removed-other-service",
+        )
+    tags = {t.rsplit(":", 1)[1] for host in HOSTS for t in learner.tags_of(f"{host}/{REPO}")}
+    lost = [f"{HOSTS[0]}/{REPO}:{version}" for version in ("v1", "v2") if version not in tags]
+    if learner.image(BUILD) is None:
+        lost.append(BUILD)
+    if lost:
+        gone = ", ".join(lost)
+        missing(
+            f"The images are gone ({gone}): cleaning up removes what runs, not what you built; "
+            f"build and tag them again as in the earlier steps, and next time leave `docker "
+            f"image rm` out.",
+            "cleanup-removed-images",
+        )
+    left = [
+        f"service {s.name}"
+        for s in made
+        if not s.gone and (_lab_service(s.name) or s.project == STACK)
+    ]
+    left += [
+        f"container {c.name or c.short_id}"
+        for c in learner.containers("registry:2")
+        if c.running and REGISTRY_PORT in _ports(c)
+    ]
+    if left:
+        missing(
+            f"Still here: {', '.join(left)}: run `docker stack rm {STACK}` and `docker "
+            "container rm -f -v registry`.",
+            "cleanup-left-running",
+        )
+
+
+def _ports(container) -> set[int]:
+    from workshop.declared import host_ports
+
+    return host_ports(container)
