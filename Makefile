@@ -35,7 +35,7 @@ start: setup ## set up, then show the first (or current) step (exits 0: the step
 test: setup ## learner: check every step reached so far against your Docker engine
 	@$(BIN)/pytest tests/checks -q -p no:randomly -p no:unraisableexception -W ignore
 
-engine: ## bring up a local Docker engine + offline registry mirror (Linux, root) if none answers; ENGINE=26 for Docker 26
+engine: setup ## bring up a local Docker engine + offline registry mirror (Linux, root) if none answers; ENGINE=26 for Docker 26
 	scripts/engine up $(if $(ENGINE),--engine $(ENGINE))
 
 engine-down: ## stop only the engine processes `make engine` started
