@@ -108,7 +108,16 @@ def test_other_correct_ways_and_reset(workshop, kept_files, clear_engine):
             "docker service update --detach --update-failure-action pause "
             "--image 127.0.0.1:5001/mysfits:v3 shipit_mysfits"
         )
-        names(workshop, "rollback", "paused with mixed versions")
+        deadline = time.monotonic() + 120  # v3's health check fails a few times first
+        state = ""
+        while time.monotonic() < deadline and state != "paused":
+            time.sleep(2)
+            state = sh(
+                "docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "
+                "shipit_mysfits"
+            ).strip()
+        assert state == "paused", state
+        names(workshop, "rollback", "The update of shipit_mysfits to v3 paused")
         sh("docker service rollback --detach=false shipit_mysfits")
         passes(workshop, "rollback")
     finally:
