@@ -479,9 +479,14 @@ class Learner:
             self.journal.append([{"k": "image", "seen": now, "attrs": summary}])
 
     def new_since_start(self, image_id: str) -> bool:
-        """No tag named this image when the workshop began (the kit's snapshot then says so)."""
-        tags = self._tags_at_start
-        return tags is not None and image_id not in tags.values()
+        """The image was not on the engine when the workshop began, tagged or not (the kit's
+        snapshot then says so)."""
+        taken = self._snapshot_at_start
+        if taken is None:
+            return False
+        return image_id not in (taken.get("tags") or {}).values() and image_id not in (
+            taken.get("ids") or ()
+        )
 
     def steps_of(self, image_id: str) -> list[tuple[int, str]]:
         """(when, made by) of each build step of an image, newest first: from the engine's
@@ -722,14 +727,20 @@ class Learner:
         return next((ident for tag, ident in tags.items() if same_image(tag, reference)), "")
 
     @cached_property
-    def _tags_at_start(self) -> dict[str, str] | None:
-        """Tag -> image id, as the snapshot taken when the workshop began has them; None if
-        none was taken then (an earlier workshop's snapshots are older)."""
+    def _snapshot_at_start(self) -> dict | None:
+        """The snapshot taken when the workshop began; None if none was taken then (an earlier
+        workshop's snapshots are older)."""
         near = [s for s in self.record.snapshots if abs(s.get("time", 0) - self._since_ns) < 5e9]
         if not near:
             return None
-        taken = min(near, key=lambda s: abs(s.get("time", 0) - self._since_ns))
-        return dict(taken.get("tags") or {})
+        return min(near, key=lambda s: abs(s.get("time", 0) - self._since_ns))
+
+    @cached_property
+    def _tags_at_start(self) -> dict[str, str] | None:
+        """Tag -> image id, as the snapshot taken when the workshop began has them; None if
+        none was taken then."""
+        taken = self._snapshot_at_start
+        return None if taken is None else dict(taken.get("tags") or {})
 
 
 RING = 256  # the engine keeps its last 256 events in memory
@@ -824,14 +835,16 @@ def verdict(container: Container, fix: str) -> None:
 
 
 def snapshot(engine) -> dict:
-    """Every local tag and the image it names, as a journal line (taken when a lab starts)."""
+    """Every local tag and the image it names, and every image's id (an untagged earlier build
+    too), as a journal line (taken when a lab starts)."""
+    summaries = engine.api.images()
     tags = {
         tag: summary["Id"]
-        for summary in engine.api.images()
+        for summary in summaries
         for tag in summary.get("RepoTags") or []
         if tag != "<none>:<none>"
     }
-    return {"k": "snapshot", "tags": tags}
+    return {"k": "snapshot", "tags": tags, "ids": sorted({summary["Id"] for summary in summaries})}
 
 
 # --- Images ----------------------------------------------------------------------------------
