@@ -191,6 +191,11 @@ def _swarm(engine, lab: Lab, since, until) -> list[Doomed]:
     attrs = _swarm_attrs(engine)
     if attrs is None or not _while(_stamp(attrs.get("CreatedAt")), since, until):
         return []
+    for service in engine.api.services():
+        spec = service.get("Spec") or {}
+        name = spec.get("Name", "")
+        if name not in lab.services and not _in_stacks(spec.get("Labels") or {}, name, lab):
+            return []  # the learner runs a service of their own in it: the swarm stays
     said = f"the swarm made by lab {lab.id} (the engine leaves it)"
     return [Doomed("swarm", attrs.get("ID", "swarm"), said)]
 
