@@ -12,7 +12,7 @@ from datetime import datetime
 
 from workshop import checks, report
 from workshop.errors import EngineUnavailable, UsageError, WorkshopError
-from workshop.labs import Lab, Step, builds_on, find_step, load_labs
+from workshop.labs import Lab, Step, builds_on, find_step, load_labs, require_builds_on
 from workshop.state import LabProgress, Progress, Store
 
 
@@ -170,6 +170,7 @@ class Course:
         """Yield each step before `target` that is not done, for the caller to solve: the
         earlier steps of its lab and every step of the labs it builds on (`builds_on`), no
         other lab's; steps the engine shows done already are recorded and skipped."""
+        require_builds_on(self.labs, lab)
         for earlier_lab in [*builds_on(self.labs, lab), lab]:
             for earlier in earlier_lab.steps:
                 if earlier_lab is lab and earlier.id == target.id:

@@ -763,18 +763,31 @@ def load_labs(directory: Path | None = None) -> list[Lab]:
 
 
 def _check_builds_on(labs: list[Lab]) -> None:
-    """`builds_on` names labs that are here, and no lab builds on itself through others."""
-    known = {lab.id: lab for lab in labs}
+    """No lab builds on itself through others. (A lab it builds on may be missing, its folder
+    deleted: the kit still works, and lint and `goto` into the lab say what is missing.)"""
     for lab in labs:
-        for other in lab.builds_on:
-            if other not in known:
-                raise LabFileError(
-                    lab.manifest,
-                    f"`builds_on` names lab {other!r}, which is not in {lab.folder.parent}; "
-                    "remove it from the list or restore that lab's folder",
-                )
         if lab.id in {each.id for each in builds_on(labs, lab)}:
             raise LabFileError(lab.manifest, f"lab {lab.id!r} builds on itself (`builds_on`)")
+
+
+def absent_builds_on(labs: list[Lab], lab: Lab) -> list[str]:
+    """The labs `lab` builds on (directly or through others) whose folders are not here."""
+    known = {each.id for each in labs}
+    return sorted(
+        {other for each in [lab, *builds_on(labs, lab)] for other in each.builds_on} - known
+    )
+
+
+def require_builds_on(labs: list[Lab], lab: Lab) -> None:
+    """Raise, in one sentence with the fix, when a lab `lab` builds on is not here."""
+    absent = absent_builds_on(labs, lab)
+    if absent:
+        names = ", ".join(absent)
+        raise WorkshopError(
+            f"Lab {lab.id} builds on {names}, which is not in {lab.folder.parent}: restore "
+            f"that lab's folder (its steps make what {lab.id} starts from), or remove "
+            f"{names} from `builds_on` in {lab.manifest}."
+        )
 
 
 def builds_on(labs: list[Lab], lab: Lab) -> list[Lab]:
@@ -991,6 +1004,11 @@ def lint(labs: list[Lab]) -> list[str]:
     """Problems a lab author must fix; an empty list means the content is sound."""
     problems = []
     for lab in labs:
+        for other in absent_builds_on(labs, lab):
+            problems.append(
+                f"{lab.manifest}: `builds_on` names lab {other!r}, which is not in "
+                f"{lab.folder.parent}: restore that lab's folder, or remove it from the list"
+            )
         for relative in lab.working_copy:
             if not (lab.paths.root / relative).exists():
                 problems.append(

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workshop.errors import WorkshopError
-from workshop.labs import Command, Lab, Step, find_lab, load_labs
+from workshop.labs import Command, Lab, Step, find_lab, load_labs, require_builds_on
 
 # Margin around the windows of prove's own commands (both ends read on the engine's clock, so
 # only rounding is covered); volumes carry whole seconds, so theirs is compared to the second.
@@ -61,6 +61,7 @@ def chain(labs: list[Lab], lab: Lab) -> list[Lab]:
         if current not in order:
             order.append(current)
 
+    require_builds_on(labs, lab)
     visit(lab, ())
     return order
 

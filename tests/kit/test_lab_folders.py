@@ -72,11 +72,23 @@ def test_a_copied_lab_folder_is_a_working_extra_lab(kit_labs, workshop, lab_id):
 @pytest.mark.parametrize("lab_id", [lab.id for lab in load_labs()])
 def test_a_kit_without_a_labs_folder_still_works(tmp_path, kit_labs, workshop, lab_id):
     shutil.rmtree(kit_labs / lab_id)
-    left = [lab.id for lab in load_labs(kit_labs)]
+    remaining = load_labs(kit_labs)
+    left = [lab.id for lab in remaining]
     assert lab_id not in left
     listed = workshop("labs")
     assert listed.code == 0 and lab_id not in listed.out, listed
-    assert workshop("lint").code == 0
+    # a lab that builds on the deleted one is still there: lint, and goto into it, say what is
+    # missing and how to fix it; the rest of the kit works as before
+    dependents = [lab for lab in remaining if lab_id in lab.builds_on]
+    lint = workshop("lint")
+    if dependents:
+        assert lint.code == 1 and f"`builds_on` names lab {lab_id!r}" in lint.out, lint
+        first = dependents[0]
+        went = workshop("goto", f"{first.id}/{first.steps[0].id}")
+        assert went.code == 1 and f"builds on {lab_id}, which is not in" in went.out, went
+        assert "Traceback" not in went.out
+    else:
+        assert lint.code == 0, lint
     shown = workshop("next")
     assert shown.code == 0 and "step 1 of" in shown.out, shown
     # `make test` in a kit without that lab: pytest on its tests/checks collects the others

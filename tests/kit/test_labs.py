@@ -83,7 +83,6 @@ def test_a_placeholder_needs_a_where(demo):
         ("format_version = 2", 'format_version = "one"', "needs `format_version = 2`"),
         ("format_version = 2", "format_version = 3", "upgrade the kit"),
         ("images = []", "images = []\nneeds = { gpu = 1 }", "`needs` takes numbers"),
-        ("images = []", 'images = []\nbuilds_on = ["nowhere"]', "names lab 'nowhere'"),
         ("images = []", 'images = []\nbuilds_on = ["demo"]', "builds on itself"),
         (
             'solution = ["touch',
@@ -98,6 +97,16 @@ def test_malformed_manifests_name_the_problem(demo, old, new, words):
     with pytest.raises(LabFileError, match=words) as caught:
         load_labs(labs)
     assert str(caught.value).startswith(str(manifest))
+
+
+def test_a_lab_building_on_a_missing_lab_loads_and_lint_names_it(demo):
+    """A deleted lab another builds on leaves a working kit: lint says what is missing."""
+    labs, manifest = demo
+    edit(manifest, "images = []", 'images = []\nbuilds_on = ["nowhere"]')
+    problems = lint(load_labs(labs))
+    assert any(
+        p.startswith(str(manifest)) and "`builds_on` names lab 'nowhere'" in p for p in problems
+    ), problems
 
 
 @pytest.mark.parametrize(
