@@ -7,6 +7,7 @@ of the pytest function that checks it) comes from the manifest. `lint` keeps lab
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import shlex
@@ -450,18 +451,25 @@ def _check_name(raw: dict, path: Path, line: int | None, what: str) -> str:
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\s]+?)\s*\]\]?\s*(#.*)?$")
 
 
-def _step_ranges(text: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=8)
+def _lines(text: str) -> tuple[str, ...]:
+    """A manifest's lines, split once (every step and mistake looks up its lines in them)."""
+    return tuple(text.splitlines())
+
+
+@functools.lru_cache(maxsize=8)
+def _step_ranges(text: str) -> tuple[tuple[int, int], ...]:
     """(first line, last line) of each [[steps]] table and its sub-tables, in order."""
-    lines = text.splitlines()
+    lines = _lines(text)
     starts = [n for n, line in enumerate(lines, start=1) if line.strip() == "[[steps]]"]
-    return [(s, (starts[i + 1] - 1) if i + 1 < len(starts) else len(lines))
-            for i, s in enumerate(starts)]  # fmt: skip
+    return tuple((s, (starts[i + 1] - 1) if i + 1 < len(starts) else len(lines))
+                 for i, s in enumerate(starts))  # fmt: skip
 
 
 def _line_in(text: str, start: int, end: int, pattern: str, nth: int = 0) -> int | None:
     """The line (in start..end) of the nth match of `pattern` (a regex on one line)."""
     seen = -1
-    for number, line in enumerate(text.splitlines()[start - 1 : end], start=start):
+    for number, line in enumerate(_lines(text)[start - 1 : end], start=start):
         if re.search(pattern, line):
             seen += 1
             if seen == nth:
