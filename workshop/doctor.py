@@ -292,33 +292,14 @@ def _needing(key: str) -> str:
 
 
 def lab_image_names() -> list[str]:
-    """The images the labs pull (not those they build), and the bases of the kit's Dockerfiles."""
-    import re
+    """The images the labs pull or build FROM, as the course says (`workshop.needs`): not the
+    ones they build, tag or push themselves."""
+    from workshop.needs import course_needs
 
-    from workshop.labs import kit_root, load_labs
-
-    names: list[str] = []
     try:
-        labs = load_labs()
+        return course_needs().refs()
     except WorkshopError:
-        labs = []
-    for lab in labs:
-        names += [name for name in lab.images if name not in lab.builds]
-    for dockerfile in sorted((kit_root() / "images").glob("*/Dockerfile")):
-        try:
-            text = dockerfile.read_text(encoding="utf-8")
-        except OSError:
-            continue
-        names += re.findall(r"(?im)^\s*FROM\s+(?:--\S+\s+)*([^\s$]+)", text)
-    tagged = []
-    for name in names:
-        if name == "scratch":
-            continue
-        if ":" not in name.rsplit("/", 1)[-1] and "@" not in name:
-            name = f"{name}:latest"
-        if name not in tagged:
-            tagged.append(name)
-    return tagged
+        return []
 
 
 def _lab_images(engine) -> dict[str, bool]:
