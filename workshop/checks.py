@@ -61,7 +61,7 @@ class Inputs:
     def learner(self):
         """What the learner did since they began the workshop, with the kit's journal."""
         if self._learner is None:
-            from workshop.engine import parse_time
+            from workshop.engine import Asked, parse_time
             from workshop.journal import Journal
             from workshop.probes import Learner
             from workshop.state import home
@@ -70,9 +70,10 @@ class Inputs:
             if began is None:
                 raise Missing("You have not begun the workshop yet: run `workshop next`.")
             engine = self.engine()
+            listing = Asked(engine.api.containers, all=True)  # while the engine answers info
             info = engine.info()
             journal = Journal(home(), info.get("ID") or "")
-            learner = Learner(engine, parse_time(began), journal, info=info)
+            learner = Learner(engine, parse_time(began), journal, info=info, listing=listing)
             learner.record  # noqa: B018 -- every look feeds the journal, whatever is checked
             self._learner = learner
         return self._learner

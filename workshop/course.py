@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from workshop import checks, report
+from workshop import checks
 from workshop.errors import EngineUnavailable, UsageError, WorkshopError
 from workshop.labs import Lab, Step, builds_on, find_step, load_labs, require_builds_on
-from workshop.state import LabProgress, Progress, Store
+from workshop.state import LabProgress, Progress, Store, joined
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,9 @@ class Course:
         verdicts = checks.run(lab, steps, inputs, stop_at_first_failure=stop_at_first_failure)
         if record:
             self.record(lab, verdicts)
-        if self.via:
+        if self.via and joined():
+            from workshop import report
+
             report.verdicts(lab.id, verdicts, self.via)  # queued only; the command delivers
         return verdicts
 
@@ -206,9 +208,12 @@ class Course:
         lab, step = self.find(ref)
         self.start(lab)
         stream = None
-        if report.is_instructor():
-            stream = report.DemoStream()
-            stream.step(f"{lab.title}: {step.title} ({lab.id}/{step.id})")
+        if joined():
+            from workshop import report
+
+            if report.is_instructor():
+                stream = report.DemoStream()
+                stream.step(f"{lab.title}: {step.title} ({lab.id}/{step.id})")
         self.run_solution(lab, step, tee=stream)
         return lab, step
 

@@ -158,6 +158,30 @@ def client():
     return engine
 
 
+class Asked:
+    """One engine request sent at once on a thread of its own, its answer taken later: the
+    engine answers it while the caller waits for another (each is mostly the engine's time)."""
+
+    def __init__(self, call, *args, **kwargs):
+        import threading
+
+        self._answer = self._error = None
+        self._thread = threading.Thread(target=self._ask, args=(call, args, kwargs), daemon=True)
+        self._thread.start()
+
+    def _ask(self, call, args, kwargs) -> None:
+        try:
+            self._answer = call(*args, **kwargs)
+        except BaseException as exc:  # raised again, in the caller, by answer()
+            self._error = exc
+
+    def answer(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._answer
+
+
 def engine_time(engine) -> datetime:
     """The engine's own clock (a Docker Desktop VM's clock may differ from the host's)."""
     return parse_time(engine.info()["SystemTime"])

@@ -469,8 +469,9 @@ def _step_ranges(text: str) -> tuple[tuple[int, int], ...]:
 def _line_in(text: str, start: int, end: int, pattern: str, nth: int = 0) -> int | None:
     """The line (in start..end) of the nth match of `pattern` (a regex on one line)."""
     seen = -1
+    search = re.compile(pattern).search
     for number, line in enumerate(_lines(text)[start - 1 : end], start=start):
-        if re.search(pattern, line):
+        if search(line):
             seen += 1
             if seen == nth:
                 return number

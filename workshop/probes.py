@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import cached_property
 
 from workshop import labs
-from workshop.engine import parse_time
+from workshop.engine import Asked, parse_time
 from workshop.journal import (
     KINDS,
     Event,
@@ -368,7 +368,12 @@ class Learner:
     """
 
     def __init__(
-        self, engine, since: datetime, journal: Journal | None = None, info: dict | None = None
+        self,
+        engine,
+        since: datetime,
+        journal: Journal | None = None,
+        info: dict | None = None,
+        listing: Asked | None = None,
     ):
         self.engine = engine
         self.since = since
@@ -376,6 +381,7 @@ class Learner:
         self._since_ns = int(since.timestamp() * 1e9)
         if info is not None:  # `docker info`, when the caller has just asked it
             self.__dict__["_info"] = info
+        self._listing = listing  # the containers, asked for meanwhile (else asked at first look)
 
     # -- looking ------------------------------------------------------------------------------
 
@@ -402,7 +408,8 @@ class Learner:
         api = self.engine.api
         floor = int(self.since.timestamp())
         found = []
-        for listed in api.containers(all=True):
+        listing, self._listing = self._listing, None
+        for listed in listing.answer() if listing else api.containers(all=True):
             if listed["Created"] < floor:
                 continue
             journaled = record.containers.get(listed["Id"])

@@ -35,10 +35,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from workshop import state
 from workshop.errors import UsageError, WorkshopError
 
-MEMBERSHIP = "classroom.json"
-OUTBOX = "outbox.jsonl"
+MEMBERSHIP = state.MEMBERSHIP
+OUTBOX = state.OUTBOX
 REFUSED = "refused.jsonl"  # reports the server refused for good, each with its reason
 # after `leave`: the room left, with its token, so that the same learner may join it again under
 # their name (nothing is sent with it until they do)

@@ -113,9 +113,12 @@ def current(mirror: str = "", index: str = "") -> Room:
     says "online" whatever the room said. A bad address is a UsageError."""
     member = None
     if not (mirror and index):
-        from workshop.report import membership
+        from workshop import state
 
-        member = membership()
+        if state.joined():  # else no room said anything (and the reporting code stays unloaded)
+            from workshop.report import membership
+
+            member = membership()
 
     def pick(given: str, env: str, joined: str, option: str) -> str:
         chosen = given or os.environ.get(env, "").strip()

@@ -20,6 +20,8 @@ from workshop.errors import ProgressError
 
 VERSION = 1
 FILENAME = "progress.json"
+MEMBERSHIP = "classroom.json"  # the classroom this learner joined (workshop.report)
+OUTBOX = "outbox.jsonl"  # the reports queued for it
 
 
 def home() -> Path:
@@ -30,6 +32,17 @@ def home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_state_dir("docker-workshop", appauthor=False))
+
+
+def joined() -> bool:
+    """This learner joined a classroom (then the commands report to it): a look at one file, so
+    that a learner who did not never loads the reporting code."""
+    return (home() / MEMBERSHIP).is_file()
+
+
+def queued() -> bool:
+    """Reports wait in the outbox, for the command to deliver."""
+    return (home() / OUTBOX).is_file()
 
 
 @dataclass

@@ -11,6 +11,7 @@ applies (tests/kit/trace.py). Containers a test makes with docker-py carry `LABE
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -101,6 +102,46 @@ def _busy_engine():
 
     with busy(float(every)):
         yield
+
+
+@functools.cache
+def _edited_by_labs() -> tuple[Path, ...]:
+    """The clone's files that its labs have the learner edit."""
+    from workshop.labs import load_labs
+
+    return tuple(KIT / relative for lab in load_labs(KIT / "labs") for relative in lab.edits)
+
+
+def _kit_edits() -> dict[Path, bytes | None]:
+    """Those files, and every copy reset keeps beside them, as they are now."""
+    files: dict[Path, bytes | None] = {}
+    for path in _edited_by_labs():
+        files[path] = path.read_bytes() if path.is_file() else None
+        for copy in path.parent.glob(f"{path.name}.before-reset-*"):
+            files[copy] = copy.read_bytes()
+    return files
+
+
+@pytest.fixture(autouse=True)
+def _kit_files_untouched():
+    """A test that edits the clone's own lab files (as a learner would) puts them back: the next
+    test's reset would otherwise find "the learner's edits" and keep a copy of them. The test
+    that leaves them changed fails here, by name, and the files are put back."""
+    before = _kit_edits()
+    yield
+    after = _kit_edits()
+    if after == before:
+        return
+    for path, data in before.items():
+        if data is None:
+            path.unlink(missing_ok=True)
+        elif after.get(path) != data:
+            path.write_bytes(data)
+    for path in after.keys() - before.keys():
+        path.unlink(missing_ok=True)
+    changed = sorted(str(p.relative_to(KIT)) for p in before.keys() | after.keys()
+                     if before.get(p) != after.get(p))  # fmt: skip
+    pytest.fail(f"the test left the kit's own files changed (now put back): {', '.join(changed)}")
 
 
 @pytest.fixture

@@ -85,9 +85,12 @@ def reporting(command):
         try:
             return command(*args, **kwargs)
         finally:
-            from workshop import report
+            from workshop import state
 
-            report.deliver()
+            if state.queued():  # else there is nothing to send (nor code to load)
+                from workshop import report
+
+                report.deliver()
 
     return wrapper
 

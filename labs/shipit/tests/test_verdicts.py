@@ -35,14 +35,24 @@ def swarm_state() -> str:
     return sh("docker info --format '{{.Swarm.LocalNodeState}}'").strip()
 
 
-@pytest.fixture(scope="module")
+def _copies() -> set:
+    """The copies of the learner's edits that `workshop reset` keeps beside the files."""
+    return {copy for path in EDITED for copy in path.parent.glob(f"{path.name}.before-reset-*")}
+
+
+@pytest.fixture
 def kept_files():
+    """The kit files the walk edits, put back as they were; the copies its reset keeps of them
+    are removed (a later reset on this clone would take them for a learner's)."""
     saved = {path: path.read_bytes() for path in EDITED}
+    earlier = _copies()
     try:
         yield
     finally:
         for path, data in saved.items():
             path.write_bytes(data)
+        for copy in _copies() - earlier:
+            copy.unlink()
 
 
 @pytest.fixture(scope="module")
