@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from dataclasses import dataclass
 from types import ModuleType
+from typing import NamedTuple
 
 from workshop.engine import engine_error, engine_fault
 from workshop.errors import WorkshopError
@@ -31,8 +31,7 @@ class LookInsideFailed(WorkshopError):
     """The kit could not look inside a container (the docker CLI failed, not the learner)."""
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     step: str
     passed: bool
     message: str = ""  # why not done; for a step done earlier, what the engine shows now

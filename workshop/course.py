@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from workshop import checks
 from workshop.errors import EngineUnavailable, UsageError, WorkshopError
@@ -16,8 +16,7 @@ from workshop.labs import Lab, Step, builds_on, find_step, load_labs, require_bu
 from workshop.state import LabProgress, Progress, Store, joined
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """The current lab and step; both None when every lab is done."""
 
     lab: Lab | None
@@ -250,16 +249,14 @@ class Course:
         return Advance(recorded=recorded, failed=failed, now=now, finished=finished)
 
 
-@dataclass(frozen=True)
-class Advance:
+class Advance(NamedTuple):
     recorded: list[str]
     failed: checks.Verdict | None
     now: Position
     finished: Lab | None = None  # the lab this call completed
 
 
-@dataclass(frozen=True)
-class Going:
+class Going(NamedTuple):
     """A moment of `Course.goto`: `what` is "solving" (the step's solution is about to run),
     "solved" (it ran, and the step is done) or "arrived" (the step gone to, now current)."""
 

@@ -22,14 +22,14 @@ import shlex
 import string
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from workshop.meaning import program_name, short_options, simple_commands
 
 # --- the vocabulary --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     types: tuple[type, ...]
     required: bool = False
     choices: tuple[str, ...] = ()
@@ -241,8 +241,7 @@ class Evidence:
     said: dict = field(hash=False, default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One of the kit's own verdicts: its id, its sentence, and how new its evidence is."""
 
     time: datetime

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from workshop.errors import UsageError
@@ -76,8 +76,7 @@ def normalise(url: str) -> str:
     return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
 
 
-@dataclass(frozen=True)
-class Room:
+class Room(NamedTuple):
     """Where this learner fetches: "" each for an online room (Docker Hub, PyPI)."""
 
     mirror: str = ""

@@ -83,54 +83,23 @@ def test_the_learner_engine_pulls_alpine_from_the_room(room, learner, store):
     drop(learner.client, "alpine:latest")
 
 
+def pip_download(index: str, dest: Path, *what: str) -> None:
+    """`pip download` from the room's index only (no cache, no other index): it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--isolated", "download", "--no-cache-dir",
+         "--index-url", index, "--dest", str(dest), *what],
+        capture_output=True, text=True, env=clean_env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_the_index_answers_pip_download_of_the_pinned_requirements(room, tmp_path):
     _, _, index = room
     requirements = KIT / "images/mysfits/requirements.txt"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--isolated",
-            "download",
-            "--no-cache-dir",
-            "--only-binary",
-            ":all:",
-            "--python-version",
-            "3.12",
-            "--index-url",
-            index,
-            "--dest",
-            str(tmp_path),
-            "-r",
-            str(requirements),
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    pip_download(index, tmp_path, "--only-binary", ":all:", "--python-version", "3.12",
+                 "-r", str(requirements))  # fmt: skip
     assert (tmp_path / "flask-3.1.3-py3-none-any.whl").is_file()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--isolated",
-            "download",
-            "--no-cache-dir",
-            "--no-deps",
-            "--index-url",
-            index,
-            "--dest",
-            str(tmp_path / "one"),
-            "flask",
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    pip_download(index, tmp_path / "one", "--no-deps", "flask")
 
 
 def test_room_check_says_ready(room, store):

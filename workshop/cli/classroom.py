@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -285,6 +284,8 @@ def export_(as_json, as_csv, db):
     if as_csv:
         click.echo(export.as_csv(view), nl=False)
     else:
+        import json  # here: --help need not load it
+
         click.echo(json.dumps(export.as_json(view), indent=2))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -134,6 +133,8 @@ def doctor(as_json, mirror, index):
     findings, facts = doctoring.examine(room)
     report.readiness(findings, facts)
     if as_json:
+        import json  # here: --help need not load it
+
         click.echo(json.dumps(doctoring.to_json(findings, facts), indent=2))
     else:
         marks = {"ok": ("ok  ", "green"), "warn": ("note", "yellow"), "fail": ("FAIL", "red")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -124,6 +123,8 @@ def status(as_json):
     course = open_course()
     table = course_module.status(course.labs, course.progress())
     if as_json:
+        import json  # here: --help need not load it
+
         click.echo(json.dumps(table))
         return
     render.status(table)
@@ -159,6 +160,8 @@ def labs(as_json):
 
     shown = labs_json(open_course())
     if as_json:
+        import json  # here: --help need not load it
+
         click.echo(json.dumps(shown, indent=2))
         return
     for lab in shown["labs"]:
