@@ -3,8 +3,10 @@
 What the labs did: containers made from a lab's images since the learner started that lab; the
 lab's tags on images it built since then, and its earlier builds those tags left untagged; the
 volumes, networks and swarm services a lab declares by name (`volumes`, `networks`, `services`),
-and what belongs to the stacks (compose projects) it declares (`stacks`: their containers,
-services, networks and volumes), made while the lab ran; and kit files a lab asks the learner to
+the swarm services that run one of its images (made with `docker service create`), and what
+belongs to the stacks (compose projects) it declares (`stacks`: their containers, services,
+networks and volumes), made while the lab ran (a service's task containers go with their
+service, and only with it); and kit files a lab asks the learner to
 edit (restored from git in a clone, from the installed kit's own copy into the learner's
 working copy otherwise; the learner's version kept beside). Nothing else is ever removed. Nothing
 is removed at all without being listed first.
@@ -23,6 +25,7 @@ from pathlib import Path
 from workshop.engine import parse_time
 from workshop.errors import WorkshopError
 from workshop.labs import Lab
+from workshop.meaning import same_repo
 from workshop.probes import Image, Learner, same_image
 from workshop.state import Progress, Store
 
@@ -34,6 +37,7 @@ ORDER = {
 # a swarm service's tasks leave its overlay network a moment after the service is removed
 NETWORK_PATIENCE = 20.0
 PROJECT_LABELS = ("com.docker.compose.project", "com.docker.stack.namespace")
+SERVICE_LABEL = "com.docker.swarm.service.id"
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ def _containers(engine, lab: Lab, since, until) -> list[Doomed]:
     for container in Learner(engine, since).containers():
         if until is not None and container.created > until:
             continue  # made after the lab was finished: the learner's own
+        if container.labels.get(SERVICE_LABEL):
+            continue  # a swarm service's task: it goes with its service, if that is the lab's
+            # (removed alone, the swarm would only start another)
         stacked = any(container.labels.get(key) in lab.stacks for key in PROJECT_LABELS)
         if stacked or any(same_image(container.image, name) for name in names):
             status = container.attrs["State"].get("Status", "")
@@ -143,14 +150,44 @@ def _made(engine, lab: Lab, since, until) -> list[Doomed]:
         ("network", learner.networks, lab.networks),
         ("volume", learner.volumes, lab.volumes),
     )
+    from_lab_images = _services_of_lab_images(engine, lab)
     for kind, listed, names in wanted:
         for made in listed():
             if made.gone or not _while(made.created, since, until):
                 continue
-            if made.name in names or _in_stacks(made.labels, made.name, lab):
+            if (
+                made.name in names
+                or _in_stacks(made.labels, made.name, lab)
+                or (kind == "service" and made.id in from_lab_images)
+            ):
                 ident = made.name if kind == "volume" else made.id
                 doomed.append(Doomed(kind, ident, f"{kind} {made.name}, made by lab {lab.id}"))
-    return doomed + _configs(engine, lab, since, until) + _swarm(engine, lab, since, until)
+    services = {d.id for d in doomed if d.kind == "service"}
+    swarm = _swarm(engine, lab, since, until, services)
+    return doomed + _configs(engine, lab, since, until) + swarm
+
+
+def _service_image(raw: dict) -> str:
+    spec = (raw.get("Spec") or {}).get("TaskTemplate") or {}
+    return (spec.get("ContainerSpec") or {}).get("Image") or ""
+
+
+def _services_of_lab_images(engine, lab: Lab) -> set[str]:
+    """The ids of the swarm services that run one of the lab's images (a learner may make the
+    lab's services with `docker service create` rather than its stack): made while the lab ran,
+    they are the lab's, as its containers are."""
+    import docker.errors
+
+    if not (lab.services or lab.stacks):
+        return set()
+    try:
+        listed = engine.api.services()
+    except docker.errors.APIError:  # not in a swarm
+        return set()
+    names = lab.images + lab.builds
+    return {
+        raw["ID"] for raw in listed if any(same_repo(_service_image(raw), name) for name in names)
+    }
 
 
 def _stamp(value: str | None):
@@ -183,18 +220,17 @@ def _configs(engine, lab: Lab, since, until) -> list[Doomed]:
     return doomed
 
 
-def _swarm(engine, lab: Lab, since, until) -> list[Doomed]:
+def _swarm(engine, lab: Lab, since, until, services: set[str]) -> list[Doomed]:
     """The swarm itself, when it was made while a lab with services or stacks ran (`docker swarm
-    init`): reset leaves it. A swarm that was there before the lab is the learner's, and stays."""
+    init`) and runs no service but the lab's (`services`, their ids): reset leaves it. A swarm
+    that was there before the lab is the learner's, and stays."""
     if not (lab.services or lab.stacks):
         return []
     attrs = _swarm_attrs(engine)
     if attrs is None or not _while(_stamp(attrs.get("CreatedAt")), since, until):
         return []
     for service in engine.api.services():
-        spec = service.get("Spec") or {}
-        name = spec.get("Name", "")
-        if name not in lab.services and not _in_stacks(spec.get("Labels") or {}, name, lab):
+        if service["ID"] not in services:
             return []  # the learner runs a service of their own in it: the swarm stays
     said = f"the swarm made by lab {lab.id} (the engine leaves it)"
     return [Doomed("swarm", attrs.get("ID", "swarm"), said)]

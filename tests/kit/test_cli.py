@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.kit import curriculum
-from tests.kit.fixtures import ROBOT
+from tests.kit.fixtures import KIT, ROBOT
 from workshop.cli import cli
 from workshop.errors import Exit
 
@@ -200,6 +201,22 @@ def test_once_the_engine_answers_next_checks_the_step_it_showed(demo, workshop):
 def test_reset_without_a_terminal_asks_for_yes(demo, workshop):
     result = workshop("reset")
     assert result.code == Exit.ERROR and "pass --yes" in result.out, result
+
+
+def test_ctrl_c_while_a_dataclass_is_defined_still_exits_130(tmp_path):
+    """A Ctrl-C inside an `exec` of source text (a module that defines a dataclass, imported
+    mid-command) is caught by the boundary: the process ends with 130, not killed by SIGINT
+    (as `python -m workshop` would be)."""
+    (tmp_path / "interrupted.py").write_text(
+        "from workshop.cli._shared import boundary\n"
+        "boundary(lambda: exec('raise KeyboardInterrupt'))()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(KIT)])}
+    done = subprocess.run(
+        [sys.executable, "-m", "interrupted"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == Exit.INTERRUPTED, (done.returncode, done.stderr)
+    assert "Interrupted." in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.engine

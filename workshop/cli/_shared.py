@@ -26,6 +26,15 @@ def engine_fault_of(exc: BaseException) -> bool:
     return engine_fault(exc)
 
 
+def _forget_interrupt() -> None:
+    """CPython marks a Ctrl-C that lands inside an `exec` of source text as never caught, though
+    the boundary catches it, and then ends the process with SIGINT instead of its exit status.
+    Such an `exec` runs whenever a module defining a dataclass is imported (each method is made
+    from text), so a Ctrl-C during a command's first moments would do it. Every `exec` of source
+    text clears the mark before it runs."""
+    exec("None")
+
+
 def boundary(command):
     """Turn the kit's errors and Ctrl-C into one sentence and an exit code, never a traceback."""
 
@@ -58,6 +67,7 @@ def boundary(command):
             error(str(engine_error(exc)))
             sys.exit(Exit.ERROR)
         except KeyboardInterrupt:
+            _forget_interrupt()
             render.say(
                 "\nInterrupted. Every step recorded so far is kept; run the command again "
                 "when you are ready.",
