@@ -193,3 +193,31 @@ def test_an_upstream_account_comes_from_the_environment_only(tmp_path, monkeypat
     plain = Registry(Store(tmp_path), readonly=True).configuration()
     assert "proxy" not in plain
     assert plain["storage"]["maintenance"]["readonly"] == {"enabled": True}
+
+
+def test_an_upstream_that_does_not_answer_says_why(tmp_path):
+    """An https address on a plain-HTTP registry: the TLS failure is in the sentence."""
+    from tests.kit.room_parts import stub_http
+
+    with stub_http(lambda handler: handler.reply(200, b"{}")) as base:
+        upstream = base.replace("http://", "https://")
+        code, out = run_workshop(
+            "room", "prepare", "--upstream", upstream, "--store", str(tmp_path)
+        )
+    assert code == 1, out
+    assert "Traceback" not in out and out.count("Error:") == 1, out
+    assert (
+        f"The upstream registry {upstream} does not answer ([SSL: WRONG_VERSION_NUMBER]" in out
+    ), out
+    assert "check the address (--upstream URL)" in out
+
+
+def test_an_upstream_given_with_its_api_path_is_the_registry():
+    from workshop.room.prepare import normalise_upstream
+
+    assert normalise_upstream("https://registry.example/v2/") == "https://registry.example"
+    assert normalise_upstream("https://registry.example/v2") == "https://registry.example"
+    assert normalise_upstream("127.0.0.1:5000/v2/") == "http://127.0.0.1:5000"
+    assert normalise_upstream("https://registry.example/v2mirror") == (
+        "https://registry.example/v2mirror"
+    )
