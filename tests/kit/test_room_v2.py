@@ -182,3 +182,57 @@ def test_ping_says_why_a_registry_does_not_answer():
             assert client.ping() and client.unanswered() == ""
     with v2.Client(f"http://127.0.0.1:{free_port()}") as client:
         assert client.unanswered().endswith("Connection refused")
+
+
+def test_room_check_lists_each_platform_the_mirror_fails_on(tmp_path):
+    """A mirror that fails on one platform's manifest: that platform is one missing line, and
+    the other platform is still checked (the check does not end at the first failure)."""
+    from tests.kit.room_parts import digest_of, free_port, stub_http
+    from workshop.needs import CourseNeeds, ImageNeed
+    from workshop.room.check import check
+    from workshop.room.store import Store
+
+    arm64 = json.dumps(json.loads(MANIFEST) | {"layers": []}).encode()
+    amd64 = b'{"schemaVersion": 2, "the": "amd64 one"}'
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+            "manifests": [
+                {"digest": digest_of(amd64), "platform": {"os": "linux", "architecture": "amd64"}},
+                {"digest": digest_of(arm64), "platform": {"os": "linux", "architecture": "arm64"}},
+            ],
+        }
+    ).encode()
+    kind = "application/vnd.docker.distribution.manifest.list.v2+json"
+
+    def answer(handler):
+        path = handler.path
+        if path == "/v2/":
+            handler.reply(200, b"{}")
+        elif path == "/v2/library/alpine/manifests/latest":
+            handler.reply(200, index, {"Content-Type": kind})
+        elif path == f"/v2/library/alpine/manifests/{digest_of(amd64)}":
+            handler.reply(500, b"the disk broke")
+        elif path == f"/v2/library/alpine/manifests/{digest_of(arm64)}":
+            handler.reply(200, arm64, {"Content-Type": json.loads(MANIFEST)["mediaType"]})
+        elif path.startswith("/v2/library/alpine/blobs/"):
+            handler.reply(200)
+        else:
+            handler.reply(404, b"{}")
+
+    needs = CourseNeeds(images=(ImageNeed("alpine:latest", ("x",)),), packages=(), disk_gb=0)
+    down = f"http://127.0.0.1:{free_port()}/simple/"
+    with stub_http(answer) as mirror:
+        health = check(
+            Store(tmp_path / "store"),
+            mirror=mirror,
+            index=down,
+            platforms=("linux/amd64", "linux/arm64"),
+            needs=needs,
+        )
+    assert (
+        f"alpine:latest linux/amd64: {mirror}: library/alpine:{digest_of(amd64)} answered "
+        "HTTP 500 (the disk broke)." in health.missing
+    )
+    assert f"alpine:latest linux/arm64: served ({digest_of(arm64)[:19]})" in health.ok
