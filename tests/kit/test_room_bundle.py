@@ -459,3 +459,111 @@ def test_a_save_onto_a_full_disk_leaves_no_partial_file(big, small_disk):
     assert f"Nothing was saved: no space left on the disk holding {target}: free " in said, out
     assert "or save the bundle elsewhere." in said
     assert list(small_disk.iterdir()) == []
+
+
+# --- into the engine: a stand-in engine API on a port of this machine -------------------------
+
+
+def engine_answer(info: dict, pulled: list[dict], asked: list):
+    """A Docker engine API that answers what `bundle load` asks: its version and info, a pull
+    (the PULLED progress items, as the engine streams them); no image is ever there."""
+
+    def answer(handler):
+        path = handler.path.split("?", 1)[0]
+        path = "/" + path.split("/", 2)[2] if path.startswith("/v1.") else path
+        asked.append((handler.command, path))
+        if path == "/_ping":
+            handler.reply(200, b"OK", {"Api-Version": "1.41"})
+        elif path == "/version":
+            body = {"ApiVersion": "1.41", "MinAPIVersion": "1.12", "Os": "linux", "Arch": "amd64"}
+            handler.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        elif path == "/info":
+            handler.reply(200, json.dumps(info).encode(), {"Content-Type": "application/json"})
+        elif path == "/images/create":  # a stream, chunked as the engine sends it
+            handler.protocol_version = "HTTP/1.1"
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            for item in pulled:
+                data = (json.dumps(item) + "\r\n").encode()
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            handler.wfile.write(b"0\r\n\r\n")
+        else:
+            name = path.split("/images/", 1)[-1]
+            body = json.dumps({"message": f"No such image: {name}"}).encode()
+            handler.reply(404, body, {"Content-Type": "application/json"})
+
+    return answer
+
+
+LINUX = {"OperatingSystem": "Debian GNU/Linux 12 (bookworm)", "SecurityOptions": ["name=seccomp"]}
+
+
+def test_an_error_in_the_engines_pull_is_its_sentence(hand, tmp_path):
+    from tests.kit.room_parts import stub_http
+
+    pulled = [
+        {"status": "Pulling from library/alpine", "id": "latest"},
+        {"errorDetail": {"message": "unknown blob"}, "error": "unknown blob"},
+    ]
+    asked = []
+    fresh = tmp_path / "fresh"
+    with stub_http(engine_answer(LINUX, pulled, asked)) as engine:
+        code, out = run_workshop(
+            "bundle", "load", str(hand), "--store", str(fresh),
+            env={"DOCKER_HOST": engine.replace("http://", "tcp://")},
+        )  # fmt: skip
+    assert code == 1, out
+    assert "Traceback" not in out and out.count("Error:") == 1, out
+    assert "refused a request" not in out
+    assert (
+        "The engine could not load alpine:latest from the room store (unknown blob): the store "
+        "holds it; `workshop room serve-images` serves it instead." in " ".join(out.split())
+    ), out
+    assert ("POST", "/images/create") in asked
+    assert json.loads((fresh / "room.json").read_text())["images"]  # the store is loaded
+
+
+@pytest.mark.parametrize("engine", ["Docker Desktop", "rootless", "remote"])
+def test_an_engine_that_cannot_reach_this_machines_loopback_is_told_to_use_the_mirror(
+    hand, tmp_path, engine
+):
+    """Docker Desktop's engine runs in a virtual machine, a rootless engine in a network of its
+    own, a remote engine elsewhere: none reaches the registry the kit would serve the store on
+    (127.0.0.1), so the kit says so instead of pulling."""
+    from tests.kit.room_parts import stub_http
+    from workshop.classroom.addresses import machine_addresses
+
+    info = dict(LINUX)
+    host = "127.0.0.1"
+    if engine == "Docker Desktop":
+        info["OperatingSystem"] = "Docker Desktop"
+        said = "The Docker engine is Docker Desktop's, in a virtual machine, so it cannot pull"
+    elif engine == "rootless":
+        info["SecurityOptions"] = ["name=seccomp,profile=builtin", "name=rootless"]
+        said = "The Docker engine is rootless, in a network of its own, so it cannot pull"
+    else:
+        found = machine_addresses()
+        if not found:
+            pytest.skip("this machine has no address but loopback")
+        host = found[0]
+        said = f"The Docker engine is remote (tcp://{host}:"
+    asked = []
+    fresh = tmp_path / "fresh"
+    with stub_http(engine_answer(info, [], asked), host=host) as url:
+        code, out = run_workshop(
+            "bundle", "load", str(hand), "--store", str(fresh),
+            env={"DOCKER_HOST": url.replace("http://", "tcp://")},
+        )  # fmt: skip
+    said_flat = " ".join(out.split())
+    assert code == 0, out  # the store is loaded: the engine is a note
+    assert "Traceback" not in out and "Error:" not in out, out
+    assert said in said_flat, out
+    assert (
+        "the images are in the room store only; serve them with `workshop room serve-images` "
+        "and set its mirror in the engine's daemon.json, as it prints." in said_flat
+    ), out
+    assert ("POST", "/images/create") not in asked
+    assert "images loaded into the engine" not in out

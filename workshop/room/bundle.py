@@ -37,6 +37,10 @@ class BundleRefused(RoomError):
     pass
 
 
+class FarEngine(RoomError):
+    """The engine cannot reach this machine's loopback, where the store would be served to it."""
+
+
 def _course() -> list[str] | None:
     """The images this kit's course needs (None when its labs cannot be read)."""
     from workshop.needs import course_needs
@@ -456,6 +460,13 @@ def into_engine(store: Store, say=print, client=None) -> dict[str, str]:
         client = docker.from_env()
     version = client.version()
     platform = f"{version.get('Os', 'linux')}/{version.get('Arch', 'amd64')}"
+    far = far_engine(client)
+    if far:
+        raise FarEngine(
+            f"The Docker engine is {far}, so it cannot pull from this machine's loopback: the "
+            f"images are in the room store only; serve them with `workshop room serve-images` "
+            "and set its mirror in the engine's daemon.json, as it prints."
+        )
     data = store.read()
     ids: dict[str, str] = {}
     with Registry(store, readonly=True) as registry:
@@ -465,8 +476,12 @@ def into_engine(store: Store, say=print, client=None) -> dict[str, str]:
                 say(f"{ref}: the bundle has no {platform} image for this engine: not loaded.")
                 continue
             source = f"{where}/{entry['repository']}"
-            for _ in client.api.pull(source, tag=entry["digest"], stream=True, decode=True):
-                pass
+            for item in client.api.pull(source, tag=entry["digest"], stream=True, decode=True):
+                if item.get("error"):
+                    raise RoomError(
+                        f"The engine could not load {ref} from the room store ({item['error']}): "
+                        "the store holds it; `workshop room serve-images` serves it instead."
+                    )
             pulled = f"{source}@{entry['digest']}"
             image = client.images.get(pulled)
             if "@" in ref:  # pinned by digest: a name with a digest cannot be a tag
@@ -481,3 +496,22 @@ def into_engine(store: Store, say=print, client=None) -> dict[str, str]:
             ids[ref] = client.images.get(ref).id
             say(f"{ref}: loaded into the engine ({ids[ref][:19]})")
     return ids
+
+
+def far_engine(client) -> str:
+    """Why the engine cannot reach this machine's loopback (a remote engine, Docker Desktop's
+    virtual machine, a rootless engine's own network namespace); "" when it can."""
+    from urllib.parse import urlsplit
+
+    base = client.api.base_url
+    if not (
+        base == "http+docker://localhost"  # a unix socket (DOCKER_HOST or the context's)
+        or urlsplit(base).hostname in ("127.0.0.1", "localhost", "::1")
+    ):
+        return f"remote ({os.environ.get('DOCKER_HOST') or 'the docker context names it'})"
+    info = client.info()
+    if "Docker Desktop" in (info.get("OperatingSystem") or ""):
+        return "Docker Desktop's, in a virtual machine"
+    if any("rootless" in option for option in info.get("SecurityOptions") or []):
+        return "rootless, in a network of its own"
+    return ""
