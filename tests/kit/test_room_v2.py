@@ -125,7 +125,7 @@ def test_an_upstream_that_stops_mid_blob_is_one_sentence():
 
     with (
         stub_http(answer) as base,
-        v2.Client(base, timeout=5) as client,
+        v2.Client(base, timeout=5, name=f"The upstream {base}") as client,
         pytest.raises(RoomError) as caught,
     ):
         client.blob("library/alpine", "sha256:" + "0" * 64)

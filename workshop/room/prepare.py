@@ -92,7 +92,10 @@ def prepare(
                 f"The upstream registry {upstream} does not answer ({why}): check the address "
                 "(--upstream URL) and this machine's network."
             )
-    with Registry(store, upstream=upstream) as registry, v2.Client(registry.url, 600) as client:
+    with (
+        Registry(store, upstream=upstream) as registry,
+        v2.Client(registry.url, 600, name=f"The upstream {upstream}") as client,
+    ):
         for need in needs.images:
             if not need.full.startswith("docker.io/"):
                 done.notes.append(

@@ -60,10 +60,13 @@ def platform_matches(wanted: str, platform: dict) -> bool:
 
 
 class Client:
-    def __init__(self, base: str, timeout: float = 60):
+    def __init__(self, base: str, timeout: float = 60, name: str | None = None):
+        """NAME is what its refusals call it (prepare's registry in the middle fetches from the
+        upstream: "The upstream https://registry-1.docker.io"); by default its address."""
         import requests
 
         self.base = base.rstrip("/")
+        self.name = name or self.base
         self.timeout = timeout
         self.session = requests.Session()
         self.tokens: dict[str, str] = {}
@@ -140,7 +143,7 @@ class Client:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise _refused(self.base, f"{repository}:{reference}", response)
+            raise _refused(self.name, f"{repository}:{reference}", response)
         body = response.content
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         if reference.startswith("sha256:") and reference != digest:
@@ -177,7 +180,7 @@ class Client:
         response = self._request("GET", f"/v2/{repository}/blobs/{digest}", repository, stream=True)
         if response.status_code != 200:
             with response:
-                raise _refused(self.base, f"blob {digest} of {repository}", response)
+                raise _refused(self.name, f"blob {digest} of {repository}", response)
         hasher = hashlib.sha256()
         with response:
             try:
@@ -188,7 +191,7 @@ class Client:
                     yield chunk
             except requests.RequestException as exc:
                 raise RoomError(
-                    f"The upstream {self.base} stopped answering while sending blob {digest} of "
+                    f"{self.name} stopped answering while sending blob {digest} of "
                     f"{repository} ({type(exc).__name__}): run `workshop room prepare` again; "
                     "what was fetched is kept."
                 ) from None
