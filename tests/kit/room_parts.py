@@ -299,3 +299,123 @@ needs_dockerd = pytest.mark.skipif(
 
 
 KIT_LABS = Path(__file__).resolve().parents[2] / "labs"
+
+
+def digest_of(data: bytes) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def hand_store(root: Path, refs=("alpine:latest",), wheels: dict | None = None):
+    """A room store made by hand as the registry lays it out (blobs, the repository's layer,
+    revision and tag links) with its room.json: one small linux/amd64 image per ref, and the
+    WHEELS {file name: bytes} with their PEP 503 index. No upstream, no registry run."""
+    import json
+
+    from workshop.needs import ImageNeed
+    from workshop.room.store import Store
+    from workshop.room.wheels import write_index
+
+    store = Store(root).make()
+    room = {"format": 1, "images": {}, "wheels": {"files": {}, "sets": {}}}
+    for ref in refs:
+        need = ImageNeed(ref, ("hand",))
+        repository, tag = need.repository, need.tag
+        layer = f"a layer of {ref}".encode()
+        config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {}}).encode()
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "size": len(config),
+                    "digest": digest_of(config),
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                        "size": len(layer),
+                        "digest": digest_of(layer),
+                    }
+                ],
+            }
+        ).encode()
+        repo = store.v2 / "repositories" / repository
+        for data, kind in (
+            (manifest, "_manifests/revisions"),
+            (config, "_layers"),
+            (layer, "_layers"),
+        ):
+            digest = digest_of(data)
+            store.blob_path(digest).parent.mkdir(parents=True, exist_ok=True)
+            store.blob_path(digest).write_bytes(data)
+            link = repo / kind / "sha256" / digest.split(":")[1] / "link"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.write_text(digest)
+        for link in (
+            repo / "_manifests/tags" / tag / "current/link",
+            repo / "_manifests/tags" / tag / "index/sha256" / digest_of(manifest)[7:] / "link",
+        ):
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.write_text(digest_of(manifest))
+        room["images"][ref] = {
+            "repository": repository,
+            "tag": tag,
+            "digest": digest_of(manifest),
+            "media_type": "application/vnd.docker.distribution.manifest.v2+json",
+            "platforms": {
+                "linux/amd64": {
+                    "manifest": digest_of(manifest),
+                    "config": digest_of(config),
+                    "layers": [digest_of(layer)],
+                    "size": len(config) + len(layer),
+                }
+            },
+            "missing": [],
+        }
+    for name, data in (wheels or {}).items():
+        (store.wheels / name).write_bytes(data)
+        room["wheels"]["files"][name] = {"sha256": digest_of(data)[7:], "size": len(data)}
+    write_index(store.wheels)
+    store.write(room)
+    return store
+
+
+@contextlib.contextmanager
+def stub_http(answer, host: str = "127.0.0.1"):
+    """A small HTTP server on a free port of HOST (loopback); ANSWER(handler) answers each
+    request (handler.command, handler.path, handler.headers; it calls handler.reply). Yields
+    its URL."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *_):
+            pass
+
+        def reply(self, status: int, body: bytes = b"", headers: dict | None = None):
+            self.send_response(status)
+            for key, value in {"Content-Length": str(len(body)), **(headers or {})}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def handle_one(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            answer(self)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = handle_one
+
+    server = http.server.ThreadingHTTPServer((host, 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

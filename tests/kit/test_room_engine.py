@@ -380,3 +380,28 @@ def test_served_to_the_room_it_names_the_rooms_addresses(store):
         rest, err = process.communicate(timeout=30)
     assert process.returncode == 0, rest + err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("which", ["--registry-port", "--index-port"])
+def test_a_port_another_registry_answers_on_is_one_sentence(tmp_path, which):
+    """Another server that answers /v2/ (someone's registry) holds the port: serve-images says
+    so before it starts, instead of taking that server's answers for its own registry's, telling
+    the learners to use it, and then finding its registry gone."""
+    from tests.kit.room_parts import hand_store, stub_http
+
+    store = hand_store(tmp_path / "store")
+    with stub_http(lambda handler: handler.reply(200, b"{}")) as other:
+        port = other.rsplit(":", 1)[1]
+        ports = {"--registry-port": str(free_port()), "--index-port": str(free_port())}
+        ports[which] = port
+        code, out = run_workshop(
+            "room", "serve-images", "--store", str(store.root), "--host", "127.0.0.1",
+            *[x for pair in ports.items() for x in pair], timeout=60,
+        )  # fmt: skip
+    assert code == 1, out
+    assert "Traceback" not in out and out.count("Error:") == 1, out
+    assert (
+        f"Port {port} on 127.0.0.1 is taken (Address already in use): stop what listens there, "
+        f"or choose another port with {which}." in " ".join(out.split())
+    ), out
+    assert "A learner's engine uses" not in out

@@ -193,3 +193,89 @@ def test_an_upstream_account_comes_from_the_environment_only(tmp_path, monkeypat
     plain = Registry(Store(tmp_path), readonly=True).configuration()
     assert "proxy" not in plain
     assert plain["storage"]["maintenance"]["readonly"] == {"enabled": True}
+
+
+def test_an_upstream_that_does_not_answer_says_why(tmp_path):
+    """An https address on a plain-HTTP registry: the TLS failure is in the sentence."""
+    from tests.kit.room_parts import stub_http
+
+    with stub_http(lambda handler: handler.reply(200, b"{}")) as base:
+        upstream = base.replace("http://", "https://")
+        code, out = run_workshop(
+            "room", "prepare", "--upstream", upstream, "--store", str(tmp_path)
+        )
+    assert code == 1, out
+    assert "Traceback" not in out and out.count("Error:") == 1, out
+    assert (
+        f"The upstream registry {upstream} does not answer ([SSL: WRONG_VERSION_NUMBER]" in out
+    ), out
+    assert "check the address (--upstream URL)" in out
+
+
+def test_an_upstream_given_with_its_api_path_is_the_registry():
+    from workshop.room.prepare import normalise_upstream
+
+    assert normalise_upstream("https://registry.example/v2/") == "https://registry.example"
+    assert normalise_upstream("https://registry.example/v2") == "https://registry.example"
+    assert normalise_upstream("127.0.0.1:5000/v2/") == "http://127.0.0.1:5000"
+    assert normalise_upstream("https://registry.example/v2mirror") == (
+        "https://registry.example/v2mirror"
+    )
+
+
+def tiny_wheel(name: str = "tinykit", version: str = "1.0") -> tuple[str, bytes]:
+    """A pure-Python wheel made by hand: (file name, bytes)."""
+    import io
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": "",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{info}/RECORD,,\n"
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return f"{name}-{version}-py3-none-any.whl", data.getvalue()
+
+
+def test_wheels_are_recorded_from_a_store_path_with_a_space(tmp_path):
+    """macOS's default store is under ~/Library/Application Support: pip's "Saved" lines name
+    paths with a space, and every wheel is still recorded (and indexed)."""
+    import threading
+
+    from tests.kit.room_parts import hand_store
+    from workshop.room import wheels
+    from workshop.room.serve import index_server
+    from workshop.room.store import Store
+
+    name, data = tiny_wheel()
+    source = hand_store(tmp_path / "source", refs=(), wheels={name: data})
+    server = index_server(source, "127.0.0.1", free_port())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = Store(tmp_path / "Application Support" / "workshop room").make()
+        room = store.read()
+        requirements = tmp_path / "requirements.txt"
+        requirements.write_text("tinykit==1.0\n")
+        fetched = wheels.fetch(
+            store,
+            room,
+            [("requirements.txt", requirements)],
+            ["3.12"],
+            ["linux/amd64"],
+            say=lambda _: None,
+            index=f"http://127.0.0.1:{server.server_address[1]}/simple/",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert fetched == 1
+    assert list(room["wheels"]["files"]) == [name]
+    assert [s["files"] for s in room["wheels"]["sets"].values()] == [[name]]
+    assert f'href="../../{name}#sha256=' in (store.wheels / "simple/tinykit/index.html").read_text()

@@ -269,7 +269,11 @@ def load(file, store_dir, engine):
             looks=("yellow",),
         )
         return
-    ids = bundle_mod.into_engine(store, say=_say, client=client)
+    try:
+        ids = bundle_mod.into_engine(store, say=_say, client=client)
+    except bundle_mod.FarEngine as exc:  # the store is loaded: that is said, not an error
+        render.say(str(exc), looks=("yellow",))
+        return
     passed(f"{len(ids)} images loaded into the engine.")
 
 

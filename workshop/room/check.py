@@ -85,30 +85,14 @@ def _image(client, need, data, platforms, health: Health) -> None:
             f"{entry.get('digest')} (the tag moved upstream?)"
         )
     for wanted in _wanted(need, data, platforms):
-        manifest = top
-        if top.is_index:
-            chosen = next(
-                (
-                    m
-                    for m in top.json.get("manifests", [])
-                    if v2.platform_matches(wanted, m.get("platform", {}))
-                ),
-                None,
-            )
-            manifest = chosen and client.manifest(need.repository, chosen["digest"])
-        else:
-            info = json.loads(client.blob(need.repository, top.json["config"]["digest"]))
-            if not v2.platform_matches(wanted, info):
-                manifest = None
+        try:  # one platform the mirror fails on is one line: the others are still looked at
+            manifest, absent = _platform(client, need, top, wanted)
+        except RoomError as exc:
+            health.missing.append(f"{need.ref} {wanted}: {exc}")
+            continue
         if manifest is None:
             health.missing.append(f"{need.ref}: {wanted} is not served")
             continue
-        body = manifest.json
-        absent = [
-            b["digest"]
-            for b in [body["config"], *body.get("layers", [])]
-            if not client.has_blob(need.repository, b["digest"])
-        ]
         if absent:
             health.missing.append(
                 f"{need.ref} {wanted}: {len(absent)} blob(s) not served ({absent[0]})"
@@ -121,6 +105,34 @@ def _image(client, need, data, platforms, health: Health) -> None:
             health.notes.append(
                 f"{need.ref}: the upstream had no {name} image when the room was prepared"
             )
+
+
+def _platform(client, need, top, wanted: str):
+    """(The manifest the mirror serves for WANTED or None, the blobs of it it does not serve)."""
+    manifest = top
+    if top.is_index:
+        chosen = next(
+            (
+                m
+                for m in top.json.get("manifests", [])
+                if v2.platform_matches(wanted, m.get("platform", {}))
+            ),
+            None,
+        )
+        manifest = chosen and client.manifest(need.repository, chosen["digest"])
+    else:
+        info = json.loads(client.blob(need.repository, top.json["config"]["digest"]))
+        if not v2.platform_matches(wanted, info):
+            manifest = None
+    if manifest is None:
+        return None, []
+    body = manifest.json
+    absent = [
+        b["digest"]
+        for b in [body["config"], *body.get("layers", [])]
+        if not client.has_blob(need.repository, b["digest"])
+    ]
+    return manifest, absent
 
 
 def _index(index, needs, data, platforms, health: Health) -> None:

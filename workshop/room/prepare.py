@@ -44,8 +44,11 @@ def human(size: float) -> str:
 
 
 def normalise_upstream(url: str) -> str:
-    """127.0.0.1:5000 -> http://127.0.0.1:5000 (loopback), registry.example -> https://..."""
+    """127.0.0.1:5000 -> http://127.0.0.1:5000 (loopback), registry.example -> https://...;
+    the API's path is the client's to add: https://registry.example/v2/ is the registry."""
     url = url.strip().rstrip("/")
+    if url.endswith("/v2"):
+        url = url[: -len("/v2")]
     if "://" not in url:
         host = url.split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
         loopback = host in ("localhost", "::1") or host.startswith("127.")
@@ -83,12 +86,16 @@ def prepare(
     data.update(upstream=upstream, platforms=list(platforms))
     done = Prepared()
     with v2.Client(upstream, timeout=30) as direct:
-        if not direct.ping():
+        why = direct.unanswered()
+        if why:
             raise RoomError(
-                f"The upstream registry {upstream} does not answer: check the address "
+                f"The upstream registry {upstream} does not answer ({why}): check the address "
                 "(--upstream URL) and this machine's network."
             )
-    with Registry(store, upstream=upstream) as registry, v2.Client(registry.url, 600) as client:
+    with (
+        Registry(store, upstream=upstream) as registry,
+        v2.Client(registry.url, 600, name=f"The upstream {upstream}") as client,
+    ):
         for need in needs.images:
             if not need.full.startswith("docker.io/"):
                 done.notes.append(

@@ -54,6 +54,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
+def claim(host: str, port: int, option: str) -> None:
+    """Refuse, in one sentence naming OPTION, a port that something else already listens on
+    (another registry answers /v2/ there too: only a bind tells it from ours)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RoomError(
+                f"Port {port} on {host or '0.0.0.0'} is taken ({exc.strerror}): stop what "
+                f"listens there, or choose another port with {option}."
+            ) from None
+
+
 def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -112,6 +126,7 @@ class Registry:
 
     def start(self, timeout: float = 20) -> Registry:
         program = binary()
+        claim(self.host, self.port, "--registry-port")
         self.store.make()
         self.config.touch(mode=0o600)  # it may hold the upstream account's password
         self.config.chmod(0o600)
@@ -137,7 +152,10 @@ class Registry:
                 break
             with contextlib.suppress(requests.RequestException):
                 if requests.get(self.url + "/v2/", timeout=1).status_code in (200, 401):
-                    return self
+                    time.sleep(0.2)  # an answer from another server, and ours exits: see it
+                    if self.process.poll() is None:
+                        return self
+                    break
             time.sleep(0.1)
         self.stop()
         tail = " / ".join(self.log.read_text(errors="replace").strip().splitlines()[-3:])

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workshop.room.registry import Registry, url_host
+from workshop.room.registry import Registry, claim, url_host
 from workshop.room.store import RoomError, Store
 
 
@@ -143,6 +143,8 @@ def serve(
     )
     index = thread = None
     try:
+        claim(host, registry_port, "--registry-port")
+        claim(host, index_port, "--index-port")
         index = index_server(store, host, index_port)
         registry.start()
         thread = threading.Thread(target=index.serve_forever, name="room-index", daemon=True)

@@ -26,6 +26,42 @@ class RoomError(WorkshopError):
     """The room cannot do what was asked; the message says why and what to do."""
 
 
+class NewerStore(RoomError):
+    """room.json was written by a newer kit (a higher format)."""
+
+
+def shape_problem(data) -> str:
+    """What makes DATA (a room.json) other than a room description this kit reads; "" if
+    nothing: each image has its repository, digest and platforms, the wheels are tables."""
+    if not isinstance(data, dict):
+        return "it is not a JSON object"
+    if not isinstance(data.get("format", FORMAT), int):
+        return f"its format {data['format']!r} is not a number"
+    images = data.get("images", {})
+    if not isinstance(images, dict):
+        return '"images" is not a table of images'
+    for ref, entry in images.items():
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("repository"), str)
+            and isinstance(entry.get("digest"), str)
+            and isinstance(entry.get("platforms"), dict)
+            and all(
+                isinstance(held, dict) and isinstance(held.get("layers", []), list)
+                for held in entry["platforms"].values()
+            )
+        ):
+            return f"the image {ref} has no repository, digest or platforms"
+    wheels = data.get("wheels", {})
+    if not (
+        isinstance(wheels, dict)
+        and isinstance(wheels.get("files", {}), dict)
+        and isinstance(wheels.get("sets", {}), dict)
+    ):
+        return '"wheels" is not a table of wheel files and sets'
+    return ""
+
+
 def default_root() -> Path:
     """WORKSHOP_ROOM_STORE, else the user data folder's workshop/room."""
     if os.environ.get(ENV):
@@ -84,10 +120,20 @@ class Store:
                 f"{self.manifest_path} is not valid JSON ({exc}): run `workshop room prepare` "
                 "again, or load a bundle."
             ) from None
-        if data.get("format", FORMAT) > FORMAT:
-            raise RoomError(
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("format"), int)
+            and data["format"] > FORMAT
+        ):
+            raise NewerStore(
                 f"{self.manifest_path} was written by a newer kit (format {data['format']}): "
                 "upgrade the kit."
+            )
+        problem = shape_problem(data)
+        if problem:
+            raise RoomError(
+                f"{self.manifest_path} is not a room description this kit reads ({problem}): "
+                "run `workshop room prepare` again, or load a bundle."
             )
         data.setdefault("images", {})
         data.setdefault("wheels", {}).setdefault("files", {})

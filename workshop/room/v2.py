@@ -60,10 +60,13 @@ def platform_matches(wanted: str, platform: dict) -> bool:
 
 
 class Client:
-    def __init__(self, base: str, timeout: float = 60):
+    def __init__(self, base: str, timeout: float = 60, name: str | None = None):
+        """NAME is what its refusals call it (prepare's registry in the middle fetches from the
+        upstream: "The upstream https://registry-1.docker.io"); by default its address."""
         import requests
 
         self.base = base.rstrip("/")
+        self.name = name or self.base
         self.timeout = timeout
         self.session = requests.Session()
         self.tokens: dict[str, str] = {}
@@ -117,12 +120,17 @@ class Client:
         self.close()
 
     def ping(self) -> bool:
+        return not self.unanswered()
+
+    def unanswered(self) -> str:
+        """Why the registry API does not answer here ("" when it does: /v2/ says 200 or 401)."""
         import requests
 
         try:
-            return self.session.get(self.base + "/v2/", timeout=5).status_code in (200, 401)
-        except requests.RequestException:
-            return False
+            status = self.session.get(self.base + "/v2/", timeout=5).status_code
+        except requests.RequestException as exc:
+            return _reason(exc)
+        return "" if status in (200, 401) else f"/v2/ answered HTTP {status}"
 
     def manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest (or index) REFERENCE (a tag or digest) names; None when not served."""
@@ -135,10 +143,7 @@ class Client:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise RoomError(
-                f"{self.base}: {repository}:{reference} answered HTTP {response.status_code} "
-                f"({response.text[:200].strip()})."
-            )
+            raise _refused(self.name, f"{repository}:{reference}", response)
         body = response.content
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         if reference.startswith("sha256:") and reference != digest:
@@ -170,17 +175,60 @@ class Client:
         self, repository: str, digest: str, progress: Callable[[int], None] | None = None
     ) -> Iterator[bytes]:
         """The blob's bytes, checked against its digest at the end."""
+        import requests
+
         response = self._request("GET", f"/v2/{repository}/blobs/{digest}", repository, stream=True)
         if response.status_code != 200:
-            raise RoomError(
-                f"{self.base}: blob {digest} of {repository} answered HTTP {response.status_code}."
-            )
+            with response:
+                raise _refused(self.name, f"blob {digest} of {repository}", response)
         hasher = hashlib.sha256()
         with response:
-            for chunk in response.iter_content(1 << 20):
-                hasher.update(chunk)
-                if progress:
-                    progress(len(chunk))
-                yield chunk
+            try:
+                for chunk in response.iter_content(1 << 20):
+                    hasher.update(chunk)
+                    if progress:
+                        progress(len(chunk))
+                    yield chunk
+            except requests.RequestException as exc:
+                raise RoomError(
+                    f"{self.name} stopped answering while sending blob {digest} of "
+                    f"{repository} ({type(exc).__name__}): run `workshop room prepare` again; "
+                    "what was fetched is kept."
+                ) from None
         if "sha256:" + hasher.hexdigest() != digest:
             raise RoomError(f"{self.base}: blob {digest} of {repository} came back altered.")
+
+
+def _reason(exc: BaseException) -> str:
+    """The cause under a requests error (a TLS verify failure, a refused connection), not the
+    connection pool's wrapping of it."""
+    seen = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    seen = getattr(seen, "reason", None) or seen
+    return re.sub(r"^\w+Connection(Pool)?\([^)]*\): ", "", str(seen))
+
+
+def _refused(base: str, what: str, response) -> RoomError:
+    """A registry's refusal, as one sentence with what to do: an account for 401 and 403,
+    Docker Hub's pull limit for 429."""
+    from workshop.room.registry import PASSWORD_ENV, USER_ENV
+
+    status = response.status_code
+    if status in (401, 403):
+        return RoomError(
+            f"{base} refuses {what} without an account (HTTP {status}): set {USER_ENV} and "
+            f"{PASSWORD_ENV} to an account that may pull it, then run the command again."
+        )
+    if status == 429:
+        after = response.headers.get("Retry-After", "")
+        when = (
+            f"in {after} seconds"
+            if after.isdigit()
+            else "in a few hours (the limit is per 6 hours)"
+        )
+        return RoomError(
+            f"{base} refuses {what}: this address reached Docker Hub's pull limit (HTTP 429); "
+            f"run the command again {when}, or set {USER_ENV} and {PASSWORD_ENV} to an account "
+            "(its limit is higher)."
+        )
+    body = response.text[:200].strip()
+    return RoomError(f"{base}: {what} answered HTTP {status}" + (f" ({body})." if body else "."))

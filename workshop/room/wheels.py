@@ -108,7 +108,8 @@ def pip_download(
             f"pip could not download {requirements.name} for Python {python} {platform}: "
             f"{last[0].strip()}"
         )
-    files = re.findall(r"(?:Saved|File was already downloaded) (\S+\.whl)", output)
+    # a whole line: the store's path may hold spaces (macOS: ~/Library/Application Support)
+    files = re.findall(r"^\s*(?:Saved|File was already downloaded) (.+\.whl)\s*$", output, re.M)
     return [Path(f).name for f in files], output
 
 
