@@ -289,25 +289,33 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
     unknown: list[str] = []
     off = internet_off()
 
+    # every image the labs need is on the engine already: the mirror would be for later pulls
+    all_here = all(present.get(need.ref) for need in needs.images)
+    ready_here = "but every image the labs need is here already: ready"
     if room.mirror:
         fix = mirror_fix(room.mirror, kind, rootless(info))
         if not uses_mirror(info, room.mirror):
-            sentence = (
-                f"your engine does not pull through the room's mirror {room.mirror}, so pulls "
-                f"go to Docker Hub, which this room may not reach: {fix}"
-            )
-            found.append(Finding(FAIL, "room mirror", sentence))
-            failed.append(f"engine does not use the room's mirror {room.mirror}")
-        elif not insecure_ok(info, room.mirror):
-            found.append(
-                Finding(
-                    FAIL,
-                    "room mirror",
-                    f"your engine lists the room's mirror {room.mirror} but may not use it over "
-                    f"plain http: {fix}",
+            said = f"your engine does not pull through the room's mirror {room.mirror}"
+            if all_here:
+                sentence = f"{said}, {ready_here} (to pull through the room later: {fix})"
+                found.append(Finding(WARN, "room mirror", sentence))
+            else:
+                sentence = (
+                    f"{said}, so pulls go to Docker Hub, which this room may not reach: {fix}"
                 )
+                found.append(Finding(FAIL, "room mirror", sentence))
+                failed.append(f"engine does not use the room's mirror {room.mirror}")
+        elif not insecure_ok(info, room.mirror):
+            said = (
+                f"your engine lists the room's mirror {room.mirror} but may not use it over "
+                "plain http"
             )
-            failed.append(f"engine may not use the http mirror {room.mirror}")
+            if all_here:
+                sentence = f"{said}, {ready_here} (to pull through the room later: {fix})"
+                found.append(Finding(WARN, "room mirror", sentence))
+            else:
+                found.append(Finding(FAIL, "room mirror", f"{said}: {fix}"))
+                failed.append(f"engine may not use the http mirror {room.mirror}")
         else:
             found.append(
                 Finding(
@@ -356,7 +364,17 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
             mirror_down = f"HTTP {status} at /v2/: is it the registry's address?"
     if ("mirror",) in results and results[("mirror",)][0] == "down":
         mirror_down = results[("mirror",)][1]
-    if mirror_down:
+    if mirror_down and all_here:
+        found.append(
+            Finding(
+                WARN,
+                "room mirror",
+                f"the room's mirror {room.mirror} does not answer from this machine "
+                f"({mirror_down}), {ready_here} (to pull through the room later, join the "
+                "room's network, its Wi-Fi)",
+            )
+        )
+    elif mirror_down:
         here = [need.ref for need in needs.images if present.get(need.ref)]
         found.append(
             Finding(
