@@ -463,6 +463,34 @@ def test_pins_and_index_files_are_matched_as_pep_503_names():
     assert not pullcheck.holds(files, "flask-cors", "6.0.3")
 
 
+def test_docker_desktops_free_disk_is_said_not_checked(tmp_path):
+    """Docker Desktop's data is in its virtual machine, and `docker info` says nothing of its
+    free disk: the kit says it did not check, and where the learner looks; a note only when
+    the labs need much."""
+    from workshop.doctor import DISK_MUCH_GB, disk_finding
+
+    # the host may have a /var/lib/docker of its own: it is not Docker Desktop's disk
+    desktop = {"DockerRootDir": str(tmp_path), "OperatingSystem": "Docker Desktop"}
+    said, free = disk_finding(desktop, "Docker Desktop", 2)
+    assert free is None
+    assert said.detail == (
+        "not checked: Docker Desktop keeps the engine's data in its virtual machine, and "
+        "`docker info` does not say how much disk is free there; the labs need about 2 GiB in "
+        "all: see Docker Desktop → Settings → Resources → Disk usage limit"
+    )
+    assert said.status == OK
+    assert disk_finding(desktop, "Docker Desktop", DISK_MUCH_GB + 5)[0].status == WARN
+    # an engine whose data this machine does not see (a VM, another host)
+    podman = {"DockerRootDir": str(tmp_path / "not-here")}
+    said, free = disk_finding(podman, "Podman", 20)
+    assert said.status == WARN and free is None
+    assert said.detail.startswith(f"not checked: the engine keeps its data in {tmp_path}/not-here")
+    assert said.detail.endswith(f"run `podman machine ssh df -h {tmp_path}/not-here`")
+    # a local engine's disk is measured, as before
+    said, free = disk_finding({"DockerRootDir": str(tmp_path)}, "Docker Engine", 0)
+    assert free is not None and said.detail.startswith(f"{free:.1f} GiB free under {tmp_path}")
+
+
 # --- `workshop doctor` itself, on the shared engine --------------------------------------------
 
 
