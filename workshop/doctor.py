@@ -207,7 +207,14 @@ def examine(room=None) -> tuple[list[Finding], Facts]:
 
         room = room if room is not None else roomurls.quietly()
         present = {need.ref: _has(engine, need.ref) for need in needs.images}
-        fetching, pull = pullcheck.examine(room, info, present, needs, facts.engine["kind"])
+        fetching, pull = pullcheck.examine(
+            room,
+            info,
+            present,
+            needs,
+            facts.engine["kind"],
+            pullcheck.engine_platform(info, version),
+        )
         found += fetching
         facts.pull = pull.to_json()
     return found, facts

@@ -2,10 +2,12 @@
 
 For the room (`roomurls.Room`: its mirror and package index, or none for an online room) and the
 course's needs (`needs.course_needs`): does the engine pull through the room's mirror; is each
-image here, or pullable (a HEAD on its manifest: no pull is spent); does the package index answer
-and hold each pinned requirement; how many anonymous Docker Hub pulls are left. Every probe is
-bounded by a short timeout and they run side by side; whatever fails becomes a finding with one
-sentence and its fix. Nothing here pulls, and nothing changes the engine's settings.
+image here, or pullable (a HEAD on its manifest: no pull is spent; on the room's mirror, which has
+no pull limit, its index is read and the engine's platform's manifest asked for); does the package
+index answer and hold each pinned requirement; how many anonymous Docker Hub pulls are left.
+Every probe is bounded by a short timeout and they run side by side; whatever fails becomes a
+finding with one sentence and its fix. Nothing here pulls, and nothing changes the engine's
+settings.
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ MANIFESTS = ", ".join(
 # Docker documents this request for reading the anonymous pull limit without spending a pull
 RATE_REPOSITORY, RATE_TAG = "ratelimitpreview/test", "latest"
 PRESENT, PULLABLE, MISSING, UNKNOWN = "present", "pullable", "missing", "unknown"
+# the room's mirror lists the engine's platform of an image (or not) but has not its copy; it
+# holds one image of another platform only
+NO_PLATFORM, ONE_OTHER = "no platform", "one other platform"
+# the kernel's names of architectures (`docker info`), as images name them (Go's, `docker version`)
+ARCHITECTURES = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "armv7l": "arm/v7",
+    "armv6l": "arm/v6",
+    "i386": "386",
+    "i686": "386",
+}
 
 
 class Unreachable(Exception):
@@ -88,17 +102,23 @@ def _token(challenge: dict[str, str], repository: str) -> str:
     return str(data.get("token") or data.get("access_token") or "")
 
 
-def head_manifest(base: str, repository: str, reference: str):
-    """(status, headers) of a HEAD on the manifest at registry `base`, with an anonymous token
-    when the registry asks for one (Docker Hub does). A HEAD spends no pull."""
-    url = f"{base.rstrip('/')}/v2/{repository}/manifests/{reference}"
+def _registry(base: str, repository: str, path: str, method: str = "HEAD"):
+    """(status, headers, body) of one request for `repository`'s `path` (manifests/..., blobs/...)
+    at registry `base`, with an anonymous token when the registry asks for one (Docker Hub does)."""
+    url = f"{base.rstrip('/')}/v2/{repository}/{path}"
     headers = {"Accept": MANIFESTS}
-    status, answer, _ = _request(url, "HEAD", headers)
+    status, answer, body = _request(url, method, headers)
     if status == 401:
         token = _token(_challenge(answer.get("WWW-Authenticate", "")), repository)
         if token:
             authorised = {**headers, "Authorization": f"Bearer {token}"}
-            status, answer, _ = _request(url, "HEAD", authorised)
+            status, answer, body = _request(url, method, authorised)
+    return status, answer, body
+
+
+def head_manifest(base: str, repository: str, reference: str):
+    """(status, headers) of a HEAD on the manifest at registry `base`. A HEAD spends no pull."""
+    status, answer, _ = _registry(base, repository, f"manifests/{reference}")
     return status, answer
 
 
@@ -275,14 +295,39 @@ def insecure_ok(info: dict, mirror: str) -> bool:
     return False
 
 
+def engine_platform(info: dict, version: dict | None = None) -> str:
+    """The platform the engine pulls images for, as an image index names it: linux/amd64,
+    linux/arm64, linux/arm/v7; "" when the engine does not say. `docker version` gives Go's names
+    (Os, Arch: arm64), `docker info` the kernel's (OSType, Architecture: aarch64)."""
+    version = version or {}
+    system = str(version.get("Os") or info.get("OSType") or "").lower()
+    arch = str(version.get("Arch") or info.get("Architecture") or "").lower()
+    if not system or not arch:
+        return ""
+    arch = ARCHITECTURES.get(arch, arch)
+    if arch == "arm":  # Go's arm: the kernel's name says which
+        kernel = ARCHITECTURES.get(str(info.get("Architecture", "")).lower(), "")
+        arch = kernel if kernel.startswith("arm/") else arch
+    return f"{system}/{arch}"
+
+
 def internet_off() -> bool:
     """WORKSHOP_REGISTRY=off: ask nothing on the internet (the room's own servers still are)."""
     return os.environ.get("WORKSHOP_REGISTRY", "").strip().lower() == "off"
 
 
-def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str = ""):
+def examine(
+    room: Room,
+    info: dict,
+    present: dict[str, bool],
+    needs,
+    kind: str = "",
+    platform: str | None = None,
+):
     """The findings about fetching the course's needs, and the `pull` fact. `present`: each
-    image need's ref -> whether the engine has it."""
+    image need's ref -> whether the engine has it; `platform`: the engine's (linux/arm64;
+    default: what `info` says, `engine_platform`)."""
+    platform = engine_platform(info) if platform is None else platform
     found: list[Finding] = []
     pull = Pull()
     failed: list[str] = []
@@ -332,7 +377,11 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
             _, base = _registry_of(need, room)
             if base is None:
                 continue
-            jobs[("image", need.ref)] = pool.submit(_image_status, base, need)
+            if room.mirror and base == room.mirror and platform:
+                job = pool.submit(_mirror_image_status, base, need, platform)
+            else:
+                job = pool.submit(_image_status, base, need)
+            jobs[("image", need.ref)] = job
         if room.mirror:
             jobs[("mirror",)] = pool.submit(_request, f"{room.mirror}/v2/", "GET")
         engine_mirrors = (info.get("RegistryConfig") or {}).get("Mirrors") or []
@@ -404,9 +453,26 @@ def examine(room: Room, info: dict, present: dict[str, bool], needs, kind: str =
         if state == "down":
             silent.setdefault(f"{where} ({value})", []).append(need.ref)
             continue
-        status = value
+        status, platforms = value
         if status == PULLABLE:
             found.append(Finding(OK, f"image {need.ref}", f"not here yet; pullable from {where}"))
+        elif status == NO_PLATFORM:
+            wanted = " ".join(f"--platform {p}" for p in sorted({*platforms, platform}))
+            sentence = (
+                f"not here, and the room's mirror has no copy of it for your engine's {platform} "
+                f"(it holds {', '.join(platforms) or 'none of its platforms'}): ask your "
+                f"instructor to prepare {platform} too (`workshop room prepare {wanted}`)"
+            )
+            found.append(Finding(FAIL, f"image {need.ref}", sentence))
+            failed.append(f"{need.ref}: no {platform} copy on {where}")
+        elif status == ONE_OTHER:
+            other = platforms[0]
+            sentence = (
+                f"not here; {where} holds it for {other} only (one image, no other platform), "
+                f"not for your engine's {platform}: it runs only if your engine emulates {other} "
+                "(Docker Desktop does)"
+            )
+            found.append(Finding(WARN, f"image {need.ref}", sentence))
         elif status == MISSING:
             fix = (
                 "ask your instructor: the room's mirror is missing it (`workshop room check`)"
@@ -540,12 +606,66 @@ def _registry_of(need, room: Room) -> tuple[str, str | None]:
     return host, f"https://{host}"
 
 
-def _image_status(base: str, need) -> str:
-    """PULLABLE, MISSING, or the HTTP status as text (an answer that says neither)."""
-    reference = need.full.split("@", 1)[1] if "@" in need.full else need.tag
-    status, _ = head_manifest(base, need.repository, reference)
+def _reference(need) -> str:
+    return need.full.split("@", 1)[1] if "@" in need.full else need.tag
+
+
+def _image_status(base: str, need) -> tuple[str, list[str]]:
+    """(PULLABLE, MISSING, or the HTTP status as text: an answer that says neither; [])."""
+    status, _ = head_manifest(base, need.repository, _reference(need))
     if status == 200:
-        return PULLABLE
+        return PULLABLE, []
     if status == 404:
-        return MISSING
-    return f"HTTP {status}"
+        return MISSING, []
+    return f"HTTP {status}", []
+
+
+def _mirror_image_status(base: str, need, platform: str) -> tuple[str, list[str]]:
+    """On the room's mirror, which has no pull limit, the manifest is read, not only HEADed: a
+    store prepared for some platforms serves the tag's index of every platform, and the
+    manifests of those it was prepared for only. (PULLABLE, []) when the engine's `platform`'s
+    manifest is there; (NO_PLATFORM, the platforms whose manifests are there) when not;
+    (ONE_OTHER, [its platform]) for an image of one platform, another; else as
+    `_image_status`."""
+    from workshop.room.v2 import platform_matches, platform_name
+
+    repository = need.repository
+    status, _, body = _registry(base, repository, f"manifests/{_reference(need)}", "GET")
+    if status == 404:
+        return MISSING, []
+    if status != 200:
+        return f"HTTP {status}", []
+    try:
+        manifest = json.loads(body)
+    except ValueError:
+        return "HTTP 200 without a manifest", []
+    if isinstance(manifest.get("manifests"), list):  # an index: one manifest per platform
+        listed = [
+            entry
+            for entry in manifest["manifests"]
+            if isinstance(entry.get("platform"), dict)
+            and entry["platform"].get("os") != "unknown"  # attestations, not images
+        ]
+        mine = [entry for entry in listed if platform_matches(platform, entry["platform"])]
+        for entry in mine[:1]:
+            status, _ = head_manifest(base, repository, entry["digest"])
+            if status == 200:
+                return PULLABLE, []
+            if status != 404:
+                return f"HTTP {status}", []
+        held = []
+        for entry in listed:
+            if entry not in mine and head_manifest(base, repository, entry["digest"])[0] == 200:
+                held.append(platform_name(entry["platform"]))
+        return NO_PLATFORM, sorted(set(held))
+    config = (manifest.get("config") or {}).get("digest")
+    if not config:
+        return PULLABLE, []
+    status, _, body = _registry(base, repository, f"blobs/{config}", "GET")
+    try:
+        own = json.loads(body) if status == 200 else {}
+    except ValueError:
+        own = {}
+    if not own.get("architecture") or platform_matches(platform, own):
+        return PULLABLE, []  # its config does not say, or says the engine's platform
+    return ONE_OTHER, [platform_name(own)]

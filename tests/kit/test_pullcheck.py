@@ -20,7 +20,7 @@ import pytest
 
 from workshop import pullcheck
 from workshop.doctor import FAIL, OK, WARN
-from workshop.needs import course_needs
+from workshop.needs import CourseNeeds, ImageNeed, course_needs
 from workshop.roomurls import Room
 
 STANDIN = "http://127.0.0.1:5000"  # the local stand-in mirror scripts/engine serves
@@ -352,6 +352,117 @@ def test_a_mirror_that_is_down_with_every_image_here_is_ready(index):
     assert said[0].detail.startswith(f"the room's mirror {down} does not answer from this machine")
     assert "but every image the labs need is here already: ready" in said[0].detail
     assert pull.can is True
+
+
+def _manifest_body(architecture: str) -> tuple[str, bytes]:
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": "sha256:" + hashlib.sha256(architecture.encode()).hexdigest(),
+                "size": 2,
+            },
+            "layers": [],
+        }
+    ).encode()
+    return "sha256:" + hashlib.sha256(body).hexdigest(), body
+
+
+def an_amd64_only_store() -> tuple[dict, str]:
+    """What a room store prepared for linux/amd64 only serves of alpine:latest: the tag's index
+    lists every platform upstream has (and an attestation), but only amd64's manifest is there."""
+    amd64, amd64_body = _manifest_body("amd64")
+    arm64, _ = _manifest_body("arm64")
+    kind = "application/vnd.oci.image.manifest.v1+json"
+    listed = [
+        (amd64, {"os": "linux", "architecture": "amd64"}),
+        (arm64, {"os": "linux", "architecture": "arm64", "variant": "v8"}),
+        ("sha256:" + "0" * 64, {"os": "unknown", "architecture": "unknown"}),  # an attestation
+    ]
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": kind, "digest": digest, "size": 1, "platform": platform}
+            for digest, platform in listed
+        ],
+    }
+    files = {
+        "/v2/library/alpine/manifests/latest": (
+            "application/vnd.oci.image.index.v1+json",
+            json.dumps(index).encode(),
+        ),
+        f"/v2/library/alpine/manifests/{amd64}": (kind, amd64_body),
+    }
+    return files, arm64
+
+
+ALPINE_ONLY = CourseNeeds(
+    images=(ImageNeed("alpine:latest", ("beginners",)),), packages=(), disk_gb=0
+)
+
+
+def test_a_mirror_without_the_engines_platform_says_so_with_the_fix():
+    """A HEAD of the tag says 200 on any platform; the pull on an arm64 laptop would fail in
+    class. The index is read (the room's mirror has no pull limit) and the arm64 manifest asked."""
+    from tests.kit.hub import registry
+
+    files, arm64 = an_amd64_only_store()
+    with registry(files) as (url, seen):
+        arm = {**using(url), "OSType": "linux", "Architecture": "aarch64"}
+        found, pull = pullcheck.examine(Room(url, ""), arm, {"alpine:latest": False}, ALPINE_ONLY)
+        said = by_topic(found)["image alpine:latest"][0]
+        assert (said.status, said.detail) == (
+            FAIL,
+            "not here, and the room's mirror has no copy of it for your engine's linux/arm64 "
+            "(it holds linux/amd64): ask your instructor to prepare linux/arm64 too "
+            "(`workshop room prepare --platform linux/amd64 --platform linux/arm64`)",
+        )
+        assert pull.can is False
+        assert pull.because == [f"alpine:latest: no linux/arm64 copy on the room's mirror {url}"]
+        assert ("HEAD", f"/v2/library/alpine/manifests/{arm64}") in seen
+        # an amd64 engine pulls it from the same mirror
+        amd = {**using(url), "OSType": "linux", "Architecture": "x86_64"}
+        found, pull = pullcheck.examine(Room(url, ""), amd, {"alpine:latest": False}, ALPINE_ONLY)
+        said = by_topic(found)["image alpine:latest"][0]
+        assert (said.status, said.detail) == (
+            OK,
+            f"not here yet; pullable from the room's mirror {url}",
+        )
+        assert pull.can is True
+
+
+def test_a_one_platform_image_of_another_platform_is_a_note(mirror):
+    """The stand-in mirror's alpine is one image (linux/amd64), no index: an arm64 engine pulls
+    it, and runs it only under emulation."""
+    arm = {**using(mirror.url), "OSType": "linux", "Architecture": "aarch64"}
+    found, pull = pullcheck.examine(
+        Room(mirror.url, ""), arm, {"alpine:latest": False}, ALPINE_ONLY
+    )
+    said = by_topic(found)["image alpine:latest"][0]
+    assert said.status == WARN
+    assert said.detail == (
+        f"not here; the room's mirror {mirror.url} holds it for linux/amd64 only (one image, no "
+        "other platform), not for your engine's linux/arm64: it runs only if your engine "
+        "emulates linux/amd64 (Docker Desktop does)"
+    )
+    assert pull.can is True
+
+
+def test_the_engines_platform_is_named_as_images_name_it():
+    assert pullcheck.engine_platform({"OSType": "linux", "Architecture": "aarch64"}) == (
+        "linux/arm64"
+    )
+    assert pullcheck.engine_platform({"OSType": "linux", "Architecture": "x86_64"}) == (
+        "linux/amd64"
+    )
+    # `docker version` names Go's arch; the kernel's says the arm variant
+    info = {"OSType": "linux", "Architecture": "armv7l"}
+    assert pullcheck.engine_platform(info, {"Os": "linux", "Arch": "arm"}) == "linux/arm/v7"
+    assert pullcheck.engine_platform({}, {"Os": "linux", "Arch": "arm64"}) == "linux/arm64"
+    assert pullcheck.engine_platform({}) == ""
 
 
 def test_an_index_missing_a_package_or_a_version_names_it(mirror, index):
