@@ -198,6 +198,85 @@ def holds(files: list[str], name: str, version: str) -> bool:
     return False
 
 
+def course_pythons(refs: list[str]) -> list[str]:
+    """The Python versions of the course's python images (python:3.12-slim -> 3.12), which its
+    builds pip-install into; [] when it has none."""
+    found = set()
+    for ref in refs:
+        name, _, tag = ref.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")
+        match = re.match(r"(\d+)\.(\d+)", tag)
+        if name == "python" and match:
+            found.add(f"{match[1]}.{match[2]}")
+    return sorted(found)
+
+
+def _python_fits(interpreters: str, abis: str, python: str) -> bool:
+    """A wheel's Python and ABI tags (`cp312`, `py3`, `cp38` with `abi3`) install on `python`
+    (3.12), as pip's own tag order takes them; a free-threaded build's (`cp313t`) do not."""
+    major, minor = (int(part) for part in python.split("."))
+    abi = abis.split(".")
+    if all(tag.endswith("t") and tag.startswith("cp") for tag in abi):
+        return False
+    for tag in interpreters.split("."):
+        match = re.fullmatch(r"(py|cp)(\d)(\d*)", tag)
+        if not match or int(match[2]) != major:
+            continue
+        wanted = int(match[3]) if match[3] else None
+        if match[1] == "py" and (wanted is None or wanted <= minor):
+            return True
+        if match[1] == "cp" and (wanted == minor or ("abi3" in abi and (wanted or 0) <= minor)):
+            return True
+    return False
+
+
+# a wheel's platform tag for glibc Linux: manylinux1_x86_64, manylinux_2_17_aarch64, linux_armv7l
+_LINUX = re.compile(r"(?:manylinux(?:1|2010|2014|_2_(?P<glibc>\d+))|linux)_(?P<arch>\w+)")
+
+
+def _platform_fits(platforms: str, arch: str, glibc: int) -> bool:
+    """A wheel's platform tags install on Linux `arch` (aarch64) with glibc 2.`glibc`."""
+    for tag in platforms.split("."):
+        match = _LINUX.fullmatch(tag)
+        if tag == "any" or (match and match["arch"] == arch and int(match["glibc"] or 17) <= glibc):
+            return True
+    return False
+
+
+def wheel_fit(
+    files: list[str], name: str, version: str, platform: str, pythons: list[str]
+) -> tuple[str, set[str]]:
+    """Can pip install `name==version` from these files on `platform` (linux/arm64), for each of
+    `pythons` (none: any Python)? ("wheel", _) a wheel fits; ("source", _) none does, but the
+    source is there (pip builds it); ("none", _) neither. And the architectures (x86_64) its
+    platform-specific wheels are built for: it has compiled parts."""
+    from workshop.room.wheels import ARCH, GLIBC
+
+    go_arch = platform.split("/")[1]
+    arch = ARCH.get(go_arch, go_arch)
+    want = (canonical(name), version.lower())
+    fits = {python: False for python in pythons or [""]}
+    built_for: set[str] = set()
+    for file in files:
+        if not file.lower().endswith(".whl"):
+            continue
+        parts = file[:-4].split("-")
+        if len(parts) not in (5, 6) or (canonical(parts[0]), parts[1].lower()) != want:
+            continue
+        interpreters, abis, platforms = parts[-3:]
+        for tag in platforms.split("."):
+            match = _LINUX.fullmatch(tag)
+            if match:
+                built_for.add(match["arch"])
+        if not _platform_fits(platforms, arch, GLIBC):
+            continue
+        for python in fits:
+            fits[python] = fits[python] or not python or _python_fits(interpreters, abis, python)
+    if all(fits.values()):
+        return "wheel", built_for
+    source = holds([file for file in files if not file.lower().endswith(".whl")], name, version)
+    return ("source" if source else "none"), built_for
+
+
 def project_files(index: str, name: str) -> list[str] | None:
     """The files the PEP 503 index lists for `name`; None when it has no such project."""
     status, _, body = _request(f"{index.rstrip('/')}/{canonical(name)}/", "GET")
@@ -562,7 +641,17 @@ def examine(
                     )
                 )
                 failed.append(f"{named} lacks {', '.join(lacking)}")
-            else:
+            held = {
+                (name, version): results[("pin", name, version)][1]
+                for name, version in requirements
+                if f"{name}=={version}" not in lacking
+            }
+            if held and platform.startswith("linux/"):
+                pythons = course_pythons(needs.refs())
+                said, fails = wheels_finding(held, named, index, platform, pythons, room.index)
+                found += said
+                failed += fails
+            elif not lacking:
                 pinned = ", ".join(f"{n}=={v}" for n, v in requirements)
                 found.append(Finding(OK, "package index", f"{named} {index} has {pinned}"))
 
@@ -571,6 +660,79 @@ def examine(
     elif unknown:
         pull.can, pull.because = None, unknown
     return found, pull
+
+
+def wheels_finding(
+    held: dict[tuple[str, str], list[str]],
+    named: str,
+    index: str,
+    platform: str,
+    pythons: list[str],
+    room_index: str = "",
+) -> tuple[list[Finding], list[str]]:
+    """Does the index hold, for each pinned requirement it has (`held`: (name, version) -> its
+    files), a wheel pip installs in the course's images on the engine's `platform`, as the
+    files' names tell? Their dependencies are not resolved: the sentence says so. (findings,
+    reasons the learner cannot pull)."""
+    from workshop.room.wheels import ARCH
+
+    what = f"Python {', '.join(pythons)} on {platform}" if pythons else platform
+    fits: dict[str, tuple[str, set[str]]] = {
+        f"{name}=={version}": wheel_fit(files, name, version, platform, pythons)
+        for (name, version), files in held.items()
+    }
+    arch = ARCH.get(platform.split("/")[1], platform.split("/")[1])
+    unfit = [pin for pin, (how, _) in fits.items() if how == "none"]
+    compiled = [pin for pin, (how, built) in fits.items() if how == "source" and built]
+    source = [pin for pin, (how, built) in fits.items() if how == "source" and not built]
+    found: list[Finding] = []
+    failed: list[str] = []
+    if unfit:
+        built = {a for pin in unfit for a in fits[pin][1]}
+        if room_index and built and arch not in built:
+            names = {wheel: go for go, wheel in ARCH.items()}
+            platforms = sorted({f"linux/{names.get(a, a)}" for a in built} | {platform})
+            fix = (
+                f"; ask your instructor to prepare {platform} too (`workshop room prepare "
+                + " ".join(f"--platform {p}" for p in platforms)
+                + "`)"
+            )
+        elif room_index:
+            fix = "; ask your instructor (`workshop room check`)"
+        else:
+            fix = "; tell your instructor"
+        found.append(
+            Finding(
+                FAIL,
+                "package index",
+                f"{named} {index} has no wheel of {', '.join(unfit)} for {what}, nor its source: "
+                f"the image builds' pip install will fail on your engine{fix}",
+            )
+        )
+        failed.append(f"{named} has no wheel of {', '.join(unfit)} for {what}")
+    for pin in compiled:
+        built = ", ".join(sorted(fits[pin][1]))
+        found.append(
+            Finding(
+                WARN,
+                "package index",
+                f"{named} {index} has {pin} for {what} only as its source (its wheels are built "
+                f"for {built}): pip builds it in the image, which fails if it needs a compiler "
+                "the image lacks",
+            )
+        )
+    good = [pin for pin, (how, _) in fits.items() if how == "wheel"]
+    if good or source:
+        sentence = f"{named} {index} has " + ", ".join(good + source)
+        if good:
+            sentence += f"; a wheel for {what} of " + (
+                "each" if len(good) == len(fits) else ", ".join(good)
+            )
+        if source:
+            sentence += f"; only the source of {', '.join(source)}, which pip builds"
+        sentence += " (the pinned requirements only, not what they depend on)"
+        found.append(Finding(OK, "package index", sentence))
+    return found, failed
 
 
 def rate_finding(read: tuple[int, int] | None, needed: int, hours: float | None = None) -> Finding:

@@ -20,7 +20,7 @@ import pytest
 
 from workshop import pullcheck
 from workshop.doctor import FAIL, OK, WARN
-from workshop.needs import CourseNeeds, ImageNeed, course_needs
+from workshop.needs import CourseNeeds, ImageNeed, PackageNeed, course_needs
 from workshop.roomurls import Room
 
 STANDIN = "http://127.0.0.1:5000"  # the local stand-in mirror scripts/engine serves
@@ -142,18 +142,20 @@ def mirror(tmp_path_factory):
         registry.stop()
 
 
-def write_index(root: Path, pins: dict[str, str]) -> Path:
-    """A static PEP 503 index: /simple/<project>/ lists each pinned file (a wheel)."""
+def write_index(root: Path, pins: dict[str, str], files: dict | None = None) -> Path:
+    """A static PEP 503 index: /simple/<project>/ lists each pinned file (a wheel for any
+    platform, or the files `files` names for the project)."""
     simple = root / "simple"
     for name, version in pins.items():
         page = simple / pullcheck.canonical(name)
         page.mkdir(parents=True)
-        wheel = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
-        sha = hashlib.sha256(wheel.encode()).hexdigest()
-        page.joinpath("index.html").write_text(
-            f'<!DOCTYPE html><html><body><a href="../../files/{wheel}#sha256={sha}">{wheel}</a>'
-            "</body></html>"
+        listed = (files or {}).get(name) or [f"{name.replace('-', '_')}-{version}-py3-none-any.whl"]
+        links = "".join(
+            f'<a href="../../files/{file}#sha256={hashlib.sha256(file.encode()).hexdigest()}">'
+            f"{file}</a>"
+            for file in listed
         )
+        page.joinpath("index.html").write_text(f"<!DOCTYPE html><html><body>{links}</body></html>")
     return simple
 
 
@@ -162,9 +164,9 @@ def index(tmp_path):
     """`python -m http.server` on a folder: yields a function that serves `pins` as an index."""
     started: list[subprocess.Popen] = []
 
-    def serve(pins: dict[str, str]) -> str:
+    def serve(pins: dict[str, str], files: dict | None = None) -> str:
         root = tmp_path / f"index{len(started)}"
-        write_index(root, pins)
+        write_index(root, pins, files)
         port = free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
@@ -476,6 +478,79 @@ def test_an_index_missing_a_package_or_a_version_names_it(mirror, index):
         said.detail
     )
     assert pull.can is False
+
+
+MARKUPSAFE = [  # as the room's index holds it when prepared for linux/amd64 only (no source)
+    "MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "MarkupSafe-3.0.2-cp312-cp312-musllinux_1_2_x86_64.whl",
+]
+
+
+def test_an_index_without_a_wheel_for_the_engines_platform_names_it(monkeypatch, index, tmp_path):
+    """markupsafe has compiled parts: an index with its x86_64 wheels only cannot serve an arm64
+    engine's build, though it holds markupsafe==3.0.2."""
+    monkeypatch.setenv("WORKSHOP_REGISTRY", "off")  # nothing asked of Docker Hub
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("flask==3.1.3\nmarkupsafe==3.0.2\n")
+    needs = CourseNeeds(
+        images=(ImageNeed("python:3.12-slim", ("mysfits",)),),
+        packages=(PackageNeed(requirements, ("mysfits",)),),
+        disk_gb=0,
+    )
+    url = index({"flask": "3.1.3", "markupsafe": "3.0.2"}, {"markupsafe": MARKUPSAFE})
+    here = {"python:3.12-slim": True}
+    arm = {"RegistryConfig": {}, "OSType": "linux", "Architecture": "aarch64"}
+    found, pull = pullcheck.examine(Room("", url), arm, here, needs)
+    said = by_topic(found)["package index"]
+    assert [(f.status, f.detail) for f in said] == [
+        (
+            FAIL,
+            f"the room's package index {url} has no wheel of markupsafe==3.0.2 for Python 3.12 "
+            "on linux/arm64, nor its source: the image builds' pip install will fail on your "
+            "engine; ask your instructor to prepare linux/arm64 too (`workshop room prepare "
+            "--platform linux/amd64 --platform linux/arm64`)",
+        ),
+        (
+            OK,
+            f"the room's package index {url} has flask==3.1.3; a wheel for Python 3.12 on "
+            "linux/arm64 of flask==3.1.3 (the pinned requirements only, not what they depend on)",
+        ),
+    ]
+    assert pull.can is False
+    assert pull.because == [
+        "the room's package index has no wheel of markupsafe==3.0.2 for Python 3.12 on linux/arm64"
+    ]
+    amd = {**arm, "Architecture": "x86_64"}
+    found, pull = pullcheck.examine(Room("", url), amd, here, needs)
+    assert [(f.status, f.detail) for f in by_topic(found)["package index"]] == [
+        (
+            OK,
+            f"the room's package index {url} has flask==3.1.3, markupsafe==3.0.2; a wheel for "
+            "Python 3.12 on linux/amd64 of each (the pinned requirements only, not what they "
+            "depend on)",
+        )
+    ]
+    assert pull.can is True
+
+
+def test_a_wheel_fits_by_its_file_names_tags():
+    fit = pullcheck.wheel_fit
+    with_source = [*MARKUPSAFE, "markupsafe-3.0.2.tar.gz"]
+    # PyPI has its source too: pip builds it on arm64, a note
+    assert fit(with_source, "MarkupSafe", "3.0.2", "linux/arm64", ["3.12"]) == (
+        "source",
+        {"x86_64"},
+    )
+    assert fit(with_source, "markupsafe", "3.0.2", "linux/amd64", ["3.12"])[0] == "wheel"
+    assert fit(with_source, "markupsafe", "3.0.2", "linux/amd64", ["3.13"])[0] == "source"
+    assert fit(MARKUPSAFE, "markupsafe", "3.0.2", "linux/amd64", ["3.12", "3.13"])[0] == "none"
+    # the stable ABI from 3.8 on; glibc newer than the images' Debian 12 (2.36) is not theirs
+    abi3 = ["x-1.0-cp38-abi3-manylinux_2_28_aarch64.whl"]
+    assert fit(abi3, "x", "1.0", "linux/arm64", ["3.12"])[0] == "wheel"
+    newer = ["x-1.0-cp38-abi3-manylinux_2_39_aarch64.whl"]
+    assert fit(newer, "x", "1.0", "linux/arm64", ["3.12"])[0] == "none"
+    assert fit(["x-1.0-py3-none-any.whl"], "x", "1.0", "linux/arm/v7", [])[0] == "wheel"
+    assert pullcheck.course_pythons(["python:3.12-slim", "alpine:latest", "python"]) == ["3.12"]
 
 
 def test_an_index_that_is_down_is_said_with_its_fix(mirror):
