@@ -321,27 +321,30 @@ def test_an_http_mirror_the_engine_may_not_use_insecurely_is_said():
     assert pullcheck.insecure_ok(info, "http://10.0.0.5:5000")
 
 
-def test_an_engine_not_using_the_mirror_with_every_image_here_is_ready(mirror, index):
+def test_an_engine_not_using_the_mirror_with_every_image_here_is_ready(index):
     """After `workshop bundle load` the engine has every image: the mirror is only for later."""
+    from tests.kit.hub import registry
+
     needs = course_needs()
     present = {need.ref: True for need in needs.images}
     elsewhere = {"RegistryConfig": {"Mirrors": [], "IndexConfigs": {}}}
-    found, pull = pullcheck.examine(Room(mirror.url, index(PINS)), elsewhere, present, needs)
-    said = next(f for f in found if f.topic == "room mirror")
-    assert said.status == WARN
-    assert said.detail.startswith(
-        f"your engine does not pull through the room's mirror {mirror.url}, but every image "
-        "the labs need is here already: ready (to pull through the room later: add "
-    )
-    assert not any(f.status == FAIL for f in found)
-    assert pull.can is True and pull.because == []
-    # one image missing: the engine cannot get it, a failure as before
-    present["python:3.12-slim"] = False
-    found, pull = pullcheck.examine(Room(mirror.url, index(PINS)), elsewhere, present, needs)
+    with registry({}) as (url, _):  # a room's mirror that answers (and holds nothing)
+        found, pull = pullcheck.examine(Room(url, index(PINS)), elsewhere, present, needs)
+        said = next(f for f in found if f.topic == "room mirror")
+        assert said.status == WARN
+        assert said.detail.startswith(
+            f"your engine does not pull through the room's mirror {url}, but every image "
+            "the labs need is here already: ready (to pull through the room later: add "
+        )
+        assert not any(f.status == FAIL for f in found)
+        assert pull.can is True and pull.because == []
+        # one image missing: the engine cannot get it, a failure as before
+        present["python:3.12-slim"] = False
+        found, pull = pullcheck.examine(Room(url, index(PINS)), elsewhere, present, needs)
     said = next(f for f in found if f.topic == "room mirror")
     assert said.status == FAIL and "so pulls go to Docker Hub" in said.detail
     assert pull.can is False
-    assert pull.because[0] == f"engine does not use the room's mirror {mirror.url}"
+    assert pull.because[0] == f"engine does not use the room's mirror {url}"
 
 
 def test_a_mirror_that_is_down_with_every_image_here_is_ready(index):
@@ -436,21 +439,42 @@ def test_a_mirror_without_the_engines_platform_says_so_with_the_fix():
         assert pull.can is True
 
 
-def test_a_one_platform_image_of_another_platform_is_a_note(mirror):
-    """The stand-in mirror's alpine is one image (linux/amd64), no index: an arm64 engine pulls
-    it, and runs it only under emulation."""
-    arm = {**using(mirror.url), "OSType": "linux", "Architecture": "aarch64"}
-    found, pull = pullcheck.examine(
-        Room(mirror.url, ""), arm, {"alpine:latest": False}, ALPINE_ONLY
-    )
+def test_a_one_platform_image_of_another_platform_is_a_note():
+    """An image of one platform (linux/amd64), no index, as the stand-in mirror's alpine is: an
+    arm64 engine pulls it, and runs it only under emulation."""
+    from tests.kit.hub import registry
+
+    config = json.dumps({"os": "linux", "architecture": "amd64"}).encode()
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"digest": config_digest, "size": len(config)},
+            "layers": [],
+        }
+    ).encode()
+    files = {
+        "/v2/library/alpine/manifests/latest": (
+            "application/vnd.docker.distribution.manifest.v2+json",
+            manifest,
+        ),
+        f"/v2/library/alpine/blobs/{config_digest}": ("application/octet-stream", config),
+    }
+    with registry(files) as (url, _):
+        arm = {**using(url), "OSType": "linux", "Architecture": "aarch64"}
+        found, pull = pullcheck.examine(Room(url, ""), arm, {"alpine:latest": False}, ALPINE_ONLY)
+        amd = {**using(url), "OSType": "linux", "Architecture": "x86_64"}
+        on_amd64, _ = pullcheck.examine(Room(url, ""), amd, {"alpine:latest": False}, ALPINE_ONLY)
     said = by_topic(found)["image alpine:latest"][0]
     assert said.status == WARN
     assert said.detail == (
-        f"not here; the room's mirror {mirror.url} holds it for linux/amd64 only (one image, no "
+        f"not here; the room's mirror {url} holds it for linux/amd64 only (one image, no "
         "other platform), not for your engine's linux/arm64: it runs only if your engine "
         "emulates linux/amd64 (Docker Desktop does)"
     )
     assert pull.can is True
+    assert by_topic(on_amd64)["image alpine:latest"][0].status == OK
 
 
 def test_the_engines_platform_is_named_as_images_name_it():
