@@ -71,3 +71,47 @@ def hub():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def registry(files: dict[str, tuple[str, bytes]]):
+    """A registry without auth on loopback (a room's mirror, as the tests want it): /v2/ answers,
+    and each path in `files` (/v2/<repository>/manifests/<reference> or blobs/<digest>) is served
+    with its content type, to GET and HEAD; anything else is 404. It records each request's
+    method and path."""
+    seen: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self._serve()
+
+        def do_HEAD(self):
+            self._serve()
+
+        def _serve(self):
+            seen.append((self.command, self.path))
+            path = urllib.parse.urlsplit(self.path).path
+            if path == "/v2/":
+                kind, body, status = "application/json", b"{}", 200
+            elif path in files:
+                (kind, body), status = files[path], 200
+            else:
+                kind, body, status = "application/json", b'{"errors":[]}', 404
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
