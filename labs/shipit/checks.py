@@ -664,17 +664,20 @@ def _live_services(learner: Learner) -> dict[str, str]:
     }
 
 
-def _removed_others(learner: Learner, made: list, live: dict[str, str]) -> list[str]:
+def _removed_others(learner: Learner, made: list, live: dict[str, str]) -> tuple[list[str], str]:
     """Services someone else had (there when the learner began) that are gone now: from the
     snapshot the kit took then and the engine's services now; with no such snapshot (an older
     kit's journal), the removals the kit saw, of services not made since the learner began.
-    Those the learner made meanwhile (`docker service create`) are theirs to remove."""
+    Those the learner made meanwhile (`docker service create`) are theirs to remove. With them,
+    what the kit knows of them."""
     at_start = learner.services_at_start()
     if at_start is not None:
-        return sorted(n for n in at_start if n not in live and not _lab_service(n))
+        gone = sorted(n for n in at_start if n not in live and not _lab_service(n))
+        return gone, "there before you began"
     ours = {m.name for m in made}
     removed = {e.attrs.get("name") or e.actor for e in learner.events("service", "remove")}
-    return sorted(n for n in removed if n not in ours and not _lab_service(n))
+    gone = sorted(n for n in removed if n not in ours and not _lab_service(n))
+    return gone, "which the kit did not see you make"
 
 
 def test_cleanup(learner: Learner):
@@ -692,12 +695,13 @@ def test_cleanup(learner: Learner):
             f"steps first (`{DEPLOY}`).",
             "not-done",
         )
-    others = _removed_others(learner, made, live)
+    others, known = _removed_others(learner, made, live)
     if others:
         missing(
-            f"You removed service {', '.join(others)}, which was there before you began and is "
-            f"not part of the lab's stack ({STACK}): cleaning up is `docker stack rm {STACK}`, "
-            f"nothing more; make {others[0]} again if someone needs it.",
+            f"{'Service' if len(others) == 1 else 'Services'} {', '.join(others)} "
+            f"{'is' if len(others) == 1 else 'are'} gone, {known}, and not part of the lab's stack "
+            f"({STACK}): cleaning up is `docker stack rm {STACK}`, nothing more; make "
+            f"{others[0]} again if someone needs it.",
             "cleanup-removed-other-service",
         )
     tags = {t.rsplit(":", 1)[1] for host in HOSTS for t in learner.tags_of(f"{host}/{REPO}")}

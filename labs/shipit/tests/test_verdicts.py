@@ -203,7 +203,7 @@ def test_other_correct_ways_and_reset(workshop, engine, kept_files, clear_engine
         names(workshop, "ship-cleanup", f"run `docker stack rm {OTHER_STACK}`")
         sh(f"docker stack rm {OTHER_STACK}")
         sh(f"docker service rm {NEIGHBOUR}")
-        names(workshop, "ship-cleanup", f"You removed service {NEIGHBOUR}, which was there")
+        names(workshop, "ship-cleanup", f"Service {NEIGHBOUR} is gone, there before you began")
     finally:
         sh(f"docker service rm {NEIGHBOUR} {MINE} 2>/dev/null", check=False)
         sh(f"docker stack rm {OTHER_STACK} 2>/dev/null", check=False)
