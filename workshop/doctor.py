@@ -169,7 +169,7 @@ def examine(room=None) -> tuple[list[Finding], Facts]:
         info, facts.engine["kind"], needs.disk_gb if needs else 0.0
     )
     found.append(disk)
-    found += _lab_needs(engine, info)
+    found += _lab_needs(engine, info, facts.engine["kind"])
     for image in engine.images.list(filters={"label": STANDIN_LABEL}):
         tags = ", ".join(image.tags) or image.short_id
         original = image.labels[STANDIN_LABEL]
@@ -366,7 +366,7 @@ def _registry(mirrors: list[str]) -> tuple[bool | None, str]:
     return True, base
 
 
-def _lab_needs(engine, info: dict) -> list[Finding]:
+def _lab_needs(engine, info: dict, kind: str = "Docker Engine") -> list[Finding]:
     """What the labs' manifests say they need of the engine beyond disk: a swarm (`needs.swarm`)
     and free host ports (`needs.ports`); one finding each, naming the labs."""
     from workshop.labs import load_labs
@@ -378,7 +378,7 @@ def _lab_needs(engine, info: dict) -> list[Finding]:
     found = []
     swarm_labs = [lab.id for lab in labs if lab.needs.get("swarm")]
     if swarm_labs:
-        found.append(_swarm_finding(info.get("Swarm") or {}, ", ".join(swarm_labs)))
+        found.append(_swarm_finding(info.get("Swarm") or {}, ", ".join(swarm_labs), kind))
     ports: dict[int, list] = {}
     for lab in labs:
         for port in lab.ports:
@@ -388,7 +388,14 @@ def _lab_needs(engine, info: dict) -> list[Finding]:
     return found
 
 
-def _swarm_finding(swarm: dict, labs: str) -> Finding:
+def _swarm_finding(swarm: dict, labs: str, kind: str = "Docker Engine") -> Finding:
+    if kind == "Podman":
+        return Finding(
+            FAIL,
+            "swarm",
+            f"Podman has no swarm mode, and lab {labs} needs Docker's: run that lab on Docker "
+            "Engine or Docker Desktop",
+        )
     state = swarm.get("LocalNodeState") or "inactive"
     if state == "active" and swarm.get("ControlAvailable"):
         return Finding(OK, "swarm", f"active, and this engine manages it (lab {labs} needs one)")

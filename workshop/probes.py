@@ -733,6 +733,14 @@ class Learner:
             return None
         return next((ident for tag, ident in tags.items() if same_image(tag, reference)), "")
 
+    def services_at_start(self) -> list[str] | None:
+        """The names of the swarm services there when the workshop began (someone else's); None
+        if the kit's snapshot then did not list them (an older kit, or a swarm worker)."""
+        taken = self._snapshot_at_start
+        if taken is None or "services" not in taken:
+            return None
+        return list(taken["services"])
+
     @cached_property
     def _snapshot_at_start(self) -> dict | None:
         """The snapshot taken when the workshop began; None if none was taken then (an earlier
@@ -843,7 +851,8 @@ def verdict(container: Container, fix: str) -> None:
 
 def snapshot(engine) -> dict:
     """Every local tag and the image it names, and every image's id (an untagged earlier build
-    too), as a journal line (taken when a lab starts)."""
+    too), and the names of the swarm's services (none out of a swarm; left out on a worker,
+    which cannot list them), as a journal line (taken when a lab starts)."""
     summaries = engine.api.images()
     tags = {
         tag: summary["Id"]
@@ -851,7 +860,21 @@ def snapshot(engine) -> dict:
         for tag in summary.get("RepoTags") or []
         if tag != "<none>:<none>"
     }
-    return {"k": "snapshot", "tags": tags, "ids": sorted({summary["Id"] for summary in summaries})}
+    line = {"k": "snapshot", "tags": tags, "ids": sorted({summary["Id"] for summary in summaries})}
+    services = _service_names(engine)
+    if services is not None:
+        line["services"] = services
+    return line
+
+
+def _service_names(engine) -> list[str] | None:
+    import docker.errors
+
+    try:
+        return sorted((s.get("Spec") or {}).get("Name", "") for s in engine.api.services())
+    except docker.errors.APIError:  # not a manager: out of a swarm there are none
+        swarm = engine.info().get("Swarm") or {}
+        return None if swarm.get("LocalNodeState") == "active" else []
 
 
 # --- Images ----------------------------------------------------------------------------------

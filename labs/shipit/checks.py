@@ -32,7 +32,7 @@ SETTLE = 90  # seconds a check waits for a deploy, update or rollback that is st
 
 STACK_FILE = shown_path(KIT, "labs/shipit/stack.yml")
 RUN_REGISTRY = f"docker container run -d -p {REGISTRY_PORT}:5000 --name registry registry:2"
-DEPLOY = f"docker stack deploy --detach=false -c {STACK_FILE} {STACK}"
+DEPLOY = f"docker stack deploy -c {STACK_FILE} {STACK}"
 ASK = "sh -c 'for i in 1 2 3 4 5 6; do curl -sI localhost:8090/mysfits; sleep 1; done'"
 SET_VERSION = f"python3 {shown_path(KIT, 'labs/shipit/set_version.py')}"
 
@@ -139,6 +139,49 @@ def _wrong_port_tags(learner: Learner) -> list[str]:
     ]
 
 
+REGISTRY_IMAGES = ("registry", "distribution/distribution")  # registry:2, :3, and the CNCF one
+STANDIN = "io.workshop.standin"  # the kit's offline stand-in for registry:2 is labelled so
+
+
+def _registries(learner: Learner) -> list[tuple[str, int | None]]:
+    """(name, host port) of each registry container running since the learner began, whatever
+    image it came from (registry:2, registry:3, distribution/distribution, the kit's stand-in):
+    the host port its port 5000 is published on (another it publishes, else None)."""
+    from workshop.declared import host_ports
+    from workshop.meaning import same_repo
+
+    found = []
+    for container in learner.containers():
+        stand_in = container.labels.get(STANDIN, "")
+        if not container.running or not (
+            any(same_repo(container.image, name) for name in REGISTRY_IMAGES)
+            or any(same_repo(stand_in, name) for name in REGISTRY_IMAGES)
+        ):
+            continue
+        inside = [p for p in container.ports.get("5000/tcp", []) if p.isdigit()]
+        ports = sorted(int(p) for p in inside) or sorted(host_ports(container))
+        found.append((container.name or container.short_id, ports[0] if ports else None))
+    return found
+
+
+def _registry_elsewhere(learner: Learner) -> tuple[str, int | None] | None:
+    """A registry container of the learner's that does not publish the lab's port (and none
+    that does)."""
+    found = _registries(learner)
+    if any(port == REGISTRY_PORT for _, port in found):
+        return None
+    return found[-1] if found else None
+
+
+def _move_registry(name: str, port: int | None) -> str:
+    where = f"listens on port {port}" if port else "publishes no port"
+    return (
+        f"your registry (container {name}) {where}, and the lab (its tags and stack file) uses "
+        f"port {REGISTRY_PORT}: run it there (`docker container rm -f -v {name}`, then "
+        f"`{RUN_REGISTRY}`)"
+    )
+
+
 def _new_tag(learner: Learner, reference: str) -> bool:
     image = learner.image(reference)
     if image is None:
@@ -156,11 +199,30 @@ def test_pushed_v1(learner: Learner):
     wrong = _wrong_port_tags(learner)
     digest, error = registry_digest(tag("v1"))
     if (error or digest is None) and wrong:
+        found = _registries(learner)
+        elsewhere = _registry_elsewhere(learner)
+        if elsewhere:
+            where = f"{_move_registry(*elsewhere)}, then tag your image {tag('v1')} and push it"
+        elif found:
+            where = (
+                f"your registry listens on {REGISTRY_PORT} (on a Mac, port 5000 is AirPlay's): "
+                f"tag it {tag('v1')} and push that"
+            )
+        else:
+            where = (
+                f"no registry of yours runs yet: run it on port {REGISTRY_PORT} "
+                f"(`{RUN_REGISTRY}`), then tag your image {tag('v1')} and push it"
+            )
         missing(
-            f"Your image is tagged {wrong[0]}: that name sends the push to port 5000, and your "
-            f"registry listens on {REGISTRY_PORT} (on a Mac, port 5000 is AirPlay's): tag it "
-            f"{tag('v1')} and push that: {_tag_and_push('v1')}.",
+            f"Your image is tagged {wrong[0]}: that name sends the push to port 5000, and "
+            f"{where}: {_tag_and_push('v1')}.",
             "pushed-to-port-5000",
+        )
+    if error and (elsewhere := _registry_elsewhere(learner)):
+        missing(
+            f"No registry answers on port {REGISTRY_PORT}: {_move_registry(*elsewhere)}; then "
+            f"{_tag_and_push('v1')}.",
+            "registry-on-other-port",
         )
     digest = _digest("v1", "registry-not-running")
     if digest is None:
@@ -252,24 +314,61 @@ def _version(svc_image: str) -> str:
 
 
 def _problems(tasks: list[swarm.Task]) -> str:
-    """Why the newest failed task failed, from its error and health check: one clause."""
-    said = []
-    for task in tasks[-1:]:
+    """Why each failed task failed, from its own error, and from its health check when it was
+    running or failed by it (a replaced container reads unhealthy too, once stopped)."""
+    said: dict[tuple[str, str, str], list[str]] = {}  # tasks that failed alike, said once
+    for task in tasks:
         why = task.error or task.message or task.state
         if task.health_output:
             why += f"; its health check said: {task.health_output[:160]}"
         elif task.health == "unhealthy":
             why += "; its health check failed"
-        said.append(f"task {task.short_id} ({task.image}) {task.state}: {why}")
-    return "; ".join(said)
+        said.setdefault((task.image, task.state, why), []).append(task.short_id)
+    return "; ".join(
+        f"task {', '.join(ids)} ({image}) {state}: {why}"
+        for (image, state, why), ids in said.items()
+    )
+
+
+def _failed(tasks: list[swarm.Task]) -> list[swarm.Task]:
+    return [t for t in tasks if t.state in ("failed", "rejected") or t.health == "unhealthy"]
+
+
+def _image_ids(learner: Learner, digest: str) -> set[str]:
+    """The ids a local image holding the registry's `digest` has (see `_names`), and those of
+    the local images this engine pushed or pulled under it."""
+    ids = _names(digest)
+    for summary in learner.engine.api.images():
+        if digest in _pushed_digests(summary):
+            ids.add(summary["Id"])
+    return ids
+
+
+def _on(task: swarm.Task, digest: str, ids: set[str]) -> bool:
+    """Does the task run the image the registry holds under `digest`? By the digest its service
+    pinned, or, for a service deployed without one (`--resolve-image never`), by its
+    container's image."""
+    return task.digest == digest or (not task.digest and task.image_id in ids)
+
+
+def _runs(learner: Learner, app: swarm.Service, digest: str) -> bool:
+    """Does the service run `digest`: pinned to it, or, unpinned, with every running task's
+    container on it?"""
+    if not digest:
+        return False
+    if app.digest:
+        return app.digest == digest
+    ids = _image_ids(learner, digest)
+    running = [t for t in swarm.tasks(learner.engine, app) if t.desired == "running"]
+    return bool(running) and all(_on(t, digest, ids) for t in running)
 
 
 def _up(learner: Learner, svc: swarm.Service, digest: str) -> tuple[list, list]:
     """(its running healthy tasks on `digest`, its tasks that failed)."""
     tasks = swarm.tasks(learner.engine, svc)
-    up = [t for t in tasks if t.up and t.digest == digest]
-    failed = [t for t in tasks if t.state in ("failed", "rejected") or t.health == "unhealthy"]
-    return up, failed
+    ids = _image_ids(learner, digest) if not svc.digest else set()
+    up = [t for t in tasks if t.up and _on(t, digest, ids)]
+    return up, _failed(tasks)
 
 
 def _require_replicas(
@@ -332,7 +431,7 @@ def test_replicas(learner: Learner):
     v1 = _digest("v1")
     if v1 is None:
         missing(f"The registry has no {REPO}:v1: push it first: {_tag_and_push('v1')}.", "not-done")
-    if app.digest != v1:
+    if not _runs(learner, app, v1):
         missing(
             f"Your service {app.name} runs {app.image}"
             f"{'@' + short(app.digest) if app.digest else ''}, not the v1 you pushed "
@@ -364,12 +463,22 @@ def _stale(app: swarm.Service) -> None:
     if error or now is None or now == app.digest:
         return
     version = _version(app.image)
+    if version == "v2":  # the version this step asks for, pushed again after its deploy
+        fix = (
+            f"deploy it again, with v2 in the stack file (`{SET_VERSION} v2`, then `{DEPLOY}`): "
+            "a deploy asks the registry again what v2 names (or give the new build a tag of its "
+            "own, such as v2.1, and deploy that)"
+        )
+    else:
+        fix = (
+            f"Give each version a tag of its own (v2), put it in the stack file and deploy it: "
+            f"`{SET_VERSION} v2`, then `{DEPLOY}`"
+        )
     missing(
         f"Your service {app.name} still runs {app.image} as it was when you deployed "
         f"({short(app.digest)}); the registry's {version} now names a later push "
-        f"({short(now)}): a service keeps the digest it resolved. Give each version a tag of "
-        f"its own (v2), put it in the stack file and deploy it: `{SET_VERSION} v2`, then "
-        f"`{DEPLOY}`.",
+        f"({short(now)}): a service keeps the digest it resolved until it is deployed again. "
+        f"{fix[0].upper()}{fix[1:]}.",
         "stale-tag",
     )
 
@@ -410,23 +519,41 @@ def test_rolling_update(learner: Learner):
             f"{_tag_and_push('v2')}.",
             "not-done",
         )
-    if app.digest != v2:
+    tasks = swarm.tasks(learner.engine, app)
+    tried = [t for t in tasks if t.digest == v2 or (_ours(t.image) and _version(t.image) == "v2")]
+    failed = _failed(tried)
+    if not _runs(learner, app, v2) and (failed or app.update_state.startswith("rollback")):
+        back = " and was rolled back" if app.update_state.startswith("rollback") else ""
+        why = f": {_problems(failed)}" if failed else f" ({app.update_message})"
+        missing(
+            f"The update of {app.name} to v2 failed{back}{why}. Fix v2 (`docker service ps "
+            f"--no-trunc {app.name}` shows each task), build it and push it again "
+            f"({_tag_and_push('v2')}), then run `{DEPLOY}` again.",
+            "update-rolled-back",
+        )
+    if not _runs(learner, app, v2):
         missing(
             f"Your service {app.name} runs {app.image}, not v2 ({short(v2)}): put v2 in the "
             f"stack file (`{SET_VERSION} v2`) and run `{DEPLOY}`.",
             "not-done",
         )
     if app.update_state not in ("completed", ""):
+        why = f": {_problems(failed)}" if failed else ""
         missing(
             f"The update of {app.name} to v2 is {app.update_state.replace('_', ' ')} "
-            f"({app.update_message}): `docker service ps --no-trunc {app.name}` shows why; fix "
-            f"it and run `{DEPLOY}` again.",
+            f"({app.update_message}){why}; `docker service ps --no-trunc {app.name}` shows "
+            f"why; fix it and run `{DEPLOY}` again.",
             "not-done",
         )
     _require_replicas(learner, app, "v2", v2)
-    tasks = swarm.tasks(learner.engine, app)
-    replaced = [t for t in tasks if t.digest == v1 and t.desired == "shutdown"]
-    if app.update_state == "" or not replaced:
+    # updated, not made anew: v1 replicas shut down, and v2 ones made after them (the task
+    # history says so; the service's update status is erased by any later change of its spec)
+    ids = _image_ids(learner, v1) if v1 else set()
+    replaced = [t for t in tasks if _on(t, v1, ids) and t.desired == "shutdown" and t.created]
+    first = min((t.created for t in replaced), default=None)
+    ids = _image_ids(learner, v2) if not app.digest else set()
+    rolled = [t for t in tasks if _on(t, v2, ids) and first and t.created and t.created > first]
+    if not replaced or not rolled:
         missing(
             f"Your service {app.name} was made anew with v2, not updated: a rolling update "
             f"replaces the replicas of a running service one by one. Deploy v1 again "
@@ -434,7 +561,10 @@ def test_rolling_update(learner: Learner):
             "not-done",
         )
     lb = _require_lb(learner, app)
-    failed = _failed_between(learner, lb, app.update_started, app.update_completed)
+    # while it rolled: from the first v2 replica made (or v1 one stopped) to the last v1 stopped
+    stopped = [t.changed for t in replaced if t.changed]
+    began = min([t.created for t in rolled] + stopped)
+    failed = _failed_between(learner, lb, began, max(stopped, default=None))
     if failed:
         missing(
             f"{_said(failed)} while v2 rolled out: keep `order: start-first` and the health "
@@ -466,7 +596,7 @@ def test_rollback(learner: Learner):
             "not-done",
         )
     on_v3 = [t for t in tasks if t.digest == v3 and t.desired == "running"]
-    failing = [t for t in tried if t.state in ("failed", "rejected") or t.health == "unhealthy"]
+    failing = _failed(tried)
     why = f" ({_problems(failing)})" if failing else ""
     if app.update_state == "paused":
         on_v2 = [t for t in tasks if t.digest == v2 and t.up]
@@ -484,7 +614,7 @@ def test_rollback(learner: Learner):
             f"in the stack file (`{SET_VERSION} v2`).",
             "v3-still-running",
         )
-    if app.digest != v2:
+    if not _runs(learner, app, v2 or ""):
         missing(
             f"Your service {app.name} runs {app.image}, not v2 ({short(v2 or '')}): put v2 in "
             f"the stack file (`{SET_VERSION} v2`) and run `{DEPLOY}`.",
@@ -507,29 +637,69 @@ def test_rollback(learner: Learner):
 # --- step 5: clean up what the lab made, and only that -------------------------------------------
 
 
+SERVICES = ("mysfits", "lb")  # the stack file's services: deployed as STACK_mysfits, STACK_lb
+TASK_OF = "com.docker.swarm.service.name"  # a replica's container names its service so
+
+
 def _lab_service(name: str) -> bool:
-    return name.startswith(f"{STACK}_")
+    """A service of the lab's stack: `shipit_...`, or the stack file deployed under another
+    stack name (`ship_mysfits`)."""
+    stack, _, service = name.rpartition("_")
+    return bool(stack) and (stack == STACK or service in SERVICES)
+
+
+def _live_services(learner: Learner) -> dict[str, str]:
+    """The engine's services now: name -> its stack ("" if none)."""
+    import docker.errors
+
+    try:
+        listed = learner.engine.api.services()
+    except docker.errors.APIError:  # no swarm any more: its services went with it
+        return {}
+    return {
+        (s.get("Spec") or {}).get("Name", ""): ((s.get("Spec") or {}).get("Labels") or {}).get(
+            "com.docker.stack.namespace", ""
+        )
+        for s in listed
+    }
+
+
+def _removed_others(learner: Learner, made: list, live: dict[str, str]) -> tuple[list[str], str]:
+    """Services someone else had (there when the learner began) that are gone now: from the
+    snapshot the kit took then and the engine's services now; with no such snapshot (an older
+    kit's journal), the removals the kit saw, of services not made since the learner began.
+    Those the learner made meanwhile (`docker service create`) are theirs to remove. With them,
+    what the kit knows of them."""
+    at_start = learner.services_at_start()
+    if at_start is not None:
+        gone = sorted(n for n in at_start if n not in live and not _lab_service(n))
+        return gone, "there before you began"
+    ours = {m.name for m in made}
+    removed = {e.attrs.get("name") or e.actor for e in learner.events("service", "remove")}
+    gone = sorted(n for n in removed if n not in ours and not _lab_service(n))
+    return gone, "which the kit did not see you make"
 
 
 def test_cleanup(learner: Learner):
     made = learner.services()
-    mine = [m for m in made if _lab_service(m.name) or m.project == STACK]
-    if not mine:
+    live = _live_services(learner)
+    # the lab's stack ran: the kit saw its services made, or their replicas' containers (kept in
+    # its journal after they are removed: the engine's short event log may have forgotten the
+    # services' own events), or they are still here
+    ran = {m.name for m in made if _lab_service(m.name) or m.project == STACK}
+    ran |= {c.labels.get(TASK_OF, "") for c in learner.containers(gone=True)}
+    ran |= set(live)
+    if not any(_lab_service(name) for name in ran):
         missing(
             f"The lab's stack has not run yet, so there is nothing to clean up: do the earlier "
             f"steps first (`{DEPLOY}`).",
             "not-done",
         )
-    others = sorted(
-        {
-            e.attrs.get("name") or e.actor
-            for e in learner.events("service", "remove")
-            if not _lab_service(e.attrs.get("name") or "")
-        }
-    )
+    others, known = _removed_others(learner, made, live)
     if others:
         missing(
-            f"You removed service {', '.join(others)}, which is not part of the lab's stack "
+            f"{'Service' if len(others) == 1 else 'Services'} {', '.join(others)} "
+            f"{'is' if len(others) == 1 else 'are'} gone, {known}, and not part of the lab's stack "
             f"({STACK}): cleaning up is `docker stack rm {STACK}`, nothing more; make "
             f"{others[0]} again if someone needs it.",
             "cleanup-removed-other-service",
@@ -546,21 +716,20 @@ def test_cleanup(learner: Learner):
             f"image rm` out.",
             "cleanup-removed-images",
         )
-    left = [
-        f"service {s.name}"
-        for s in made
-        if not s.gone and (_lab_service(s.name) or s.project == STACK)
-    ]
-    left += [
-        f"container {c.name or c.short_id}"
-        for c in learner.containers("registry:2")
+    services = sorted(n for n, stack in live.items() if _lab_service(n) or stack == STACK)
+    registries = {name for name, _ in _registries(learner)} | {
+        c.name or c.short_id
+        for c in learner.containers()
         if c.running and REGISTRY_PORT in _ports(c)
-    ]
+    }
+    left = [f"service {name}" for name in services]
+    left += [f"container {name}" for name in sorted(registries)]
     if left:
+        stacks = sorted({live[name] or name.rpartition("_")[0] for name in services})
+        fixes = [f"`docker stack rm {stack}`" for stack in stacks]
+        fixes += [f"`docker container rm -f -v {name}`" for name in sorted(registries)]
         missing(
-            f"Still here: {', '.join(left)}: run `docker stack rm {STACK}` and `docker "
-            "container rm -f -v registry`.",
-            "cleanup-left-running",
+            f"Still here: {', '.join(left)}: run {' and '.join(fixes)}.", "cleanup-left-running"
         )
 
 

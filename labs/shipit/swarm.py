@@ -45,7 +45,11 @@ class Task:
     message: str
     container_id: str
     created: datetime | None
-    health: str = ""  # healthy, unhealthy, starting, or "" (no health check, or gone)
+    changed: datetime | None = None  # when it reached its current state (a shutdown's time)
+    image_id: str = ""  # the image its container runs (an unpinned service's tasks have no digest)
+    # healthy, unhealthy, starting, or "": kept only for a task running or failed (the engine
+    # marks every stopped container unhealthy, a replaced healthy one too), its container here
+    health: str = ""
     health_output: str = ""  # the last health check's output
 
     @property
@@ -146,35 +150,47 @@ def tasks(engine, svc: Service) -> list[Task]:
             message=status.get("Message", ""),
             container_id=container_id,
             created=_time(raw.get("CreatedAt")),
+            changed=_time(status.get("Timestamp")),
         )
         if container_id:
-            task.health, task.health_output = _health(engine, container_id)
+            task.image_id, health, output = _container(engine, container_id)
+            if task.state in ("running", "failed"):
+                task.health, task.health_output = health, output
         found.append(task)
     found.sort(key=lambda t: t.created or datetime.min.astimezone())
     return found
 
 
-def _health(engine, container_id: str) -> tuple[str, str]:
+def _container(engine, container_id: str) -> tuple[str, str, str]:
+    """(its image id, its health, its last health check's output) of a task's container."""
     try:
-        state = engine.api.inspect_container(container_id).get("State") or {}
+        attrs = engine.api.inspect_container(container_id)
     except docker.errors.NotFound:
-        return "", ""
-    health = state.get("Health") or {}
+        return "", "", ""
+    health = (attrs.get("State") or {}).get("Health") or {}
     log = health.get("Log") or []
     # the last line says it best (a Python traceback ends with the error itself)
     lines = [line.strip() for line in (log[-1].get("Output") or "").splitlines()] if log else []
     output = next((line for line in reversed(lines) if line), "")
-    return health.get("Status", ""), output
+    return attrs.get("Image", ""), health.get("Status", ""), output
 
 
 def settle(engine, svc: Service, seconds: float) -> Service:
     """The service once its update (or rollback) stops moving and its tasks have started, or
-    after `seconds`: a check judges a deploy the learner just made, not its first second."""
+    after `seconds`: a check judges a deploy the learner just made, not its first second. A
+    deploy returns before Swarm has begun (no task yet, or the update not yet marked as under
+    way): the tasks Swarm wants running are not yet all on the service's image, nor as many as it
+    asks for, until Swarm has acted (a paused update stays so: it is judged as it is)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        wanted = [t for t in tasks(engine, svc) if t.desired == "running"]
         moving = svc.update_state in MOVING
-        starting = any(t.desired == "running" and t.state in STARTING for t in tasks(engine, svc))
-        if not moving and not starting:
+        starting = any(t.state in STARTING for t in wanted)
+        behind = "paused" not in svc.update_state and (
+            any((t.image, t.digest) != (svc.image, svc.digest) for t in wanted)
+            or len(wanted) < (svc.replicas or 0)
+        )
+        if not moving and not starting and not behind:
             break
         time.sleep(1)
         svc = service(engine, svc.id) or svc

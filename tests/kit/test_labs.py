@@ -264,6 +264,9 @@ def test_doctor_says_what_a_swarm_lab_meets():
     worker = _swarm_finding({"LocalNodeState": "active", "ControlAvailable": False}, "shipit")
     assert worker.status == FAIL and "worker" in worker.detail
     assert _swarm_finding({"LocalNodeState": "error"}, "shipit").status == FAIL
+    # Podman answers the Docker API but has no swarm mode: no "the lab makes one"
+    podman = _swarm_finding({"LocalNodeState": "inactive"}, "shipit", "Podman")
+    assert podman.status == FAIL and "Podman has no swarm mode" in podman.detail
 
 
 def test_a_lab_says_its_shells_prompt_and_a_command_may_say_its_own(demo):

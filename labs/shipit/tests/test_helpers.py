@@ -124,3 +124,35 @@ def test_the_v3_release_differs_from_the_app_only_by_its_health_check():
     assert "/healthz" in v3
     app = (Path(LAB.root) / "images" / "mysfits" / "app.py").read_text()
     assert '"/healthz"' not in app  # the page the broken health check asks for does not exist
+
+
+def _old_cli() -> str | None:
+    """Debian's and Ubuntu's docker.io 20.10 CLI, when this machine has it (at /usr/bin/docker,
+    behind a newer one first on PATH)."""
+    path = Path("/usr/bin/docker")
+    if not path.is_file():
+        return None
+    done = subprocess.run([path, "--version"], capture_output=True, text=True)
+    return str(path) if done.stdout.startswith("Docker version 20.") else None
+
+
+def test_a_docker_20_10_client_reads_the_stack_file(tmp_path):
+    """That client refuses a Compose file without `version:` ("unsupported Compose file version:
+    1.0") before it asks the engine anything; no engine is asked here (an address nothing
+    answers at), so getting as far as asking is the proof."""
+    old = _old_cli()
+    if old is None:
+        pytest.skip("no Docker 20.10 client at /usr/bin/docker")
+    done = subprocess.run(
+        [old, "stack", "deploy", "-c", str(FOLDER / "stack.yml"), "parse-only"],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DOCKER_HOST": f"unix://{tmp_path}/none.sock",
+            "HOME": str(tmp_path),
+        },
+        timeout=60,
+    )
+    said = done.stdout + done.stderr
+    assert "Compose file" not in said and "Cannot connect to the Docker daemon" in said, said
