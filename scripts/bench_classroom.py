@@ -38,14 +38,26 @@ class Connection:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
 
     async def post(self, path: str, body: dict, token: str = "") -> tuple[int, dict]:
+        """POST on this connection; one that the server closed while it was idle (its
+        keep-alive timeout: the joins of a large room take longer) is opened again and the
+        request sent again, as HTTP clients do (a report is stored once, by its `seq`)."""
         data = json.dumps(body).encode()
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
-        self.writer.write(
+        request = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"{auth}Content-Length: {len(data)}\r\n\r\n".encode()
             + data
         )
-        head = await self.reader.readuntil(b"\r\n\r\n")
+        try:
+            self.writer.write(request)
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                raise  # the server answered in part: not an idle connection it closed
+            self.writer.close()
+            await self.open()
+            self.writer.write(request)
+            head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         length = 0
         for line in head.split(b"\r\n"):
