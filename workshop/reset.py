@@ -77,15 +77,20 @@ def _while(made, since, until) -> bool:
     return made is not None and made >= since and (until is None or made <= until)
 
 
-def _containers(engine, lab: Lab, since, until) -> list[Doomed]:
+def _containers(engine, lab: Lab, since, until, leaving: set[str]) -> list[Doomed]:
+    """The lab's containers. A swarm service's task is one only when its service goes too
+    (`leaving`: the ids of the services reset removes) or is gone already (a stopped task left
+    behind holds its image): removed while its service stands, the swarm would only start
+    another, and the service may be someone else's."""
     names = lab.images + lab.builds
+    standing = _service_ids(engine)
     doomed = []
     for container in Learner(engine, since).containers():
         if until is not None and container.created > until:
             continue  # made after the lab was finished: the learner's own
-        if container.labels.get(SERVICE_LABEL):
-            continue  # a swarm service's task: it goes with its service, if that is the lab's
-            # (removed alone, the swarm would only start another)
+        service = container.labels.get(SERVICE_LABEL)
+        if service in standing and service not in leaving:
+            continue
         stacked = any(container.labels.get(key) in lab.stacks for key in PROJECT_LABELS)
         if stacked or any(same_image(container.image, name) for name in names):
             status = container.attrs["State"].get("Status", "")
@@ -165,6 +170,16 @@ def _made(engine, lab: Lab, since, until) -> list[Doomed]:
     services = {d.id for d in doomed if d.kind == "service"}
     swarm = _swarm(engine, lab, since, until, services)
     return doomed + _configs(engine, lab, since, until) + swarm
+
+
+def _service_ids(engine) -> set[str]:
+    """The ids of the swarm services the engine runs now (none out of a swarm)."""
+    import docker.errors
+
+    try:
+        return {raw["ID"] for raw in engine.api.services()}
+    except docker.errors.APIError:  # not a swarm manager
+        return set()
 
 
 def _service_image(raw: dict) -> str:
@@ -249,8 +264,9 @@ def remove_network(engine, ident: str, patience: float = NETWORK_PATIENCE) -> No
         except docker.errors.NotFound:
             return
         except docker.errors.APIError as exc:
-            if "not a swarm manager" in str(exc):
-                return  # an overlay network, gone with the swarm the engine left
+            if "not a swarm manager" in str(exc) or "not found" in str(exc):
+                return  # an overlay network, gone with the swarm the engine left, or with the
+                # stack removed meanwhile (the engine says so with another status than 404)
             if "active endpoints" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
@@ -345,9 +361,11 @@ def plan(engine, labs: list[Lab], progress: Progress) -> list[Doomed]:
         if since is None:
             continue
         until = _until(progress, lab)
+        made = _made(engine, lab, since, until)
+        leaving = {item.id for item in made if item.kind == "service"}
         found = (
-            _containers(engine, lab, since, until)
-            + _made(engine, lab, since, until)
+            _containers(engine, lab, since, until, leaving)
+            + made
             + _images(engine, lab, since)
             + _edits(lab)
         )
