@@ -33,7 +33,7 @@ SETTLE = 90  # seconds a check waits for a deploy, update or rollback that is st
 STACK_FILE = shown_path(KIT, "labs/shipit/stack.yml")
 RUN_REGISTRY = f"docker container run -d -p {REGISTRY_PORT}:5000 --name registry registry:2"
 DEPLOY = f"docker stack deploy -c {STACK_FILE} {STACK}"
-ASK = "sh -c 'for i in 1 2 3 4 5 6; do curl -sI localhost:8090/mysfits; sleep 1; done'"
+ASK = "sh -c 'for i in $(seq 12); do curl -sI localhost:8090/mysfits; sleep 1; done'"
 SET_VERSION = f"python3 {shown_path(KIT, 'labs/shipit/set_version.py')}"
 
 
