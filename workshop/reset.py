@@ -415,6 +415,8 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
         except docker.errors.NotFound:
             continue
         except docker.errors.APIError as exc:
+            if item.kind == "container" and "already in progress" in str(exc):
+                continue  # a swarm task its removed service takes with it: going already
             problems.append(f"{item.description}: {exc.explanation or exc}")
         except OSError as exc:
             problems.append(f"{item.description}: {exc.strerror}")
