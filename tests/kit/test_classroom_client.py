@@ -132,6 +132,7 @@ def me(server: Server, name: str) -> dict:
     return next(one for one in server.room()["learners"] if one["name"] == name)
 
 
+@pytest.mark.engine  # the readiness report says which engine answered
 def test_join_sends_readiness_and_a_check_sends_its_mistake(tmp_path, server):
     ada = learner(tmp_path, "ada")
     joined = ada("join", server.url, server.code, "--name", "Ada")
