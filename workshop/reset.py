@@ -380,7 +380,11 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
     import docker.errors
 
     problems = []
+    going: list[str] = []  # containers the engine was already removing (a removed service's)
     for item in sorted(doomed, key=lambda d: ORDER[d.kind]):
+        if going and ORDER[item.kind] > ORDER["container"]:
+            _gone(engine, going)  # what they hold (networks, images) is free once they are gone
+            going = []
         try:
             if item.kind == "container":  # with its anonymous volumes (a registry's storage)
                 engine.api.remove_container(item.id, force=True, v=True)
@@ -416,11 +420,28 @@ def apply(engine, doomed: list[Doomed]) -> list[str]:
             continue
         except docker.errors.APIError as exc:
             if item.kind == "container" and "already in progress" in str(exc):
-                continue  # a swarm task its removed service takes with it: going already
+                going.append(item.id)  # a swarm task its removed service takes with it
+                continue
             problems.append(f"{item.description}: {exc.explanation or exc}")
         except OSError as exc:
             problems.append(f"{item.description}: {exc.strerror}")
+    _gone(engine, going)
     return problems
+
+
+def _gone(engine, containers: list[str], patience: float = NETWORK_PATIENCE) -> None:
+    """Wait, a little, until the engine has finished removing `containers`: reset says they are
+    removed, and the learner's next command (removing an image they held) must find it so."""
+    import docker.errors
+
+    deadline = time.monotonic() + patience
+    for ident in containers:
+        while time.monotonic() < deadline:
+            try:
+                engine.api.inspect_container(ident)
+            except docker.errors.NotFound:
+                break
+            time.sleep(0.25)
 
 
 def reset(

@@ -87,6 +87,10 @@ def test_reset_removes_a_service_made_from_the_labs_image_and_no_other(
 
         left = {s.id for s in engine.services.list()}
         assert theirs.id not in left
+        # its tasks are gone when reset says so, not a moment later (the swarm removes them
+        # after the service): the learner's next `docker image rm` must not find them
+        label = f"com.docker.swarm.service.id={theirs.id}"
+        assert not engine.api.containers(all=True, filters={"label": label})
         assert {before.id, other.id} <= left
         for service_id, tasks in kept.items():
             assert _running(engine, service_id) == tasks  # its tasks were not touched
@@ -95,4 +99,9 @@ def test_reset_removes_a_service_made_from_the_labs_image_and_no_other(
         for each in made:
             if each.id in left:
                 each.remove()
+        deadline = time.monotonic() + 60  # their tasks go a moment after them
+        while engine.api.containers(all=True, filters={"ancestor": image}):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         engine.images.remove(image)

@@ -225,4 +225,10 @@ def test_other_correct_ways_and_reset(workshop, engine, kept_files, clear_engine
     ]
     images = sh("docker image ls --format '{{.Repository}}:{{.Tag}}'").split()
     assert set(versions) <= set(images)
-    sh(f"docker image rm {' '.join(versions)}")  # the test's own tags, now they are proven kept
+    # the test's own tags, now they are proven kept, once the walk's removed services' tasks
+    # (the swarm removes them a moment after their service) no longer hold them
+    holders = " ".join(f"--filter ancestor={version}" for version in versions)
+    deadline = time.monotonic() + 60
+    while sh(f"docker container ls -aq {holders}").strip() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    sh(f"docker image rm {' '.join(versions)}")
