@@ -29,6 +29,9 @@ BUILD = "mythicalmysfits/service"
 LB_PORT = 8090
 STACK = "shipit"
 SETTLE = 90  # seconds a check waits for a deploy, update or rollback that is still moving
+# replicas made within this many seconds of each other were made together: one made after its
+# predecessor turned healthy comes two seconds later at least (the stack file's health interval)
+GRADUAL = 1.5
 
 STACK_FILE = shown_path(KIT, "labs/shipit/stack.yml")
 RUN_REGISTRY = f"docker container run -d -p {REGISTRY_PORT}:5000 --name registry registry:2"
@@ -243,6 +246,8 @@ def test_pushed_v1(learner: Learner):
         return
     pushed = _image_with_digest(learner, digest)
     if pushed is not None and pushed.id != newest.id:
+        if _newest_when_pushed(learner, newest):
+            return  # a later build came after the push (v2, in step 3): v1 stays version 1
         missing(
             f"The registry's {REPO}:v1 is your image {pushed.short_id} (made "
             f"{_when(pushed.created)}), not your newest build of {BUILD} ({newest.short_id}, "
@@ -255,6 +260,23 @@ def test_pushed_v1(learner: Learner):
         f"earlier registry's storage, or another machine's push): {_tag_and_push('v1')}.",
         "push-outdated",
     )
+
+
+def _newest_when_pushed(learner: Learner, newest: Image) -> bool:
+    """Was the registry's v1 the newest build when it was pushed? The engine's push events say
+    when v1 was last pushed: a build made after that came later (step 3's v2). Without them, the
+    newest build pushed under another version says the learner moved on."""
+    pushes = [
+        event.time
+        for event in learner.events("image", "push")
+        if any(
+            _ours(name) and _version(name) == "v1"
+            for name in (event.actor, event.attrs.get("name", ""))
+        )
+    ]
+    if pushes and newest.created:
+        return newest.created.timestamp() * 1e9 > max(pushes)
+    return bool(_pushed_digests(newest.attrs))
 
 
 def _when(moment: datetime | None) -> str:
@@ -545,7 +567,7 @@ def test_rolling_update(learner: Learner):
             f"why; fix it and run `{DEPLOY}` again.",
             "not-done",
         )
-    _require_replicas(learner, app, "v2", v2)
+    up = _require_replicas(learner, app, "v2", v2)
     # updated, not made anew: v1 replicas shut down, and v2 ones made after them (the task
     # history says so; the service's update status is erased by any later change of its spec)
     ids = _image_ids(learner, v1) if v1 else set()
@@ -572,6 +594,39 @@ def test_rolling_update(learner: Learner):
             f"roll out again from v1 (`{SET_VERSION} v1`, `{DEPLOY}`, then v2).",
             "requests-failed",
         )
+    _require_gradual(app, up, rolled)
+
+
+def _require_gradual(app: swarm.Service, up: list, rolled: list) -> None:
+    """The update replaced a few replicas at a time, each healthy before the next: the running
+    v2 replicas have a health check (without one, Swarm counts a replica started as soon as its
+    process runs), and the first v2 replicas were not all made together."""
+    again = f"roll out again from v1 (`{SET_VERSION} v1`, `{DEPLOY}`, then v2)"
+    unchecked = [t for t in up if not t.health]
+    if unchecked:
+        missing(
+            f"{len(unchecked)} of your {len(up)} v2 replicas of {app.name} have no health check, "
+            "so Swarm took each one for started as soon as its process ran, before it could "
+            "answer, and went on to the next: keep the `healthcheck:` of the stack file (no "
+            "`disable: true`; `docker service update --no-healthcheck` turns it off too), then "
+            f"{again}.",
+            "no-health-check",
+        )
+    wanted = app.replicas or len(up)
+    first = [t.created for t in rolled if t.created][:wanted]
+    if wanted < 2 or len(first) < wanted or (first[-1] - first[0]).total_seconds() > GRADUAL:
+        return
+    said = ""
+    if app.parallelism is not None and (app.parallelism == 0 or app.parallelism >= wanted):
+        said = f"; its update_config says parallelism {app.parallelism}"
+        said += ", which means all at once" if app.parallelism == 0 else ""
+    missing(
+        f"Swarm replaced all {wanted} replicas of {app.name} at once (their v2 replicas were "
+        f"made within {GRADUAL:g} s of each other{said}): a rolling update replaces a few at a "
+        "time, each one healthy before the next, while the others serve. Keep `parallelism: 1` "
+        f"under update_config in the stack file, then {again}.",
+        "all-at-once",
+    )
 
 
 # --- step 4: a broken v3, rolled back ------------------------------------------------------------

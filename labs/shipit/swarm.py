@@ -47,8 +47,9 @@ class Task:
     created: datetime | None
     changed: datetime | None = None  # when it reached its current state (a shutdown's time)
     image_id: str = ""  # the image its container runs (an unpinned service's tasks have no digest)
-    # healthy, unhealthy, starting, or "": kept only for a task running or failed (the engine
-    # marks every stopped container unhealthy, a replaced healthy one too), its container here
+    # healthy, unhealthy, starting, or "": kept only for a task running or failed, or stopped
+    # after failing its checks again and again (the engine marks every stopped container
+    # unhealthy, a replaced healthy one too), its container here
     health: str = ""
     health_output: str = ""  # the last health check's output
 
@@ -82,6 +83,9 @@ class Service:
     update_completed: datetime | None
     created: datetime | None
     labels: dict = field(default_factory=dict)
+    # how many replicas an update replaces at a time (0: all at once); None: the engine's own
+    # default (one), as a service made without an update config has
+    parallelism: int | None = None
 
     @property
     def stack(self) -> str:
@@ -121,6 +125,9 @@ def service(engine, ident: str) -> Service | None:
         update_completed=_time(status.get("CompletedAt")),
         created=_time(raw.get("CreatedAt")),
         labels=spec.get("Labels") or {},
+        parallelism=(
+            spec["UpdateConfig"].get("Parallelism", 0) if "UpdateConfig" in spec else None
+        ),
     )
 
 
@@ -153,26 +160,31 @@ def tasks(engine, svc: Service) -> list[Task]:
             changed=_time(status.get("Timestamp")),
         )
         if container_id:
-            task.image_id, health, output = _container(engine, container_id)
-            if task.state in ("running", "failed"):
+            task.image_id, health, output, streak = _container(engine, container_id)
+            # a stopped task's container reads unhealthy whatever it was; one that failed its
+            # checks again and again before it stopped did fail them (Docker 26 ends such a
+            # task `complete`; a healthy one stopped has at most the probe its stop cut short)
+            if task.state in ("running", "failed") or streak >= 2:
                 task.health, task.health_output = health, output
         found.append(task)
     found.sort(key=lambda t: t.created or datetime.min.astimezone())
     return found
 
 
-def _container(engine, container_id: str) -> tuple[str, str, str]:
-    """(its image id, its health, its last health check's output) of a task's container."""
+def _container(engine, container_id: str) -> tuple[str, str, str, int]:
+    """(its image id, its health, its last health check's output, how many checks in a row
+    failed last) of a task's container."""
     try:
         attrs = engine.api.inspect_container(container_id)
     except docker.errors.NotFound:
-        return "", "", ""
+        return "", "", "", 0
     health = (attrs.get("State") or {}).get("Health") or {}
     log = health.get("Log") or []
     # the last line says it best (a Python traceback ends with the error itself)
     lines = [line.strip() for line in (log[-1].get("Output") or "").splitlines()] if log else []
     output = next((line for line in reversed(lines) if line), "")
-    return attrs.get("Image", ""), health.get("Status", ""), output
+    streak = health.get("FailingStreak") or 0
+    return attrs.get("Image", ""), health.get("Status", ""), output, streak
 
 
 def settle(engine, svc: Service, seconds: float) -> Service:

@@ -153,6 +153,8 @@ def test_other_correct_ways_and_reset(workshop, engine, kept_files, clear_engine
         # update all the same
         sh("python3 labs/mysfits/add_mysfit.py")
         sh("docker image build -q -t mythicalmysfits/service images/mysfits")
+        # a build made after v1 was pushed is the next version: step 1 stays done
+        passes(workshop, "push-v1")
         sh("docker image tag mythicalmysfits/service 127.0.0.1:5001/mysfits:v2")
         sh("docker image push 127.0.0.1:5001/mysfits:v2")
         sh("docker service update --detach=false --image 127.0.0.1:5001/mysfits:v2 shipit_mysfits")
